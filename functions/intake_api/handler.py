@@ -1,0 +1,126 @@
+"""intake_api: the Segment-compatible HTTP intake (design.md 3.1).
+
+Authenticates the write key, validates each message, enqueues the valid ones on the events queue.
+No profile work here: the event processor does that from the queue.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from asusual import clock
+from asusual.access.service import CachedKeyLookup
+from asusual.access.throttle import RateLimiter
+from asusual.api import error_responses, json_request_body, make_resolver
+from asusual.intake.models import EventType, IntakeResponse, SegmentBatch, SegmentMessage
+from asusual.intake.service import IntakeRequest, Limits, ingest
+from asusual.observability import logger, metrics, tracer
+from asusual.settings import get_settings
+from asusual.store import clients
+from asusual.store.access import DynamoAccessRepository
+from asusual.store.queues import SqsEventPublisher
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+app = make_resolver()
+
+_RESPONSES: dict[int, Any] = {
+    200: {
+        "description": "Valid messages are durably enqueued; invalid ones are listed in `rejected`.",
+        "content": {"application/json": {"model": IntakeResponse}},
+    },
+    **error_responses(
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.UNAUTHORIZED,
+        HTTPStatus.FORBIDDEN,
+        HTTPStatus.TOO_MANY_REQUESTS,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    ),
+}
+_SECURITY: list[dict[str, list[str]]] = [{"keyBasic": []}, {"keyBearer": []}]
+
+
+@cache
+def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits]:
+    settings = get_settings()
+    keys = CachedKeyLookup(
+        DynamoAccessRepository(clients.dynamodb(), settings.table_name),
+        ttl=timedelta(seconds=settings.key_cache_seconds),
+        clock_now=clock.now,
+    )
+    publisher = SqsEventPublisher(clients.sqs(), settings.events_queue_url, workers=settings.sqs_send_workers)
+    return (
+        keys,
+        publisher,
+        RateLimiter(),
+        Limits(rate=settings.default_rate_limit, burst=settings.default_burst),
+    )
+
+
+def _ingest(kind: EventType | None) -> Response[str]:
+    event = app.current_event
+    raw = event.body or ""
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
+    keys, publisher, limiter, limits = dependencies()
+    result = ingest(
+        IntakeRequest(
+            kind=kind,
+            body=body,
+            content_encoding=event.headers.get("content-encoding"),
+            authorization=event.headers.get("authorization"),
+        ),
+        keys=keys,
+        publisher=publisher,
+        limiter=limiter,
+        default_limits=limits,
+        now=clock.now(),
+    )
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=result.model_dump_json(exclude_none=True),
+    )
+
+
+@app.post(
+    "/v1/batch",
+    summary="Send up to 2,500 messages of any type (what analytics-python calls)",
+    operation_id="batch",
+    tags=["intake"],
+    responses=_RESPONSES,
+    security=_SECURITY,
+    openapi_extensions=json_request_body(SegmentBatch, "Segment batch; gzip accepted (Content-Encoding)"),
+)
+def batch() -> Response[str]:
+    return _ingest(None)
+
+
+def _single(kind: EventType) -> None:
+    def route() -> Response[str]:
+        return _ingest(kind)
+
+    app.post(
+        f"/v1/{kind.value}",
+        summary=f"Send one {kind.value} message",
+        operation_id=kind.value,
+        tags=["intake"],
+        responses=_RESPONSES,
+        security=_SECURITY,
+        openapi_extensions=json_request_body(SegmentMessage, f"one Segment {kind.value} message"),
+    )(route)
+
+
+for _kind in EventType:
+    _single(_kind)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

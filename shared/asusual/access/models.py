@@ -1,0 +1,118 @@
+"""Sources and API keys."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+
+class Channel(StrEnum):
+    """The channel a source speaks for."""
+
+    WEB = "web"
+    APP = "app"
+    EMAIL = "email"
+    STORE = "store"
+    CALL_CENTER = "call_center"
+    SMS = "sms"
+
+
+class KeyScope(StrEnum):
+    """write: intake only; read: profiles, decide, why; admin: catalog, sources, privacy, local."""
+
+    WRITE = "write"
+    READ = "read"
+    ADMIN = "admin"
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class Source(BaseModel):
+    """One channel system of the retailer (the web shop, the POS of a store chain, ...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_id: str = Field(description="stable id: lowercase letters, digits, '_' or '-', ≤ 64 chars")
+    name: str = Field(min_length=1, max_length=200)
+    channel: Channel
+    timezone: str | None = Field(default=None, description="IANA zone used when an event has none")
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2, region for phone numbers")
+    store_id: str | None = Field(default=None, max_length=100)
+    rate_limit: float | None = Field(default=None, gt=0, description="requests per second; default if null")
+    burst: int | None = Field(default=None, gt=0)
+    status: Status = Status.ACTIVE
+    created_at: AwareDatetime
+
+    @field_validator("source_id")
+    @classmethod
+    def _source_id(cls, value: str) -> str:
+        if not SOURCE_ID.match(value):
+            raise ValueError("lowercase letters, digits, '_' or '-', starting with a letter or digit, ≤ 64")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _country(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if not COUNTRY.match(value):
+                raise ValueError("ISO 3166-1 alpha-2 code such as RU or DE")
+        return value
+
+
+class ApiKey(BaseModel):
+    """What we store about a key: never the key itself, only its SHA-256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scope: KeyScope
+    source: Source | None = Field(default=None, description="the source of a write key")
+    status: Status = Status.ACTIVE
+    created_at: AwareDatetime
+    not_after: AwareDatetime | None = Field(default=None, description="end of a rotated key's overlap")
+    label: str | None = Field(default=None, max_length=200)
+
+    @property
+    def key_id(self) -> str:
+        """A short public handle, safe to print and log."""
+        return self.key_hash[:12]
+
+    def usable_at(self, now: datetime) -> bool:
+        if self.status is not Status.ACTIVE:
+            return False
+        if self.source is not None and self.source.status is not Status.ACTIVE:
+            return False
+        return self.not_after is None or now < self.not_after
+
+
+class Principal(BaseModel):
+    """The authenticated caller."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    scope: KeyScope
+    source: Source | None = None

@@ -1,0 +1,171 @@
+"""Authentication and the life cycle of sources and keys (pure rules over a repository)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from asusual.access.keys import generate_key, hash_key, same_hash
+from asusual.access.models import ApiKey, Channel, KeyScope, Principal, Source, Status
+from asusual.errors import Forbidden, NotFound, Unauthorized
+
+
+class KeyLookup(Protocol):
+    def find_key(self, key_hash: str) -> ApiKey | None: ...
+
+
+class AccessRepository(KeyLookup, Protocol):
+    def create_source(self, source: Source, key: ApiKey) -> None:
+        """Store a new source with its first key; raises Conflict if the id is taken."""
+        ...
+
+    def get_source(self, source_id: str) -> Source | None: ...
+
+    def list_sources(self) -> list[Source]: ...
+
+    def list_keys(self) -> list[ApiKey]: ...
+
+    def add_key(self, key: ApiKey) -> None: ...
+
+    def rotate_source_key(self, source_id: str, new_key: ApiKey, expire_at: datetime) -> None:
+        """Add ``new_key`` and give every other active key of the source ``not_after=expire_at``."""
+        ...
+
+    def revoke_source(self, source_id: str) -> None:
+        """Mark the source and all its keys revoked."""
+        ...
+
+    def revoke_key(self, key_hash: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key as shown to the operator once; ``key`` is never stored."""
+
+    key: str
+    record: ApiKey
+
+
+def authenticate(
+    raw_key: str | None, lookup: KeyLookup, *, now: datetime, allowed: Sequence[KeyScope]
+) -> Principal:
+    if not raw_key:
+        raise Unauthorized("Authorization: missing key (Basic <base64(key:)>, Bearer <key> or writeKey)")
+    key_hash = hash_key(raw_key)
+    record = lookup.find_key(key_hash)
+    if record is None or not same_hash(record.key_hash, key_hash) or not record.usable_at(now):
+        raise Unauthorized("Authorization: unknown, expired or revoked key")
+    if record.scope not in allowed:
+        raise Forbidden(f"Authorization: a {record.scope} key cannot call this endpoint")
+    return Principal(key_id=record.key_id, scope=record.scope, source=record.source)
+
+
+class CachedKeyLookup:
+    """Keeps key records for ``ttl`` so a warm Lambda does not read DynamoDB per request.
+
+    A revoked or rotated-out key stops working within ``ttl`` (default 60 s). Unknown keys are
+    cached too (briefly), so a client hammering with a bad key costs no reads."""
+
+    def __init__(
+        self, inner: KeyLookup, ttl: timedelta, clock_now: Callable[[], datetime], max_entries: int = 10_000
+    ):
+        self._inner = inner
+        self._ttl = ttl
+        self._now = clock_now
+        self._max = max_entries
+        self._entries: dict[str, tuple[datetime, ApiKey | None]] = {}
+        self._lock = threading.Lock()
+
+    def find_key(self, key_hash: str) -> ApiKey | None:
+        now = self._now()
+        with self._lock:
+            hit = self._entries.get(key_hash)
+            if hit is not None and now - hit[0] < self._ttl:
+                return hit[1]
+        record = self._inner.find_key(key_hash)
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[key_hash] = (now, record)
+        return record
+
+
+def create_source(
+    repo: AccessRepository,
+    *,
+    source_id: str,
+    name: str,
+    channel: Channel,
+    now: datetime,
+    timezone: str | None = None,
+    country: str | None = None,
+    store_id: str | None = None,
+    rate_limit: float | None = None,
+    burst: int | None = None,
+) -> IssuedKey:
+    source = Source(
+        source_id=source_id,
+        name=name,
+        channel=channel,
+        timezone=timezone,
+        country=country,
+        store_id=store_id,
+        rate_limit=rate_limit,
+        burst=burst,
+        created_at=now,
+    )
+    issued = _issue(KeyScope.WRITE, now, source=source, label=f"write key of {source_id}")
+    repo.create_source(source, issued.record)
+    return issued
+
+
+def rotate_source_key(
+    repo: AccessRepository, source_id: str, *, now: datetime, overlap: timedelta
+) -> IssuedKey:
+    source = _active_source(repo, source_id)
+    issued = _issue(KeyScope.WRITE, now, source=source, label=f"write key of {source_id}")
+    repo.rotate_source_key(source_id, issued.record, now + overlap)
+    return issued
+
+
+def revoke_source(repo: AccessRepository, source_id: str) -> Source:
+    source = _active_source(repo, source_id)
+    repo.revoke_source(source_id)
+    return source.model_copy(update={"status": Status.REVOKED})
+
+
+def create_key(repo: AccessRepository, scope: KeyScope, *, now: datetime, label: str) -> IssuedKey:
+    """A read or admin key (write keys belong to a source: use :func:`create_source`)."""
+    if scope is KeyScope.WRITE:
+        raise ValueError("scope: write keys are created with their source (asusual sources create)")
+    issued = _issue(scope, now, label=label)
+    repo.add_key(issued.record)
+    return issued
+
+
+def revoke_key(repo: AccessRepository, key_id: str) -> ApiKey:
+    matches = [k for k in repo.list_keys() if k.key_id == key_id or k.key_hash == key_id]
+    if not matches:
+        raise NotFound(f"key_id: no key {key_id!r}")
+    repo.revoke_key(matches[0].key_hash)
+    return matches[0].model_copy(update={"status": Status.REVOKED})
+
+
+def _issue(scope: KeyScope, now: datetime, *, source: Source | None = None, label: str) -> IssuedKey:
+    key = generate_key(scope)
+    return IssuedKey(
+        key=key,
+        record=ApiKey(key_hash=hash_key(key), scope=scope, source=source, created_at=now, label=label),
+    )
+
+
+def _active_source(repo: AccessRepository, source_id: str) -> Source:
+    source = repo.get_source(source_id)
+    if source is None:
+        raise NotFound(f"source_id: no source {source_id!r}")
+    if source.status is not Status.ACTIVE:
+        raise Forbidden(f"source_id: source {source_id!r} is revoked")
+    return source

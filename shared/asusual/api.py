@@ -1,0 +1,137 @@
+"""HTTP kernel for every API function: one resolver factory, one mapping from typed errors to
+HTTP answers, and the OpenAPI helpers. Handlers stay a route plus one call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBearer, SecurityScheme
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from asusual.errors import AsusualError, Throttled, TransientError
+from asusual.observability import logger
+
+API_TITLE = "asusual"
+API_VERSION = "1"
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"code": code, "message": message}, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    """The resolver every API function uses, with the error mapping registered once."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(AsusualError)  # type: ignore[untyped-decorator]
+    def _domain_error(exc: AsusualError) -> Response[str]:
+        headers = {}
+        if isinstance(exc, Throttled | TransientError):
+            headers["Retry-After"] = str(exc.retry_after)
+        if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.warning("transient failure", code=exc.code, error=exc.message)
+        return error_response(exc.status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid_request(exc: RequestValidationError) -> Response[str]:
+        parts = []
+        for error in exc.errors():
+            loc = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+            parts.append(f"{loc}: {error.get('msg', 'invalid')}" if loc else str(error.get("msg", "invalid")))
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", "; ".join(parts))
+
+    @app.not_found
+    def _not_found(_exc: NotFoundError) -> Response[str]:
+        event = app.current_event
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", f"no route {event.http_method} {event.path}")
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unexpected error")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+
+    return app
+
+
+def json_request_body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """An OpenAPI requestBody for a route that reads its body itself (``openapi_extensions``);
+    the model's schema is added to the document by :func:`openapi_document`."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        }
+    }
+
+
+def error_responses(*statuses: HTTPStatus) -> dict[int, Any]:
+    return {
+        int(status): {
+            "description": status.phrase,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+        }
+        for status in statuses
+    }
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx answer (Segment clients read ``code`` and ``message``)."""
+
+    code: str
+    message: str
+
+
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "keyBasic": HTTPBase(
+        scheme="basic", description="Segment style: Basic base64('<key>:') (the trailing colon is optional)"
+    ),
+    "keyBearer": HTTPBearer(description="Bearer <key>"),
+}
+
+
+def openapi_document(
+    apps: Iterable[APIGatewayHttpResolver], body_models: Iterable[type[BaseModel]]
+) -> dict[str, Any]:
+    """One OpenAPI document for several API functions, with the request-body models added."""
+    document: dict[str, Any] = {}
+    for app in apps:
+        schema = app.get_openapi_schema(
+            title=API_TITLE,
+            version=API_VERSION,
+            description="Cross-channel personalization for retailers. Intake is compatible with the "
+            "Segment HTTP Tracking API.",
+            security_schemes=SECURITY_SCHEMES,
+        ).model_dump(mode="json", by_alias=True, exclude_none=True)
+        if not document:
+            document = schema
+        else:
+            document.setdefault("paths", {}).update(schema.get("paths", {}))
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.get("components", {}).get("schemas", {}))
+    # Request validation errors are answered 400 {code, message} by make_resolver, not 422.
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        document.get("components", {}).get("schemas", {}).pop(unused, None)
+    models: list[type[BaseModel]] = [*body_models, ErrorResponse]
+    inputs: list[tuple[type[BaseModel], Literal["validation"]]] = [(model, "validation") for model in models]
+    _, defs = models_json_schema(inputs, ref_template="#/components/schemas/{model}")
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {}).update(defs.get("$defs", {}))
+    return document

@@ -1,0 +1,90 @@
+"""The intake use case: authenticate, throttle, validate item by item, enqueue durably."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from asusual.access.keys import key_from_authorization
+from asusual.access.models import KeyScope, Principal
+from asusual.access.service import KeyLookup, authenticate
+from asusual.access.throttle import RateLimiter
+from asusual.intake.models import EventType, IntakeEvent, IntakeResponse, SourceContext
+from asusual.intake.parsing import decode_body, parse_request, write_key_in_body
+from asusual.observability import MetricUnit, logger, metrics
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[IntakeEvent]) -> None:
+        """Durably enqueue all events or raise (TransientError / Throttled)."""
+        ...
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    kind: EventType | None  # None for /v1/batch
+    body: bytes
+    content_encoding: str | None
+    authorization: str | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate: float
+    burst: int
+
+
+def ingest(
+    request: IntakeRequest,
+    *,
+    keys: KeyLookup,
+    publisher: EventPublisher,
+    limiter: RateLimiter,
+    default_limits: Limits,
+    now: datetime,
+) -> IntakeResponse:
+    header_key = key_from_authorization(request.authorization)
+    principal = _authenticate(header_key, keys, now) if header_key else None
+    body = decode_body(request.body, request.content_encoding)
+    if principal is None:
+        principal = _authenticate(write_key_in_body(body), keys, now)
+    source = principal.source
+    assert source is not None  # write keys always belong to a source
+    limiter.take(
+        principal.key_id,
+        rate=source.rate_limit or default_limits.rate,
+        burst=source.burst or default_limits.burst,
+        now=now,
+    )
+    parsed = parse_request(
+        body,
+        kind=request.kind,
+        source=SourceContext(
+            source_id=source.source_id,
+            channel=source.channel,
+            timezone=source.timezone,
+            country=source.country,
+            store_id=source.store_id,
+        ),
+        received_at=now,
+    )
+    if parsed.events:
+        publisher.publish(parsed.events)
+    metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=len(parsed.events))
+    if parsed.rejections:
+        metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=len(parsed.rejections))
+        logger.warning(
+            "rejected messages",
+            source_id=source.source_id,
+            rejected=len(parsed.rejections),
+            accepted=len(parsed.events),
+            reasons=[r.reason for r in parsed.rejections[:20]],
+        )
+        return IntakeResponse(rejected=parsed.rejections)
+    return IntakeResponse()
+
+
+def _authenticate(raw_key: str | None, keys: KeyLookup, now: datetime) -> Principal:
+    return authenticate(raw_key, keys, now=now, allowed=(KeyScope.WRITE,))

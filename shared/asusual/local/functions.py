@@ -1,0 +1,44 @@
+"""The Lambda functions local mode runs, with the HTTP routes API Gateway sends them."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    name: str
+    module: str
+    http_prefixes: tuple[str, ...] = ()
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    def handler(self, event: dict[str, Any], context: Any) -> Any:
+        return self.load().lambda_handler(event, context)
+
+    def serves(self, path: str) -> bool:
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.http_prefixes)
+
+    def reset(self) -> None:
+        """Drop the function's cached dependencies (settings or mocks changed)."""
+        module = sys.modules.get(self.module)
+        dependencies = getattr(module, "dependencies", None)
+        if dependencies is not None and hasattr(dependencies, "cache_clear"):
+            dependencies.cache_clear()
+
+
+INTAKE_API = LocalFunction(
+    name="intake_api",
+    module="functions.intake_api.handler",
+    http_prefixes=tuple(
+        f"/v1/{kind}" for kind in ("batch", "identify", "track", "page", "screen", "group", "alias")
+    ),
+)
+
+FUNCTIONS: tuple[LocalFunction, ...] = (INTAKE_API,)
+API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.http_prefixes)

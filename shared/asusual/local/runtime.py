@@ -1,0 +1,373 @@
+"""The local AWS: moto in-process, the table and queues built from the same specs as the CDK
+stack, the fixed local keys, and the pieces of Lambda that AWS would run for us — event source
+mappings (queue → consumer function as SQS batch events, partial batch failures honoured, DLQ
+after max receives) and EventBridge schedules driven by the injected clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from asusual import clock as clock_module
+from asusual.access.keys import hash_key
+from asusual.access.models import ApiKey, Channel, KeyScope, Source
+from asusual.clock import ManualClock
+from asusual.local.functions import FUNCTIONS
+from asusual.settings import reset_settings
+from asusual.store import clients
+from asusual.store.access import DynamoAccessRepository
+from asusual.store.queues import QUEUES, QueueSpec
+from asusual.store.tables import create_main_table
+
+REGION = "eu-central-1"
+ACCOUNT = "123456789012"
+TABLE = "asusual-local"
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    key: str
+    source_id: str
+    name: str
+    channel: Channel
+    timezone: str | None = None
+    store_id: str | None = None
+
+
+# design.md 3.2: fixed keys that exist only in local mode.
+LOCAL_SOURCES = (
+    LocalSource("web_local_key", "web_local", "Local web shop", Channel.WEB),
+    LocalSource("app_local_key", "app_local", "Local mobile app", Channel.APP),
+    LocalSource("email_local_key", "email_local", "Local email service", Channel.EMAIL),
+    LocalSource(
+        "store_local_key", "store_local", "Local store POS", Channel.STORE, "Europe/Moscow", "store-001"
+    ),
+    LocalSource(
+        "call_center_local_key",
+        "call_center_local",
+        "Local call center",
+        Channel.CALL_CENTER,
+        "Europe/Moscow",
+    ),
+)
+READ_KEY = "read_local_key"
+ADMIN_KEY = "admin_local_key"
+LOCAL_COUNTRY = "RU"
+
+
+class LocalContext:
+    """The parts of a Lambda context that powertools reads."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Consumer:
+    function_name: str
+    handler: Handler
+    batch_size: int = 10
+
+
+@dataclass
+class Schedule:
+    """An EventBridge rate schedule, fired by :meth:`LocalRuntime.run` when the clock says so."""
+
+    name: str
+    every: timedelta
+    function_name: str
+    handler: Handler
+    next_due: datetime | None = None
+
+
+@dataclass
+class QueueReport:
+    delivered: int = 0
+    failed: int = 0
+    waiting: int = 0
+    dead_lettered: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "waiting": self.waiting,
+            "dead_lettered": self.dead_lettered,
+        }
+
+
+@dataclass
+class LocalRuntime:
+    clock: ManualClock = field(default_factory=ManualClock)
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+    schedules: list[Schedule] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    _mock: Any = None
+    _previous_clock: Any = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> LocalRuntime:
+        from moto import mock_aws
+
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_SESSION_TOKEN": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "ASUSUAL_STAGE": "local",
+                "ASUSUAL_REGION": REGION,
+                "ASUSUAL_TABLE_NAME": TABLE,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "asusual",
+            }
+        )
+        self._mock = mock_aws()
+        self._mock.start()
+        self._reset_caches()
+        create_main_table(clients.dynamodb(), TABLE)
+        for spec in QUEUES:
+            self.queue_urls[spec.name] = self._create_queue(spec)
+            os.environ[f"ASUSUAL_{spec.settings_field.upper()}"] = self.queue_urls[spec.name]
+        self._reset_caches()
+        self._seed_keys()
+        self._previous_clock = clock_module.set_clock(self.clock)
+        return self
+
+    def stop(self) -> None:
+        if self._previous_clock is not None:
+            clock_module.set_clock(self._previous_clock)
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self._reset_caches()
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @staticmethod
+    def _reset_caches() -> None:
+        reset_settings()
+        clients.reset_clients()
+        for function in FUNCTIONS:
+            function.reset()
+
+    def _create_queue(self, spec: QueueSpec) -> str:
+        sqs = clients.sqs()
+        dlq_url = sqs.create_queue(QueueName=spec.dlq_name)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.queue_urls[spec.dlq_name] = dlq_url
+        url: str = sqs.create_queue(
+            QueueName=spec.name,
+            Attributes={
+                "VisibilityTimeout": "180",
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+                ),
+            },
+        )["QueueUrl"]
+        return url
+
+    def _seed_keys(self) -> None:
+        repo = self.access_repository()
+        created = self.clock.now()
+        for local in LOCAL_SOURCES:
+            source = Source(
+                source_id=local.source_id,
+                name=local.name,
+                channel=local.channel,
+                timezone=local.timezone,
+                country=LOCAL_COUNTRY,
+                store_id=local.store_id,
+                created_at=created,
+            )
+            repo.create_source(
+                source,
+                ApiKey(
+                    key_hash=hash_key(local.key),
+                    scope=KeyScope.WRITE,
+                    source=source,
+                    created_at=created,
+                    label="local only",
+                ),
+            )
+        for key, scope in ((READ_KEY, KeyScope.READ), (ADMIN_KEY, KeyScope.ADMIN)):
+            repo.add_key(ApiKey(key_hash=hash_key(key), scope=scope, created_at=created, label="local only"))
+
+    def access_repository(self) -> DynamoAccessRepository:
+        return DynamoAccessRepository(clients.dynamodb(), TABLE)
+
+    # -- functions ---------------------------------------------------------------------------
+    def invoke(self, function_name: str, handler: Handler, event: dict[str, Any]) -> Any:
+        with self.lock:
+            return handler(event, LocalContext(function_name))
+
+    def add_consumer(self, queue: str, consumer: Consumer) -> None:
+        self.consumers[queue] = consumer
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        self.schedules.append(schedule)
+
+    # -- time travel ---------------------------------------------------------------------------
+    def run(self, max_rounds: int = 10_000) -> dict[str, Any]:
+        """Fire every due schedule, then drain every queue until idle."""
+        with self.lock:
+            fired = self._fire_due_schedules()
+            queues = self.drain(max_rounds=max_rounds)
+        return {"now": self.clock.now().isoformat(), "schedules": fired, "queues": queues}
+
+    def _fire_due_schedules(self) -> dict[str, int]:
+        now = self.clock.now()
+        fired: dict[str, int] = {}
+        for schedule in self.schedules:
+            if schedule.next_due is None:
+                schedule.next_due = now
+            count = 0
+            while schedule.next_due <= now:
+                event = {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "account": ACCOUNT,
+                    "time": schedule.next_due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "region": REGION,
+                    "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{schedule.name}"],
+                    "detail": {},
+                }
+                self.invoke(schedule.function_name, schedule.handler, event)
+                schedule.next_due += schedule.every
+                count += 1
+            fired[schedule.name] = count
+        return fired
+
+    def drain(self, max_rounds: int = 10_000) -> dict[str, dict[str, int]]:
+        """Feed queued messages to their consumers as SQS batch events until no queue has work.
+        Failed items are made visible again at once; SQS moves them to the DLQ after the queue's
+        max receives, as in AWS."""
+        sqs = clients.sqs()
+        reports = {name: QueueReport() for name in self.queue_urls if not name.endswith("-dlq")}
+        for _round in range(max_rounds):
+            busy = False
+            for name, consumer in self.consumers.items():
+                url = self.queue_urls[name]
+                messages = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=consumer.batch_size,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                    VisibilityTimeout=30,
+                ).get("Messages", [])
+                if not messages:
+                    continue
+                busy = True
+                failed = self._deliver(name, consumer, messages)
+                report = reports[name]
+                report.failed += len(failed)
+                report.delivered += len(messages) - len(failed)
+                done = [m for m in messages if m["MessageId"] not in failed]
+                for start in range(0, len(done), 10):
+                    sqs.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(done[start : start + 10])
+                        ],
+                    )
+                for message in messages:
+                    if message["MessageId"] in failed:
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                        )
+            if not busy:
+                break
+        for name, report in reports.items():
+            report.waiting = self.depth(name)
+            report.dead_lettered = self.depth(f"{name}-dlq")
+        return {name: report.as_dict() for name, report in reports.items()}
+
+    def _deliver(self, queue: str, consumer: Consumer, messages: list[dict[str, Any]]) -> set[str]:
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+        event = {"Records": [sqs_record(m, arn) for m in messages]}
+        try:
+            response = self.invoke(consumer.function_name, consumer.handler, event) or {}
+        except Exception:  # the whole invocation failed: every message returns to the queue
+            return {m["MessageId"] for m in messages}
+        return {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+
+    def depth(self, queue: str) -> int:
+        attributes = clients.sqs().get_queue_attributes(
+            QueueUrl=self.queue_urls[queue],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def peek(self, queue: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Messages waiting on ``queue`` (they stay there)."""
+        sqs = clients.sqs()
+        url = self.queue_urls[queue]
+        seen: list[dict[str, Any]] = []
+        while len(seen) < limit:
+            batch = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+            ).get("Messages", [])
+            fresh = [m for m in batch if m["MessageId"] not in {s["MessageId"] for s in seen}]
+            if not fresh:
+                break
+            seen.extend(fresh)
+        return seen[:limit]
+
+
+def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event source mapping hands it to a function."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", ACCOUNT),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value.get("DataType", "String"),
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": REGION,
+    }

@@ -1,0 +1,33 @@
+"""Settings, read once from the environment (prefix ``ASUSUAL_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASUSUAL_", extra="ignore", frozen=True)
+
+    stage: str = "local"
+    region: str = Field(default="eu-central-1", description="AWS region of the tables and queues")
+    table_name: str = Field(default="asusual-local", description="the single DynamoDB table")
+    events_queue_url: str = Field(default="", description="SQS queue the intake API writes to")
+    dynamodb_endpoint: str | None = Field(default=None, description="DynamoDB Local or another endpoint")
+    key_cache_seconds: int = Field(default=60, ge=0, description="how long a Lambda caches a key lookup")
+    rotation_overlap_hours: int = Field(default=24, ge=0, description="old key stays valid this long")
+    default_rate_limit: float = Field(default=200.0, gt=0, description="requests/s per source and container")
+    default_burst: int = Field(default=400, gt=0, description="burst per source and container")
+    sqs_send_workers: int = Field(default=8, ge=1, le=32, description="parallel SendMessageBatch calls")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local server change the environment)."""
+    get_settings.cache_clear()

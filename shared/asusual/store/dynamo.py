@@ -1,0 +1,67 @@
+"""Shared DynamoDB error handling: throttling and outages become typed, retryable errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from asusual.errors import Throttled, TransientError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "Throttling",
+        "RequestThrottled",
+        "TooManyRequestsException",
+    }
+)
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "InternalError",
+        "KMS.ThrottlingException",
+    }
+)
+
+
+def classify_aws_error(exc: Exception, what: str) -> Exception | None:
+    """The typed error for an AWS failure a client should retry, or None for a real fault."""
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in THROTTLING_CODES:
+            return Throttled(f"{what} is throttled; retry", retry_after=1)
+        if code in TRANSIENT_CODES:
+            return TransientError(f"{what} is unavailable; retry")
+        return None
+    if isinstance(exc, ConnectionError | ReadTimeoutError | BotoCoreError):
+        return TransientError(f"{what} cannot be reached; retry")
+    return None
+
+
+def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            typed = classify_aws_error(exc, "the data store")
+            if typed is None:
+                raise
+            raise typed from exc
+
+    return wrapper
+
+
+def is_conditional_failure(exc: Any) -> bool:
+    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
+    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)

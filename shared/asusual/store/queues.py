@@ -1,0 +1,98 @@
+"""The events queue publisher: SendMessageBatch within SQS limits, retrying failed entries.
+
+Each event is one SQS message (so the processor retries and dead-letters events one by one).
+Entries go in batches of at most 10 messages and 256 KB, sent in parallel; entries SQS fails are
+retried; whatever still fails raises a retryable error so the client sends the request again
+(the processor deduplicates by messageId, so a retried batch never counts twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from asusual.errors import TransientError
+from asusual.intake.models import IntakeEvent
+from asusual.store.dynamo import classify_aws_error
+
+MAX_ENTRIES = 10
+MAX_BATCH_BYTES = 256 * 1024
+ATTRIBUTE_OVERHEAD = 200  # bytes reserved per entry for message attributes
+ATTEMPTS = 3
+
+
+def encode_event(event: IntakeEvent) -> dict[str, Any]:
+    return {
+        "MessageBody": event.model_dump_json(),
+        "MessageAttributes": {
+            "type": {"DataType": "String", "StringValue": event.type.value},
+            "source_id": {"DataType": "String", "StringValue": event.source.source_id},
+            "channel": {"DataType": "String", "StringValue": event.source.channel.value},
+        },
+    }
+
+
+def decode_event(body: str) -> IntakeEvent:
+    return IntakeEvent.model_validate_json(body)
+
+
+def chunk_entries(entries: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for entry in entries:
+        entry_size = len(entry["MessageBody"].encode()) + ATTRIBUTE_OVERHEAD
+        if batch and (len(batch) == MAX_ENTRIES or size + entry_size > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(entry)
+        size += entry_size
+    if batch:
+        yield batch
+
+
+class SqsEventPublisher:
+    def __init__(self, client: Any, queue_url: str, *, workers: int = 8) -> None:
+        self._sqs = client
+        self._url = queue_url
+        self._workers = workers
+
+    def publish(self, events: Sequence[IntakeEvent]) -> None:
+        entries = [{"Id": str(i), **encode_event(e)} for i, e in enumerate(events)]
+        batches = list(chunk_entries(entries))
+        if len(batches) == 1:
+            self._send(batches[0])
+            return
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(batches))) as pool:
+            for future in [pool.submit(self._send, b) for b in batches]:
+                future.result()
+
+    def _send(self, batch: list[dict[str, Any]]) -> None:
+        pending = batch
+        for _attempt in range(ATTEMPTS):
+            try:
+                response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=pending)
+            except Exception as exc:
+                typed = classify_aws_error(exc, "the events queue")
+                if typed is None:
+                    raise
+                raise typed from exc
+            failed_ids = {f["Id"] for f in response.get("Failed", [])}
+            pending = [e for e in pending if e["Id"] in failed_ids]
+            if not pending:
+                return
+        raise TransientError(f"the events queue refused {len(pending)} message(s); retry")
+
+
+class QueueSpec:
+    """A queue with its dead-letter queue, as the CDK stack and local mode create it."""
+
+    def __init__(self, name: str, *, max_receive_count: int, settings_field: str) -> None:
+        self.name = name
+        self.dlq_name = f"{name}-dlq"
+        self.max_receive_count = max_receive_count
+        self.settings_field = settings_field
+
+
+EVENTS_QUEUE = QueueSpec("events", max_receive_count=5, settings_field="events_queue_url")
+QUEUES = (EVENTS_QUEUE,)
