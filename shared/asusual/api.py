@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from asusual.errors import AsusualError, Throttled, TransientError
-from asusual.observability import logger
+from asusual.observability import MetricUnit, logger, metrics
 
 API_TITLE = "asusual"
 API_VERSION = "1"
@@ -39,6 +39,7 @@ def make_resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(AsusualError)  # type: ignore[untyped-decorator]
     def _domain_error(exc: AsusualError) -> Response[str]:
+        metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
         headers = {}
         if isinstance(exc, Throttled | TransientError):
             headers["Retry-After"] = str(exc.retry_after)

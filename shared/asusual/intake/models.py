@@ -34,7 +34,7 @@ def _identifier(value: object) -> object:
     return value
 
 
-Identifier = Annotated[str | None, BeforeValidator(_identifier), Field(max_length=MAX_ID_LENGTH)]
+Identifier = Annotated[Annotated[str, Field(max_length=MAX_ID_LENGTH)] | None, BeforeValidator(_identifier)]
 JsonObject = dict[str, Any]
 
 

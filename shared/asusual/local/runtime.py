@@ -139,6 +139,7 @@ class LocalRuntime:
                 "ASUSUAL_TABLE_NAME": TABLE,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "asusual",
+                "ASUSUAL_SQS_SEND_WORKERS": "1",  # moto serializes calls; threads only contend
             }
         )
         self._mock = mock_aws()
@@ -329,18 +330,25 @@ class LocalRuntime:
         )
 
     def peek(self, queue: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Messages waiting on ``queue`` (they stay there)."""
+        """Messages waiting on ``queue``; they are made visible again afterwards (they stay)."""
         sqs = clients.sqs()
         url = self.queue_urls[queue]
         seen: list[dict[str, Any]] = []
         while len(seen) < limit:
             batch = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60
             ).get("Messages", [])
-            fresh = [m for m in batch if m["MessageId"] not in {s["MessageId"] for s in seen}]
-            if not fresh:
+            if not batch:
                 break
-            seen.extend(fresh)
+            seen.extend(batch)
+        for start in range(0, len(seen), 10):
+            sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(seen[start : start + 10])
+                ],
+            )
         return seen[:limit]
 
 

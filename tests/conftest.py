@@ -1,0 +1,28 @@
+"""Shared fixtures: a frozen clock, and the local runtime (moto with the real table and queues)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from asusual.clock import ManualClock
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_DEV", "false")
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0, frozen=True)
+
+
+@pytest.fixture
+def runtime(clock: ManualClock) -> Iterator[object]:
+    from asusual.local.runtime import LocalRuntime
+
+    with LocalRuntime(clock=clock) as rt:
+        yield rt

@@ -1,0 +1,159 @@
+"""The local server over real HTTP: the stock Segment client, time travel, queue draining."""
+
+import json
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from asusual.local.gateway import LocalGateway
+from asusual.local.runtime import Consumer, Schedule
+from asusual.store.queues import decode_event
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(runtime):
+    gateway = LocalGateway(runtime, port=0).start()
+    yield gateway
+    gateway.stop()
+
+
+def http(server, method, path, body=None, key="admin_local_key"):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(server.url + path, data=data, method=method)
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+def test_segment_python_client_calls_land_on_the_queue_with_their_fields(server, runtime, gzip):
+    from segment.analytics.client import Client
+
+    errors = []
+    client = Client(
+        write_key="web_local_key",
+        host=server.url,
+        sync_mode=True,
+        gzip=gzip,
+        on_error=lambda e, batch: errors.append(e),
+        max_retries=0,
+    )
+    client.identify("user-42", {"email": "anna@example.com", "firstName": "Анна"}, anonymous_id="anon-1")
+    client.track("user-42", "Product Viewed", {"product_id": "sku-1", "price": 12.5})
+    client.page("user-42", category="Shop", name="Home", properties={"path": "/"})
+    client.flush()
+    assert errors == []
+    events = {e.type.value: e for e in (decode_event(m["Body"]) for m in runtime.peek("events"))}
+    assert set(events) == {"identify", "track", "page"}
+    identify, track, page = events["identify"], events["track"], events["page"]
+    assert identify.user_id == "user-42" and identify.anonymous_id == "anon-1"
+    assert identify.traits == {"email": "anna@example.com", "firstName": "Анна"}
+    assert track.event == "Product Viewed" and track.properties == {"product_id": "sku-1", "price": 12.5}
+    assert page.name == "Home" and page.properties["path"] == "/"
+    for event in events.values():
+        assert event.source.source_id == "web_local" and event.source.channel.value == "web"
+        assert not event.message_id_generated  # the client's messageId is kept
+        assert event.context["library"]["name"] == "analytics-python"
+        assert event.sent_at is not None and event.received_at is not None
+
+
+def test_segment_client_with_unknown_key_gets_401_with_code_and_message(server):
+    from segment.analytics.client import Client
+    from segment.analytics.request import APIError
+
+    client = Client(write_key="wrong", host=server.url, sync_mode=True, max_retries=0)
+    with pytest.raises(APIError) as err:
+        client.track("u", "E")
+    assert (err.value.status, err.value.code) == (401, "unauthorized")
+
+
+def test_local_clock_set_moves_time_for_intake_and_needs_admin_key(server, runtime):
+    assert (
+        http(server, "POST", "/_local/clock", {"now": "2027-02-28T23:30:00Z"}, key="read_local_key")[0] == 403
+    )
+    assert http(server, "POST", "/_local/clock", {"now": "2027-02-28T23:30:00Z"}, key=None)[0] == 401
+    status, body = http(server, "POST", "/_local/clock", {"now": "2027-03-01T02:30:00+03:00", "frozen": True})
+    assert status == 200 and body == {"now": "2027-02-28T23:30:00+00:00", "frozen": True}
+    assert http(server, "GET", "/_local/clock")[1]["now"] == "2027-02-28T23:30:00+00:00"
+    http(server, "POST", "/v1/page", {"anonymousId": "a"}, key="web_local_key")
+    [message] = runtime.peek("events")
+    assert decode_event(message["Body"]).received_at == datetime(2027, 2, 28, 23, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"now": "soon"}, {"now": "2027-01-01T00:00:00"}, {"now": "2027-01-01T00:00:00Z", "frozen": "yes"}],
+)
+def test_local_clock_bad_input_is_400_naming_the_field(server, body):
+    status, answer = http(server, "POST", "/_local/clock", body)
+    assert status == 400 and answer["message"].split(":")[0] in ("now", "frozen")
+
+
+def test_local_run_drains_queue_into_consumer_with_partial_failures_and_dlq(server, runtime):
+    seen = []
+
+    def consumer(event, context):
+        failures = []
+        for record in event["Records"]:
+            message = decode_event(record["body"])
+            seen.append((message.message_id, record["attributes"]["ApproximateReceiveCount"]))
+            assert record["eventSource"] == "aws:sqs"
+            if message.message_id.startswith("poison"):
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    runtime.add_consumer("events", Consumer("event_processor", consumer))
+    batch = [{"type": "page", "anonymousId": "a", "messageId": f"ok-{i}"} for i in range(12)]
+    batch.append({"type": "page", "anonymousId": "a", "messageId": "poison-1"})
+    assert http(server, "POST", "/v1/batch", {"batch": batch}, key="web_local_key")[0] == 200
+    status, report = http(server, "POST", "/_local/run")
+    assert status == 200
+    assert report["queues"]["events"] == {"delivered": 12, "failed": 5, "waiting": 0, "dead_lettered": 1}
+    assert sorted(m for m, _ in seen if m.startswith("ok")) == sorted(f"ok-{i}" for i in range(12))
+    assert [count for m, count in seen if m == "poison-1"] == ["1", "2", "3", "4", "5"]
+
+
+def test_local_run_fires_due_schedules_by_the_clock(server, runtime):
+    fired = []
+    runtime.add_schedule(
+        Schedule(
+            "hourly",
+            every=__import__("datetime").timedelta(hours=1),
+            function_name="sweep",
+            handler=lambda e, c: fired.append(e["time"]),
+        )
+    )
+    http(server, "POST", "/_local/clock", {"now": "2027-01-01T10:00:00Z", "frozen": True})
+    assert http(server, "POST", "/_local/run")[1]["schedules"] == {"hourly": 1}
+    assert http(server, "POST", "/_local/run")[1]["schedules"] == {"hourly": 0}
+    http(server, "POST", "/_local/clock", {"now": "2027-01-01T13:00:00Z"})
+    assert http(server, "POST", "/_local/run")[1]["schedules"] == {"hourly": 3}
+    assert fired == [
+        "2027-01-01T10:00:00Z",
+        "2027-01-01T11:00:00Z",
+        "2027-01-01T12:00:00Z",
+        "2027-01-01T13:00:00Z",
+    ]
+
+
+def test_local_outbox_is_an_empty_list_before_delivery_exists(server):
+    assert http(server, "GET", "/_local/outbox") == (200, [])
+
+
+def test_openapi_json_is_served_and_lists_every_intake_route(server):
+    status, document = http(server, "GET", "/openapi.json", key=None)
+    assert status == 200
+    assert {f"/v1/{k}" for k in ("batch", "identify", "track", "page", "screen", "group", "alias")} <= set(
+        document["paths"]
+    )
+
+
+def test_unknown_path_is_404_json(server):
+    assert http(server, "GET", "/nope", key=None)[0] == 404
