@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBea
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from asusual.errors import AsusualError, Throttled, TransientError
+from asusual.errors import AsusualError, RetryLater
 from asusual.observability import MetricUnit, logger, metrics
 
 API_TITLE = "asusual"
@@ -41,7 +41,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     def _domain_error(exc: AsusualError) -> Response[str]:
         metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
         headers = {}
-        if isinstance(exc, Throttled | TransientError):
+        if isinstance(exc, RetryLater):
             headers["Retry-After"] = str(exc.retry_after)
         if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             logger.warning("transient failure", code=exc.code, error=exc.message)
@@ -58,11 +58,13 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.not_found
     def _not_found(_exc: NotFoundError) -> Response[str]:
         event = app.current_event
+        metrics.add_metric(name="RequestsRefused", unit=MetricUnit.Count, value=1)
         return error_response(HTTPStatus.NOT_FOUND, "not_found", f"no route {event.http_method} {event.path}")
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unexpected error")
+        metrics.add_metric(name="UnexpectedErrors", unit=MetricUnit.Count, value=1)
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 
     return app

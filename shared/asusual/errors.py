@@ -44,23 +44,23 @@ class Conflict(AsusualError):
     code = "conflict"
 
 
-class Throttled(AsusualError):
-    """Too many requests; the client should retry after ``retry_after`` seconds."""
+class RetryLater(AsusualError):
+    """An error the client should retry after ``retry_after`` seconds (sent as Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
+class Throttled(RetryLater):
+    """Too many requests."""
 
     status = HTTPStatus.TOO_MANY_REQUESTS
     code = "throttled"
 
-    def __init__(self, message: str, *, retry_after: int = 1, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.retry_after = max(1, retry_after)
 
-
-class TransientError(AsusualError):
+class TransientError(RetryLater):
     """A dependency failed in a way a retry may fix (clients retry 5xx)."""
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "unavailable"
-
-    def __init__(self, message: str, *, retry_after: int = 1, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.retry_after = max(1, retry_after)

@@ -1,0 +1,1 @@
+"""The CDK app and the build step that packages the Lambda code without Docker."""
