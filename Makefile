@@ -9,8 +9,24 @@ BIN := $(VENV)/bin
 PORT ?= 8787
 STAMP := $(VENV)/.deps-stamp
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+CDK := infra/node_modules/.bin/cdk
+NPM_STAMP := infra/node_modules/.installed
+# The machines here have Node 20; jsii (aws-cdk-lib) warns on every call that it is end-of-life.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: help venv test lint types pytest serve demo openapi build lock clean
+# Deployment parameters (see README): make deploy STAGE=prod REGION=eu-central-1 SENDER_EMAIL=...
+STAGE ?= dev
+REGION ?=
+SENDER_EMAIL ?=
+SMS_ORIGINATION ?=
+ALARM_EMAIL ?=
+CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
+  $(if $(SENDER_EMAIL),-c sender_email=$(SENDER_EMAIL)) \
+  $(if $(SMS_ORIGINATION),-c sms_origination=$(SMS_ORIGINATION)) \
+  $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+
+.PHONY: help venv npm test lint types pytest serve demo openapi build synth deploy destroy lock clean
 
 help:
 	@echo "make demo    run the local stack and play a story through a real Segment client"
@@ -18,6 +34,9 @@ help:
 	@echo "make serve   local API on http://127.0.0.1:$(PORT) (PORT=... overrides) on in-memory AWS"
 	@echo "make openapi regenerate docs/openapi.json from the code"
 	@echo "make build   Lambda code asset and arm64 dependency layer into build/ (no Docker)"
+	@echo "make synth   CDK synth + cdk-nag into cdk.out/ (no AWS account needed)"
+	@echo "make deploy  bootstrap + deploy: STAGE=dev REGION=... SENDER_EMAIL=... SMS_ORIGINATION=... ALARM_EMAIL=..."
+	@echo "make destroy remove the stack of STAGE (prod keeps its table and logs)"
 	@echo "make lock    re-pin every dependency into .ci/constraints.txt"
 
 $(STAMP): pyproject.toml .ci/constraints.txt
@@ -28,7 +47,14 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 
 venv: $(STAMP)
 
-test: venv
+$(NPM_STAMP): infra/package.json infra/package-lock.json
+	@echo "installing the CDK command line into infra/node_modules ..."
+	@npm ci --prefix infra --no-audit --no-fund --loglevel=error
+	@touch $@
+
+npm: $(NPM_STAMP)
+
+test: venv npm
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -57,8 +83,20 @@ build: venv
 	$(BIN)/python -m infra.build code build/code
 	$(BIN)/python -m infra.build layer build/layer
 
+synth: venv npm
+	$(CDK) synth --quiet $(CDK_CONTEXT)
+	@echo "template: cdk.out/asusual-$(STAGE).template.json (cdk-nag report beside it)"
+
+deploy: venv npm
+	$(CDK) bootstrap $(CDK_CONTEXT)
+	$(CDK) deploy --require-approval never --outputs-file cdk.out/outputs-$(STAGE).json $(CDK_CONTEXT)
+	@echo "outputs: cdk.out/outputs-$(STAGE).json (ApiUrl, CreateFirstSource ...)"
+
+destroy: venv npm
+	$(CDK) destroy --force $(CDK_CONTEXT)
+
 lock: venv
 	$(PIP) freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\|wheel\)==' > .ci/constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis cdk.out
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis cdk.out build infra/node_modules

@@ -89,7 +89,9 @@ def build_layer(out: Path) -> Path:
         "--platform", LAMBDA_PLATFORM, "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
         "--only-binary=:all:", "--target", str(target), "-c", str(pinned), *runtime_requirements(),
     ]  # fmt: skip
-    subprocess.run(command, check=True)  # noqa: S603 - fixed arguments, our own requirements
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own pins
+    if result.returncode != 0:
+        raise RuntimeError(f"building the Lambda layer failed:\n{result.stdout}\n{result.stderr}")
     for cache in target.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     # aws-xray-sdk pulls botocore in; the runtime's boto3 must keep its own matching botocore.

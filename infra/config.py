@@ -1,0 +1,48 @@
+"""What an operator sets per deployment, read from CDK context (``cdk deploy -c stage=prod ...``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aws_cdk import App
+
+STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str = "dev"
+    region: str | None = None
+    account: str | None = None
+    sender_email: str | None = None  # SES identity: an address or a domain
+    sms_origination: str | None = None  # origination identity ARN or phone number (E.164)
+    alarm_email: str | None = None
+    api_rate_limit: int = 1000  # requests per second for the whole stage
+    api_burst_limit: int = 2000
+
+    def __post_init__(self) -> None:
+        if not STAGE.match(self.stage):
+            raise ValueError(f"stage: {self.stage!r} must be lowercase letters, digits or '-', ≤ 20 chars")
+
+    @property
+    def retain_data(self) -> bool:
+        """Production keeps its table and logs when the stack is destroyed."""
+        return self.stage == "prod"
+
+    @classmethod
+    def from_app(cls, app: App) -> StageConfig:
+        def get(name: str) -> str | None:
+            value = app.node.try_get_context(name)
+            return str(value) if value not in (None, "") else None
+
+        return cls(
+            stage=get("stage") or "dev",
+            region=get("region"),
+            account=get("account"),
+            sender_email=get("sender_email"),
+            sms_origination=get("sms_origination"),
+            alarm_email=get("alarm_email"),
+            api_rate_limit=int(get("api_rate_limit") or 1000),
+            api_burst_limit=int(get("api_burst_limit") or 2000),
+        )

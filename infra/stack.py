@@ -1,0 +1,96 @@
+"""The asusual stack: composes one construct per capability and wires them together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from constructs import Construct
+
+from infra.capabilities.api import Api
+from infra.capabilities.delivery import Delivery
+from infra.capabilities.functions import Functions
+from infra.capabilities.observability import Observability
+from infra.capabilities.queues import Queues
+from infra.capabilities.schedules import Schedules
+from infra.capabilities.storage import Storage
+from infra.config import StageConfig
+
+INTAKE_PATHS = [f"/v1/{kind}" for kind in ("batch", "identify", "track", "page", "screen", "group", "alias")]
+
+
+class AsusualStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        code_dir: Path,
+        layer_dir: Path,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.config = config
+        self.storage = Storage(self, "Storage", retain=config.retain_data)
+        self.queues = Queues(self, "Queues")
+        self.functions = Functions(
+            self,
+            "Functions",
+            code_dir=code_dir,
+            layer_dir=layer_dir,
+            retain_logs=config.retain_data,
+            environment={
+                "ASUSUAL_STAGE": config.stage,
+                "ASUSUAL_REGION": self.region,
+                "ASUSUAL_TABLE_NAME": self.storage.table.table_name,
+                "POWERTOOLS_METRICS_NAMESPACE": "asusual",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        self.api = Api(
+            self,
+            "Api",
+            rate_limit=config.api_rate_limit,
+            burst_limit=config.api_burst_limit,
+            retain_logs=config.retain_data,
+        )
+        self.schedules = Schedules(self, "Schedules")
+        self.delivery = Delivery(
+            self, "Delivery", sender_email=config.sender_email, sms_origination=config.sms_origination
+        )
+        self.observability = Observability(
+            self, "Observability", stage=config.stage, alarm_email=config.alarm_email
+        )
+
+        # intake_api: reads keys, writes the events queue. Nothing else.
+        events = self.queues["events"]
+        intake = self.functions.add(
+            "intake_api",
+            description="Segment-compatible event intake: authenticate, validate, enqueue",
+            timeout=Duration.seconds(10),
+            memory_mb=512,
+            environment={"ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url},
+        )
+        self.storage.grant_items(intake, "dynamodb:GetItem")
+        events.queue.grant_send_messages(intake)
+        self.api.route(INTAKE_PATHS, apigwv2.HttpMethod.POST, intake)
+
+        self.observability.watch_api(self.api.http_api)
+        for queue in self.queues.by_name.values():
+            self.observability.watch_queue(queue)
+        for name, function in self.functions.by_name.items():
+            self.observability.watch_function(name, function)
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Point Segment clients' host here")
+        CfnOutput(self, "TableName", value=self.storage.table.table_name)
+        CfnOutput(self, "EventsQueueUrl", value=events.queue.queue_url)
+        CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)
+        CfnOutput(
+            self,
+            "CreateFirstSource",
+            description="Prints the first write key once",
+            value=f".venv/bin/asusual --region {self.region} --table {self.storage.table.table_name} "
+            "sources create --id web --name 'Web shop' --channel web",
+        )

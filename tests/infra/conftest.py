@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory):
+    """The whole app, synthesized once with cdk-nag attached (as `cdk synth` does)."""
+    from aws_cdk.assertions import Template
+
+    from infra.app import create_app
+    from infra.config import StageConfig
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    config = StageConfig(
+        stage="test",
+        sender_email="shop@example.com",
+        alarm_email="ops@example.com",
+        sms_origination="arn:aws:sms-voice:eu-central-1:111122223333:phone-number/phone-abc",
+    )
+    app = create_app(config, outdir=str(outdir))
+    stack = app.node.find_child("asusual-test")
+    assembly = app.synth()
+    return stack, Template.from_stack(stack), assembly

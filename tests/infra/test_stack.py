@@ -1,0 +1,291 @@
+"""CDK assertions: the properties issue 3 asks of every resource, on the synthesized stack."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from asusual.store.queues import QUEUES
+from asusual.store.tables import MAIN_TABLE
+from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Annotations, Match, Template
+
+from infra.capabilities.delivery import Delivery
+from infra.capabilities.queues import CONSUMER_TIMEOUT, Queues
+from infra.capabilities.schedules import Schedules
+from infra.config import StageConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def resources(template, kind):
+    return template.find_resources(kind)
+
+
+def test_cdk_nag_has_no_unsuppressed_errors_or_warnings(synthesized):
+    stack, _, _ = synthesized
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [e.entry.data for e in errors] == []
+    assert [w.entry.data for w in warnings] == []
+
+
+def test_every_nag_suppression_carries_a_reason(synthesized):
+    _, template, _ = synthesized
+    suppressions = [
+        rule
+        for resource in template.to_json()["Resources"].values()
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    ]
+    assert suppressions, "the stack has suppressions (X-Ray wildcards, in-function auth)"
+    assert all(len(rule["reason"]) >= 40 for rule in suppressions)
+
+
+def test_cfn_lint_passes_on_the_synthesized_template(synthesized):
+    _, _, assembly = synthesized
+    template_file = Path(assembly.directory) / "asusual-test.template.json"
+    # W3005: CDK always adds a DependsOn on the role next to the GetAtt; it is redundant, not wrong.
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(template_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_functions_run_latest_python_on_arm64_with_json_logs_and_xray(synthesized):
+    _, template, _ = synthesized
+    functions = resources(template, "AWS::Lambda::Function")
+    assert functions
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == lambda_.Runtime.PYTHON_3_14.name
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["Handler"].startswith("functions.") and props["Handler"].endswith(
+            ".handler.lambda_handler"
+        )
+        assert len(props["Layers"]) == 1
+
+
+def test_one_role_per_function(synthesized):
+    _, template, _ = synthesized
+    roles = [
+        f["Properties"]["Role"]["Fn::GetAtt"][0]
+        for f in resources(template, "AWS::Lambda::Function").values()
+    ]
+    assert len(roles) == len(set(roles))
+
+
+def test_intake_role_may_only_read_keys_and_send_to_the_events_queue(synthesized):
+    _, template, _ = synthesized
+    policies = [p for name, p in resources(template, "AWS::IAM::Policy").items() if "intakeapi" in name]
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    actions = set()
+    for s in statements:
+        actions |= set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    assert actions == {
+        "dynamodb:GetItem",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    dynamo = next(s for s in statements if s["Action"] == "dynamodb:GetItem")
+    assert "index" not in json.dumps(dynamo["Resource"])  # the table, not its indexes
+    assert all(s["Effect"] == "Allow" for s in statements)
+
+
+def test_queues_have_dlqs_encryption_tls_only_and_long_enough_visibility(synthesized):
+    _, template, _ = synthesized
+    queues = resources(template, "AWS::SQS::Queue")
+    assert len(queues) == 2 * len(QUEUES)
+    main = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert len(main) == len(QUEUES)
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    for queue in main:
+        assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * CONSUMER_TIMEOUT.to_seconds()
+    policies = resources(template, "AWS::SQS::QueuePolicy")
+    denied = [
+        s
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denied) == len(queues)
+
+
+def test_table_has_pitr_encryption_ttl_and_the_data_model_indexes(synthesized):
+    _, template, _ = synthesized
+    [table] = resources(template, "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": MAIN_TABLE.ttl_attribute, "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {i.name for i in MAIN_TABLE.indexes}
+    for spec in MAIN_TABLE.indexes:
+        assert [k["AttributeName"] for k in indexes[spec.name]["KeySchema"]] == [
+            spec.partition_key,
+            spec.sort_key,
+        ]
+
+
+def test_api_stage_throttles_and_writes_access_logs_and_routes_intake(synthesized):
+    _, template, _ = synthesized
+    [stage] = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 2000, "ThrottlingRateLimit": 1000}
+    assert "DestinationArn" in props["AccessLogSettings"]
+    assert json.loads(props["AccessLogSettings"]["Format"])["status"] == "$context.status"
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert {
+        f"POST /v1/{k}" for k in ("batch", "identify", "track", "page", "screen", "group", "alias")
+    } <= routes
+
+
+def test_alarms_cover_dlq_depth_age_errors_throttles_and_api_5xx_and_notify_the_topic(synthesized):
+    _, template, _ = synthesized
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    metrics = {a["Properties"]["MetricName"] for a in alarms}
+    assert {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "Errors",
+        "Throttles",
+        "5xx",
+    } <= metrics
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+    [topic] = resources(template, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_outputs_give_the_api_url_and_how_to_create_the_first_source(synthesized):
+    _, template, _ = synthesized
+    outputs = template.to_json()["Outputs"]
+    assert {"ApiUrl", "TableName", "EventsQueueUrl", "CreateFirstSource"} <= set(outputs)
+    assert "sources create" in json.dumps(outputs["CreateFirstSource"])
+
+
+def _bare_stack():
+    app = App()
+    return Stack(app, "probe", env={"account": "111122223333", "region": "eu-central-1"})
+
+
+def _function(stack, timeout):
+    return lambda_.Function(
+        stack,
+        f"fn{timeout}",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="x.handler",
+        code=lambda_.Code.from_inline("def handler(e, c): pass"),
+        timeout=Duration.seconds(timeout),
+    )
+
+
+def test_queue_consumer_reports_batch_item_failures():
+    stack = _bare_stack()
+    queues = Queues(stack, "Queues")
+    queues.consume("events", _function(stack, 30))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10},
+    )
+
+
+def test_queue_consumer_slower_than_the_visibility_budget_is_refused():
+    stack = _bare_stack()
+    with pytest.raises(ValueError, match="timeout"):
+        Queues(stack, "Queues").consume("events", _function(stack, 31))
+
+
+def test_schedule_invokes_its_function_at_the_rate():
+    stack = _bare_stack()
+    Schedules(stack, "Schedules").every("birthday", Duration.hours(1), _function(stack, 30))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)", "State": "ENABLED"}
+    )
+
+
+def test_delivery_grants_are_scoped_to_the_configured_identities():
+    stack = _bare_stack()
+    delivery = Delivery(
+        stack,
+        "Delivery",
+        sender_email="shop@example.com",
+        sms_origination="arn:aws:sms-voice:eu-central-1:111122223333:phone-number/phone-1",
+    )
+    function = _function(stack, 30)
+    delivery.grant_send(function)
+    statements = [
+        s
+        for p in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    ses = next(s for s in statements if "ses:SendEmail" in s["Action"])
+    rendered = [json.dumps(r) for r in ses["Resource"]]
+    assert len(rendered) == 2
+    assert ":ses:eu-central-1:111122223333:identity/shop@example.com" in rendered[0]
+    assert ":ses:eu-central-1:111122223333:identity/example.com" in rendered[1]
+    sms = next(s for s in statements if s["Action"] == "sms-voice:SendTextMessage")
+    assert sms["Resource"] == "arn:aws:sms-voice:eu-central-1:111122223333:phone-number/phone-1"
+
+
+def test_delivery_without_identities_grants_nothing():
+    stack = _bare_stack()
+    Delivery(stack, "Delivery", sender_email=None, sms_origination=None).grant_send(_function(stack, 30))
+    assert Template.from_stack(stack).find_resources("AWS::IAM::Policy") == {}
+
+
+def test_stage_name_is_validated():
+    with pytest.raises(ValueError, match="stage"):
+        StageConfig(stage="Prod Stage")
+
+
+def test_prod_retains_data_and_dev_does_not():
+    assert StageConfig(stage="prod").retain_data and not StageConfig(stage="dev").retain_data
+
+
+@pytest.mark.slow
+def test_cdk_cli_synth_works_offline_and_writes_cdk_out(tmp_path):
+    cdk = ROOT / "infra" / "node_modules" / ".bin" / "cdk"
+    if not cdk.exists():
+        pytest.fail("infra/node_modules missing: `make test` installs the CDK CLI (npm ci --prefix infra)")
+    env = {
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "HOME": str(tmp_path),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
+    out = tmp_path / "cdk.out"
+    result = subprocess.run(
+        [str(cdk), "synth", "--quiet", "--no-notices", "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (out / "asusual-dev.template.json").exists()
