@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+
 from asusual.clock import ManualClock
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")

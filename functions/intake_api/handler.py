@@ -12,6 +12,10 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from asusual import clock
 from asusual.access.service import CachedKeyLookup
 from asusual.access.throttle import RateLimiter
@@ -23,9 +27,6 @@ from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
 from asusual.store.queues import SqsEventPublisher
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = make_resolver()
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from asusual.store.queues import QUEUES, QueueSpec
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from asusual.store.queues import QUEUES, QueueSpec
 
 # Every consumer of a queue runs at most this long; AWS asks for a visibility timeout of at least
 # 6x the function timeout so a message is not redelivered while a retried batch still runs.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from asusual.store.tables import MAIN_TABLE
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from asusual.store.tables import MAIN_TABLE
 
 
 class Storage(Construct):

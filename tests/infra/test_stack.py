@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from asusual.store.queues import QUEUES
-from asusual.store.tables import MAIN_TABLE
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
 
+from asusual.store.queues import QUEUES
+from asusual.store.tables import MAIN_TABLE
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.queues import CONSUMER_TIMEOUT, Queues
 from infra.capabilities.schedules import Schedules

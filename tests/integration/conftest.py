@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from asusual.local.gateway import api_gateway_event
 from asusual.local.runtime import LocalContext
 from asusual.store.queues import decode_event

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from asusual import cli
 
 

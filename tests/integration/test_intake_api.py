@@ -3,6 +3,7 @@ import json
 from datetime import timedelta
 
 import pytest
+
 from asusual.access import service
 from asusual.access.models import Channel
 from asusual.errors import Throttled
@@ -205,8 +206,9 @@ def test_queue_throttling_is_429_with_retry_after(intake, monkeypatch):
 
 
 def test_queue_outage_is_503_with_retry_after(intake, monkeypatch, runtime):
-    from asusual.store import clients
     from botocore.exceptions import EndpointConnectionError
+
+    from asusual.store import clients
 
     def down(**_kwargs):
         raise EndpointConnectionError(endpoint_url="https://sqs")

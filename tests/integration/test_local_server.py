@@ -6,6 +6,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 import pytest
+
 from asusual.local.gateway import LocalGateway
 from asusual.local.runtime import Consumer, Schedule
 from asusual.store.queues import decode_event

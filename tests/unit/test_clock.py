@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from asusual import clock
 from asusual.clock import ManualClock, SystemClock
 

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from asusual.access import service
 from asusual.access.keys import hash_key
 from asusual.access.models import ApiKey, Channel, KeyScope, Source, Status

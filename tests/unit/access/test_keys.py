@@ -1,6 +1,7 @@
 import base64
 
 import pytest
+
 from asusual.access.keys import generate_key, hash_key, key_from_authorization
 from asusual.access.models import KeyScope
 

@@ -3,6 +3,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from asusual.access.models import Channel
 from asusual.errors import BadRequest
 from asusual.intake.models import EventType, SourceContext

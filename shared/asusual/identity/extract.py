@@ -1,0 +1,113 @@
+"""The identifiers an event carries, normalized (email lowercased, phone to E.164 with the
+source's country as region) and guarded (blocked values, shared devices)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+
+from asusual.identity.models import EXTERNAL_KIND, Identifier, IdentityPolicy, Kind
+from asusual.intake.models import IntakeEvent
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    email = value.strip().lower()
+    return email if EMAIL.match(email) and len(email) <= 254 else None
+
+
+def normalize_phone(value: object, region: str | None) -> str | None:
+    """E.164 (+79161234567) for a valid number in any national or international format."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass
+class Extracted:
+    """Identifiers that may resolve and merge, and those kept only as a record."""
+
+    linking: list[Identifier] = field(default_factory=list)
+    shared: list[Identifier] = field(default_factory=list)  # shared devices: never link people
+    blocked: list[Identifier] = field(default_factory=list)
+
+
+def trait(event: IntakeEvent, *names: str) -> Any:
+    """A trait from identify traits, else context.traits (both camelCase and snake_case)."""
+    raw = event.context.get("traits")
+    context_traits: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    for source in (event.traits, context_traits):
+        for name in names:
+            if name in source and source[name] not in (None, ""):
+                return source[name]
+    return None
+
+
+def extract(event: IntakeEvent, policy: IdentityPolicy) -> Extracted:
+    found: list[tuple[Identifier, bool]] = []  # (identifier, shared)
+    shared_source = event.source.channel.value in policy.shared_device_channels
+
+    def add(kind: str, value: object, shared: bool = False) -> None:
+        if value is None or not str(value).strip():
+            return
+        text = str(value).strip()[:256]
+        found.append((Identifier(kind=kind, value=text), shared))
+
+    add(Kind.USER_ID, event.user_id)
+    add(Kind.ANONYMOUS_ID, event.anonymous_id, shared=shared_source)
+    if event.previous_id:  # alias: the id the person had before (Segment: usually the anonymousId)
+        add(Kind.ANONYMOUS_ID, event.previous_id, shared=shared_source)
+    email = normalize_email(trait(event, "email"))
+    add(Kind.EMAIL, email)
+    phone = normalize_phone(trait(event, "phone"), event.source.country)
+    add(Kind.PHONE, phone)
+    device = event.context.get("device")
+    if isinstance(device, dict):
+        device_id = device.get("id") or device.get("advertisingId")
+        add(Kind.DEVICE_ID, device_id, shared=shared_source or str(device_id) in policy.shared_device_ids)
+    external = event.context.get("externalIds")
+    if isinstance(external, list):
+        for item in external:
+            if isinstance(item, dict) and isinstance(item.get("type"), str):
+                kind = re.sub(r"[^a-z0-9_]", "_", item["type"].strip().lower())
+                if EXTERNAL_KIND.match(kind) and kind not in {k.value for k in Kind}:
+                    add(kind, item.get("id"))
+                elif kind in (Kind.EMAIL, Kind.PHONE, Kind.USER_ID):
+                    value = item.get("id")
+                    add(
+                        kind,
+                        normalize_email(value)
+                        if kind == Kind.EMAIL
+                        else normalize_phone(value, event.source.country)
+                        if kind == Kind.PHONE
+                        else value,
+                    )
+    result = Extracted()
+    seen: set[Identifier] = set()
+    for identifier, shared in found:
+        if identifier in seen:
+            continue
+        seen.add(identifier)
+        if policy.blocked(identifier.value) or identifier.value in policy.shared_device_ids:
+            (result.shared if identifier.value in policy.shared_device_ids else result.blocked).append(
+                identifier
+            )
+        elif shared:
+            result.shared.append(identifier)
+        else:
+            result.linking.append(identifier)
+    return result

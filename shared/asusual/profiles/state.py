@@ -1,0 +1,123 @@
+"""Profile state as a join-semilattice: every part merges by a rule that is commutative,
+associative and idempotent — traits last-writer-wins by (event time, messageId), seen times by
+min/max, channels and identifiers by union, orders by order id. So the profile built from a set
+of events does not depend on their order or on duplicates, and merging two profiles is a join."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from asusual.identity.models import Identifier
+
+
+class Stamped(BaseModel):
+    """A value with the event that set it; the later (time, messageId) wins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: Any
+    at: datetime
+    msg: str
+
+    def stamp(self) -> tuple[datetime, str]:
+        return (self.at, self.msg)
+
+
+def later(a: Stamped | None, b: Stamped | None) -> Stamped | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a.stamp() >= b.stamp() else b
+
+
+class ProductLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    quantity: float = 1
+    price: float | None = None
+    name: str | None = None
+    category: str | None = None
+
+
+class OrderFact(BaseModel):
+    """An order placed (Segment ``Order Completed``); the latest report of the same order wins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    at: datetime
+    msg: str
+    total: float | None = None
+    currency: str | None = None
+    channel: str | None = None
+    products: tuple[ProductLine, ...] = ()
+
+    def stamp(self) -> tuple[datetime, str]:
+        return (self.at, self.msg)
+
+
+def _join_maps(a: dict[str, Stamped], b: dict[str, Stamped]) -> dict[str, Stamped]:
+    out = dict(a)
+    for key, value in b.items():
+        kept = later(out.get(key), value)
+        assert kept is not None
+        out[key] = kept
+    return dict(sorted(out.items()))
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+class ProfileState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    traits: dict[str, Stamped] = Field(default_factory=dict, description="snake_case trait → latest value")
+    subscriptions: dict[str, Stamped] = Field(default_factory=dict, description="'<channel>.<topic>' → bool")
+    context_locale: Stamped | None = None
+    context_timezone: Stamped | None = None
+    source_timezone: Stamped | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    channels: frozenset[str] = frozenset()
+    identifiers: frozenset[Identifier] = frozenset()
+    orders: dict[str, OrderFact] = Field(default_factory=dict)
+
+    def join(self, other: ProfileState) -> ProfileState:
+        orders = dict(self.orders)
+        for order_id, order in other.orders.items():
+            mine = orders.get(order_id)
+            orders[order_id] = order if mine is None or order.stamp() > mine.stamp() else mine
+        return ProfileState(
+            traits=_join_maps(self.traits, other.traits),
+            subscriptions=_join_maps(self.subscriptions, other.subscriptions),
+            context_locale=later(self.context_locale, other.context_locale),
+            context_timezone=later(self.context_timezone, other.context_timezone),
+            source_timezone=later(self.source_timezone, other.source_timezone),
+            first_seen=_min(self.first_seen, other.first_seen),
+            last_seen=_max(self.last_seen, other.last_seen),
+            channels=self.channels | other.channels,
+            identifiers=self.identifiers | other.identifiers,
+            orders=dict(sorted(orders.items())),
+        )
+
+    def without_identifiers(self, removed: frozenset[Identifier]) -> ProfileState:
+        return self.model_copy(update={"identifiers": self.identifiers - removed})
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def snake(name: str) -> str:
+    """firstName → first_name; already snake_case names are unchanged."""
+    return _CAMEL.sub("_", name).lower() if not name.islower() else name

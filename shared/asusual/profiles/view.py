@@ -1,0 +1,187 @@
+"""What a channel reads to greet and prefill: computed from the profile state (pure)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import phonenumbers.timezone
+from pydantic import BaseModel, ConfigDict, Field
+
+from asusual.profiles.facts import valid_timezone
+from asusual.profiles.state import ProfileState
+
+PREFERRED_CHANNELS = {"email", "sms", "push", "web", "app", "store", "call_center"}
+
+
+class TenureStage(StrEnum):
+    NEW = "new"
+    RETURNING = "returning"
+    LOYAL = "loyal"
+
+
+class TenurePolicy(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    returning_min_orders: int = 2
+    loyal_min_orders: int = 5
+
+
+class TimezoneEvidence(StrEnum):
+    TRAIT = "trait"  # the customer told us (identify timezone)
+    CONTEXT = "context"  # the device said so (context.timezone)
+    SOURCE = "source"  # the store or call center the event came from
+    PHONE = "phone"  # the phone number's region has one zone
+
+
+class Timezone(BaseModel):
+    zone: str
+    evidence: TimezoneEvidence
+
+
+class LastOrder(BaseModel):
+    order_id: str
+    at: datetime
+    total: float | None
+    currency: str | None
+    channel: str | None
+
+
+class Purchase(BaseModel):
+    product_id: str
+    name: str | None
+    orders: int = Field(description="orders containing the product")
+    quantity: float
+    dates: list[datetime]
+
+
+class Tenure(BaseModel):
+    stage: TenureStage
+    order_count: int
+    revenue: dict[str, float] = Field(description="per currency")
+    first_seen: datetime | None
+    last_seen: datetime | None
+    last_order: LastOrder | None
+
+
+class ProfileView(BaseModel):
+    """GET /v1/profiles/{identifier_type}/{value}."""
+
+    profile_id: str
+    display_name: str | None = Field(description="how to address the customer; null: use a neutral form")
+    first_name: str | None
+    middle_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    address: dict[str, Any] | None
+    birthday: str | None
+    gender: str | None = Field(description="only as the customer declared it")
+    title: str | None
+    locale: str | None
+    timezone: Timezone | None
+    preferred_channel: str | None
+    subscriptions: dict[str, dict[str, bool]]
+    channels: list[str]
+    tenure: Tenure
+    purchases: list[Purchase]
+    traits: dict[str, Any] = Field(description="every trait, latest value")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def timezone_of(state: ProfileState, traits: dict[str, Any]) -> Timezone | None:
+    declared = valid_timezone(traits.get("timezone"))
+    if declared:
+        return Timezone(zone=declared, evidence=TimezoneEvidence.TRAIT)
+    for stamped, evidence in (
+        (state.context_timezone, TimezoneEvidence.CONTEXT),
+        (state.source_timezone, TimezoneEvidence.SOURCE),
+    ):
+        if stamped is not None and valid_timezone(stamped.value):
+            return Timezone(zone=stamped.value, evidence=evidence)
+    phone = traits.get("phone")
+    if isinstance(phone, str) and phone.startswith("+"):
+        try:
+            zones = phonenumbers.timezone.time_zones_for_number(phonenumbers.parse(phone, None))
+        except phonenumbers.NumberParseException:
+            zones = ()
+        if len(zones) == 1 and valid_timezone(zones[0]):
+            return Timezone(zone=zones[0], evidence=TimezoneEvidence.PHONE)
+    return None
+
+
+def view(profile_id: str, state: ProfileState, policy: TenurePolicy | None = None) -> ProfileView:
+    policy = policy or TenurePolicy()
+    traits = {k: v.value for k, v in state.traits.items()}
+    first = _text(traits.get("first_name"))
+    name = _text(traits.get("name"))
+    orders = sorted(state.orders.values(), key=lambda o: o.stamp())
+    revenue: dict[str, float] = defaultdict(float)
+    purchases: dict[str, dict[str, Any]] = {}
+    for order in orders:
+        if order.total is not None:
+            revenue[order.currency or "XXX"] += order.total
+        for line in order.products:
+            entry = purchases.setdefault(
+                line.product_id,
+                {"product_id": line.product_id, "name": line.name, "orders": 0, "quantity": 0.0, "dates": []},
+            )
+            entry["orders"] += 1
+            entry["quantity"] += line.quantity
+            entry["dates"].append(order.at)
+            entry["name"] = line.name or entry["name"]
+    count = len(orders)
+    stage = (
+        TenureStage.LOYAL if count >= policy.loyal_min_orders
+        else TenureStage.RETURNING if count >= policy.returning_min_orders
+        else TenureStage.NEW
+    )  # fmt: skip
+    last = orders[-1] if orders else None
+    preferred = _text(traits.get("preferred_channel"))
+    subscriptions: dict[str, dict[str, bool]] = defaultdict(dict)
+    for key, stamped in state.subscriptions.items():
+        channel, topic = key.split(".", 1)
+        subscriptions[channel][topic] = bool(stamped.value["subscribed"])
+    locale = _text(traits.get("locale")) or (state.context_locale.value if state.context_locale else None)
+    address = traits.get("address")
+    return ProfileView(
+        profile_id=profile_id,
+        display_name=first or name,
+        first_name=first,
+        middle_name=_text(traits.get("middle_name")),
+        last_name=_text(traits.get("last_name")),
+        email=_text(traits.get("email")),
+        phone=_text(traits.get("phone")),
+        address=address if isinstance(address, dict) else None,
+        birthday=_text(traits.get("birthday")),
+        gender=_text(traits.get("gender")),
+        title=_text(traits.get("title")),
+        locale=locale,
+        timezone=timezone_of(state, traits),
+        preferred_channel=preferred if preferred in PREFERRED_CHANNELS else None,
+        subscriptions=dict(subscriptions),
+        channels=sorted(state.channels),
+        tenure=Tenure(
+            stage=stage,
+            order_count=count,
+            revenue={k: round(v, 2) for k, v in sorted(revenue.items())},
+            first_seen=state.first_seen,
+            last_seen=state.last_seen,
+            last_order=LastOrder(
+                order_id=last.order_id,
+                at=last.at,
+                total=last.total,
+                currency=last.currency,
+                channel=last.channel,
+            )
+            if last
+            else None,
+        ),
+        purchases=[Purchase(**p) for p in sorted(purchases.values(), key=lambda p: p["product_id"])],
+        traits=traits,
+    )
