@@ -21,10 +21,12 @@ REGION ?=
 SENDER_EMAIL ?=
 SMS_ORIGINATION ?=
 ALARM_EMAIL ?=
+DEFAULT_COUNTRY ?=
 CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(SENDER_EMAIL),-c sender_email=$(SENDER_EMAIL)) \
   $(if $(SMS_ORIGINATION),-c sms_origination=$(SMS_ORIGINATION)) \
-  $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+  $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
+  $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY))
 
 .PHONY: help venv npm test lint types pytest serve demo openapi build synth deploy destroy lock clean
 

@@ -18,6 +18,7 @@ class StageConfig:
     sender_email: str | None = None  # SES identity: an address or a domain
     sms_origination: str | None = None  # origination identity ARN or phone number (E.164)
     alarm_email: str | None = None
+    default_country: str | None = None  # phone region for national-format numbers in profile lookups
     api_rate_limit: int = 1000  # requests per second for the whole stage
     api_burst_limit: int = 2000
 
@@ -43,6 +44,7 @@ class StageConfig:
             sender_email=get("sender_email"),
             sms_origination=get("sms_origination"),
             alarm_email=get("alarm_email"),
+            default_country=get("default_country"),
             api_rate_limit=int(get("api_rate_limit") or 1000),
             api_burst_limit=int(get("api_burst_limit") or 2000),
         )

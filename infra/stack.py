@@ -12,7 +12,7 @@ from infra.capabilities.api import Api
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.functions import Functions
 from infra.capabilities.observability import Observability
-from infra.capabilities.queues import Queues
+from infra.capabilities.queues import CONSUMER_TIMEOUT, Queues
 from infra.capabilities.schedules import Schedules
 from infra.capabilities.storage import Storage
 from infra.config import StageConfig
@@ -47,6 +47,7 @@ class AsusualStack(Stack):
                 "ASUSUAL_TABLE_NAME": self.storage.table.table_name,
                 "POWERTOOLS_METRICS_NAMESPACE": "asusual",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **({"ASUSUAL_DEFAULT_COUNTRY": config.default_country} if config.default_country else {}),
             },
         )
         self.api = Api(
@@ -76,6 +77,35 @@ class AsusualStack(Stack):
         self.storage.grant_items(intake, "dynamodb:GetItem")
         events.queue.grant_send_messages(intake)
         self.api.route(INTAKE_PATHS, apigwv2.HttpMethod.POST, intake)
+
+        # event_processor: the events queue → profiles. Reads and writes items; no scans, no deletes.
+        processor = self.functions.add(
+            "event_processor",
+            description="Applies each event once to exactly one profile (identity resolution, merges)",
+            timeout=CONSUMER_TIMEOUT,
+            memory_mb=1024,
+            environment={},
+        )
+        self.storage.grant_items(processor, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem")
+        self.queues.consume("events", processor)
+
+        # profiles_api: channels read profiles (read key); operators unmerge (admin key).
+        profiles_api = self.functions.add(
+            "profiles_api",
+            description="Profile read for greeting and prefill; unmerge",
+            timeout=Duration.seconds(10),
+            memory_mb=512,
+            environment={},
+        )
+        self.storage.grant_items(
+            profiles_api,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        )
+        self.api.route(["/v1/profiles/{identifier_type}/{value}"], apigwv2.HttpMethod.GET, profiles_api)
+        self.api.route(["/v1/profiles/{profile_id}/unmerge"], apigwv2.HttpMethod.POST, profiles_api)
 
         self.observability.watch_api(self.api.http_api)
         for queue in self.queues.by_name.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -15,6 +16,9 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBea
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from asusual.access.keys import key_from_authorization
+from asusual.access.models import KeyScope, Principal
+from asusual.access.service import KeyLookup, authenticate
 from asusual.errors import AsusualError, RetryLater
 from asusual.observability import MetricUnit, logger, metrics
 
@@ -138,3 +142,11 @@ def openapi_document(
     components = document.setdefault("components", {})
     components.setdefault("schemas", {}).update(defs.get("$defs", {}))
     return document
+
+
+def require_key(
+    app: APIGatewayHttpResolver, keys: KeyLookup, allowed: tuple[KeyScope, ...], now: datetime
+) -> Principal:
+    """Authenticate the request's Bearer/Basic key for one of ``allowed`` scopes (401/403)."""
+    return authenticate(key_from_authorization(app.current_event.headers.get("authorization")), keys, now=now,
+                        allowed=allowed)  # fmt: skip

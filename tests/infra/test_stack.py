@@ -87,26 +87,76 @@ def test_one_role_per_function(synthesized):
     assert len(roles) == len(set(roles))
 
 
-def test_intake_role_may_only_read_keys_and_send_to_the_events_queue(synthesized):
-    _, template, _ = synthesized
-    policies = [p for name, p in resources(template, "AWS::IAM::Policy").items() if "intakeapi" in name]
-    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+BASE_ACTIONS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+def role_statements(template, function):
+    policies = [p for name, p in resources(template, "AWS::IAM::Policy").items() if function in name]
+    return [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def actions_of(statements):
     actions = set()
     for s in statements:
         actions |= set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-    assert actions == {
+    return actions
+
+
+def test_intake_role_may_only_read_keys_and_send_to_the_events_queue(synthesized):
+    _, template, _ = synthesized
+    statements = role_statements(template, "intakeapi")
+    assert actions_of(statements) == BASE_ACTIONS | {
         "dynamodb:GetItem",
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
     }
     dynamo = next(s for s in statements if s["Action"] == "dynamodb:GetItem")
     assert "index" not in json.dumps(dynamo["Resource"])  # the table, not its indexes
     assert all(s["Effect"] == "Allow" for s in statements)
+
+
+def test_event_processor_role_reads_and_writes_items_and_consumes_the_events_queue_only(synthesized):
+    _, template, _ = synthesized
+    actions = actions_of(role_statements(template, "eventprocessor"))
+    assert actions == BASE_ACTIONS | {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+
+
+def test_event_processor_consumes_events_with_partial_batch_failures(synthesized):
+    _, template, _ = synthesized
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "EventsQueue" in json.dumps(mapping["Properties"]["EventSourceArn"])
+    processor = next(
+        f for name, f in resources(template, "AWS::Lambda::Function").items() if "eventprocessor" in name
+    )
+    assert processor["Properties"]["Timeout"] <= CONSUMER_TIMEOUT.to_seconds()
+
+
+def test_profiles_api_role_and_routes(synthesized):
+    _, template, _ = synthesized
+    assert actions_of(role_statements(template, "profilesapi")) == BASE_ACTIONS | {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert {"GET /v1/profiles/{identifier_type}/{value}", "POST /v1/profiles/{profile_id}/unmerge"} <= routes
 
 
 def test_queues_have_dlqs_encryption_tls_only_and_long_enough_visibility(synthesized):

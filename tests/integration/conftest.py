@@ -58,3 +58,50 @@ def queued(runtime):
         return [decode_event(m["Body"]) for m in runtime.peek("events", limit=5000)]
 
     return read
+
+
+@pytest.fixture
+def profiles_api(runtime):
+    """Call the profiles API handler (GET /v1/profiles/... and POST .../unmerge)."""
+    from functions.profiles_api import handler
+
+    def call(method: str, path: str, body: Any = None, key: str | None = "read_local_key") -> Answer:
+        headers = {"content-type": "application/json"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        raw = json.dumps(body).encode() if body is not None else b""
+        result = handler.lambda_handler(
+            api_gateway_event(method, path, headers, raw), LocalContext("profiles_api")
+        )
+        return Answer(result["statusCode"], result.get("headers") or {}, (result.get("body") or "").encode())
+
+    return call
+
+
+@pytest.fixture
+def send(intake, runtime):
+    """Post events as a channel system, then let the local runtime drain the queues."""
+
+    def post(key: str, *messages: dict[str, Any], run: bool = True) -> None:
+        answer = intake("/v1/batch", {"batch": list(messages)}, key=key)
+        assert answer.status == 200 and "rejected" not in answer.json(), answer.body
+        if run:
+            runtime.run()
+
+    return post
+
+
+@pytest.fixture
+def profile(profiles_api):
+    """GET a profile by identifier; None when 404."""
+
+    def get(kind: str, value: str) -> dict[str, Any] | None:
+        from urllib.parse import quote
+
+        answer = profiles_api("GET", f"/v1/profiles/{kind}/{quote(value, safe='')}")
+        if answer.status == 404:
+            return None
+        assert answer.status == 200, answer.body
+        return answer.json()
+
+    return get

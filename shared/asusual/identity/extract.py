@@ -111,3 +111,24 @@ def extract(event: IntakeEvent, policy: IdentityPolicy) -> Extracted:
         else:
             result.linking.append(identifier)
     return result
+
+
+def lookup_identifier(kind: str, value: str, default_region: str | None) -> Identifier:
+    """An identifier as a channel asks for it (GET /v1/profiles/{type}/{value}), normalized the
+    way events are, so ``8 (916) 123-45-67`` finds ``+79161234567``."""
+    from asusual.errors import BadRequest
+
+    if kind == Kind.EMAIL:
+        email = normalize_email(value)
+        if email is None:
+            raise BadRequest("value: not an email address")
+        return Identifier(kind=kind, value=email)
+    if kind == Kind.PHONE:
+        phone = normalize_phone(value, default_region)
+        if phone is None:
+            raise BadRequest("value: not a valid phone number (use +<country code> ...)")
+        return Identifier(kind=kind, value=phone)
+    try:
+        return Identifier(kind=kind, value=value.strip())
+    except ValueError as exc:
+        raise BadRequest(f"identifier_type: {kind!r} is not an identifier type") from exc

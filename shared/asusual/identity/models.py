@@ -78,7 +78,7 @@ class IdentityPolicy(BaseModel):
     blocked_patterns: tuple[str, ...] = (r"^0+$", r"^(.)\1{5,}$", r"^0{8}-0{4}-0{4}-0{4}-0{12}$")
     # How many identifiers of a kind one person may have; a merge that would exceed it is refused.
     limits: dict[str, int] = Field(
-        default_factory=lambda: {"user_id": 1, "email": 5, "phone": 5, "device_id": 20, "anonymous_id": 100}
+        default_factory=lambda: {"user_id": 1, "email": 5, "phone": 5, "device_id": 20, "anonymous_id": 50}
     )
     external_limit: int = 5
     # Devices several people use (store terminals, kiosks): their ids and anonymousIds are kept on

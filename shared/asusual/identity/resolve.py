@@ -4,7 +4,7 @@ and which it must drop to respect the guards (pure)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from asusual.identity.models import Identifier, IdentityPolicy, priority
@@ -37,19 +37,21 @@ def resolve(
     owners: Mapping[Identifier, str],
     profile_identifiers: Mapping[str, frozenset[Identifier]],
     policy: IdentityPolicy,
+    may_merge: Callable[[str, str], bool] = lambda _a, _b: True,
 ) -> Resolution:
-    """Identifiers in priority order (user_id, email, phone, external, device, anonymous) decide:
-    the profile of the highest-priority known identifier is the target; every other profile an
-    identifier points to is merged into it unless the merged person would break a limit (two
-    user ids, ...), in which case that identifier is dropped from the event and nothing merges."""
+    """Walk the event's identifiers in priority order (user_id, email, phone, external, device,
+    anonymous), building the person they describe. An unknown identifier joins it if the limits
+    allow; a known one brings its profile: the first such profile becomes the target, later ones
+    are merged into it — unless the person would then break a limit (two user ids, ...) or an
+    operator separated them (unmerge). Such an identifier is dropped from the event and nothing
+    merges, so an event never lands in, or leaks into, another person's profile."""
     ordered = sorted(dict.fromkeys(identifiers), key=lambda i: (priority(i.kind), i.kind, i.value))
-    target = next((owners[i] for i in ordered if i in owners), None)
-    resolution = Resolution(profile_id=target)
-    current: set[Identifier] = set(profile_identifiers.get(target, frozenset())) if target else set()
-    absorbed = {target} if target else set()
+    resolution = Resolution(profile_id=None)
+    current: set[Identifier] = set()
+    joined: set[str] = set()  # the target and every profile merged into it
     for identifier in ordered:
         owner = owners.get(identifier)
-        if owner is not None and owner in absorbed:
+        if owner is not None and owner in joined:
             continue
         if owner is None:
             problem = _within_limits([*current, identifier], policy)
@@ -59,6 +61,9 @@ def resolve(
             current.add(identifier)
             resolution.attach.append(identifier)
             continue
+        if not all(may_merge(kept, owner) for kept in joined):
+            resolution.dropped.append(Dropped(identifier, "belongs to a profile kept apart by an unmerge"))
+            continue
         theirs = profile_identifiers.get(owner, frozenset())
         problem = _within_limits(current | theirs, policy)
         if problem:
@@ -67,6 +72,13 @@ def resolve(
             )
             continue
         current |= theirs
-        absorbed.add(owner)
-        resolution.merge.append(owner)
+        if resolution.profile_id is None:
+            resolution.profile_id = owner
+        else:
+            resolution.merge.append(owner)
+        joined.add(owner)
+    # identifiers the target already had are not new to it
+    if resolution.profile_id is not None:
+        known = profile_identifiers.get(resolution.profile_id, frozenset())
+        resolution.attach = [i for i in resolution.attach if i not in known]
     return resolution

@@ -23,16 +23,17 @@ from asusual.store.queues import decode_event
 START = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)  # 10:30 in Moscow
 
 
-def _post(
-    url: str, path: str, body: dict[str, Any], key: str, bearer: bool = False
+def _call(
+    url: str, method: str, path: str, key: str, body: dict[str, Any] | None = None, *, basic: bool = False
 ) -> tuple[int, dict[str, Any]]:
-    auth = f"Bearer {key}" if bearer else "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    """One HTTP call to the local gateway (write keys as Segment sends them, Basic key:)."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("url: the demo only talks to the local gateway")
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode() if basic else f"Bearer {key}"
     request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only, checked above
         url + path,
-        data=json.dumps(body).encode(),
-        method="POST",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
         headers={"Content-Type": "application/json", "Authorization": auth},
     )
     try:
@@ -40,6 +41,14 @@ def _post(
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def _post(url: str, path: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
+    return _call(url, "POST", path, key, body, basic=True)
+
+
+def _get(url: str, path: str, key: str) -> tuple[int, dict[str, Any]]:
+    return _call(url, "GET", path, key)
 
 
 def story(url: str) -> list[str]:
@@ -53,13 +62,15 @@ def story(url: str) -> list[str]:
         if not condition:
             failures.append(what)
 
-    _post(url, "/_local/clock", {"now": START.isoformat(), "frozen": True}, ADMIN_KEY, bearer=True)
+    _call(url, "POST", "/_local/clock", ADMIN_KEY, {"now": START.isoformat(), "frozen": True})
 
     print("1. The web shop (analytics-python, gzip) sees an anonymous visitor who then signs in")
     web = Client(write_key="web_local_key", host=url, sync_mode=True, gzip=True, max_retries=0)
     web.page(anonymous_id="anon-7f3a", category="Catalog", name="Cat food", properties={"path": "/cat-food"})
     web.identify(
-        "anna-1001", {"email": "Anna.Petrova@Example.com", "firstName": "Анна"}, anonymous_id="anon-7f3a"
+        "anna-1001",
+        {"email": "Anna.Petrova@Example.com", "firstName": "Анна", "phone": "+7 916 123-45-67"},
+        anonymous_id="anon-7f3a",
     )
     web.flush()
 
@@ -162,7 +173,34 @@ def main() -> int:
             if not ok:
                 failures.append(what)
         print()
-        print("Next: the event processor turns these into one profile per person (the profiles issue).")
+        print("5. The event processor runs (POST /_local/run): one profile per person")
+        _call(gateway.url, "POST", "/_local/run", ADMIN_KEY, {})
+        _, by_user = _get(gateway.url, "/v1/profiles/user_id/anna-1001", "read_local_key")
+        _, by_phone = _get(gateway.url, "/v1/profiles/phone/8%20(916)%20123-45-67", "read_local_key")
+        _, by_anon = _get(gateway.url, "/v1/profiles/anonymous_id/anon-7f3a", "read_local_key")
+        terminal_status, _ = _get(gateway.url, "/v1/profiles/anonymous_id/pos-terminal-3", "read_local_key")
+        tenure = by_user.get("tenure", {})
+        print(
+            f"   {by_user.get('display_name')} <{by_user.get('email')}> {by_user.get('phone')}: "
+            f"channels {by_user.get('channels')}, orders {tenure.get('order_count')}, "
+            f"revenue {tenure.get('revenue')}, stage {tenure.get('stage')}"
+        )
+        checks = [
+            (
+                by_user.get("profile_id") == by_phone.get("profile_id") == by_anon.get("profile_id"),
+                "the site visitor, the account and the POS buyer (by phone, any format) are one profile",
+            ),
+            (
+                tenure.get("order_count") == 1 and by_user.get("channels") == ["email", "store", "web"],
+                "the store purchase counts on the online account; every channel is known",
+            ),
+            (terminal_status == 404, "the store terminal's id belongs to nobody (shared device)"),
+        ]
+        for ok, what in checks:
+            print(f"  {'ok ' if ok else 'FAIL'} {what}")
+            if not ok:
+                failures.append(what)
+        print()
         if failures:
             print(f"demo FAILED: {len(failures)} expectation(s) did not hold", file=sys.stderr)
             return 1

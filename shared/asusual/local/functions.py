@@ -14,6 +14,7 @@ class LocalFunction:
     name: str
     module: str
     http_prefixes: tuple[str, ...] = ()
+    consumes: str | None = None  # the queue whose messages the function receives as SQS batches
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -40,5 +41,13 @@ INTAKE_API = LocalFunction(
     ),
 )
 
-FUNCTIONS: tuple[LocalFunction, ...] = (INTAKE_API,)
+EVENT_PROCESSOR = LocalFunction(
+    name="event_processor", module="functions.event_processor.handler", consumes="events"
+)
+PROFILES_API = LocalFunction(
+    name="profiles_api", module="functions.profiles_api.handler", http_prefixes=("/v1/profiles",)
+)
+
+FUNCTIONS: tuple[LocalFunction, ...] = (INTAKE_API, EVENT_PROCESSOR, PROFILES_API)
 API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.http_prefixes)
+QUEUE_CONSUMERS = tuple(f for f in FUNCTIONS if f.consumes)

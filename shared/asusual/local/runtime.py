@@ -18,7 +18,7 @@ from asusual import clock as clock_module
 from asusual.access.keys import hash_key
 from asusual.access.models import ApiKey, Channel, KeyScope, Source
 from asusual.clock import ManualClock
-from asusual.local.functions import FUNCTIONS
+from asusual.local.functions import FUNCTIONS, QUEUE_CONSUMERS
 from asusual.settings import reset_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
@@ -139,7 +139,8 @@ class LocalRuntime:
                 "ASUSUAL_TABLE_NAME": TABLE,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "asusual",
-                "ASUSUAL_SQS_SEND_WORKERS": "1",  # moto serializes calls; threads only contend
+                "ASUSUAL_SQS_SEND_WORKERS": "1",
+                "ASUSUAL_DEFAULT_COUNTRY": LOCAL_COUNTRY,  # moto serializes calls; threads only contend
             }
         )
         self._mock = mock_aws()
@@ -151,6 +152,9 @@ class LocalRuntime:
             os.environ[f"ASUSUAL_{spec.settings_field.upper()}"] = self.queue_urls[spec.name]
         self._reset_caches()
         self._seed_keys()
+        for function in QUEUE_CONSUMERS:
+            assert function.consumes is not None
+            self.add_consumer(function.consumes, Consumer(function.name, function.handler))
         self._previous_clock = clock_module.set_clock(self.clock)
         return self
 

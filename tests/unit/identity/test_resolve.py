@@ -34,9 +34,22 @@ def test_two_user_ids_never_merge_and_the_lower_priority_identifier_is_dropped()
     assert [d.identifier for d in r.dropped] == [E1] and "user_id" in r.dropped[0].reason
 
 
-def test_attaching_a_second_user_id_to_a_profile_is_refused():
+def test_new_user_id_with_someone_elses_email_is_a_new_person_not_a_second_user_id():
     r = resolve([E1, U2], {E1: "p1"}, {"p1": frozenset({U1, E1})}, POLICY)
-    assert r.profile_id == "p1" and r.attach == [] and r.dropped[0].identifier == U2
+    assert r.profile_id is None and r.attach == [U2] and r.merge == []
+    assert r.dropped[0].identifier == E1 and "user_id" in r.dropped[0].reason
+
+
+def test_unknown_user_id_logging_in_on_a_known_anonymous_profile_takes_it_over():
+    r = resolve([U1, A1], {A1: "anon"}, {"anon": frozenset({A1})}, POLICY)
+    assert r.profile_id == "anon" and r.attach == [U1] and r.merge == []
+
+
+def test_profiles_kept_apart_by_an_unmerge_are_not_merged_again():
+    owners = {U1: "p1", A1: "p2"}
+    ids = {"p1": frozenset({U1}), "p2": frozenset({A1})}
+    r = resolve([U1, A1], owners, ids, POLICY, may_merge=lambda a, b: {a, b} != {"p1", "p2"})
+    assert r.profile_id == "p1" and r.merge == [] and "unmerge" in r.dropped[0].reason
 
 
 def test_highest_priority_identifier_picks_the_surviving_profile():

@@ -1,0 +1,56 @@
+"""A stored profile: its parts (one per original profile, so merges can be undone exactly), a
+version for optimistic concurrency, and the profiles it must never be merged with again."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import reduce
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from asusual.identity.models import Identifier
+from asusual.profiles.state import ProfileState
+
+
+def new_profile_id(message_id: str) -> str:
+    """Derived from the event that created the profile, so a retried event creates the same one."""
+    return "p_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
+
+
+class MergeRecord(BaseModel):
+    """Why two profiles became one: kept on the survivor, and as its own item for audit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    absorbed_id: str
+    at: datetime = Field(description="when the merge was applied")
+    message_id: str = Field(description="the event that linked them")
+    event_time: datetime
+    identifiers: tuple[Identifier, ...] = Field(description="the event's identifiers that linked them")
+    parts: tuple[str, ...] = Field(default=(), description="the parts that came with the absorbed profile")
+    reverted_at: datetime | None = None
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    profile_id: str
+    version: int = 0
+    created_at: datetime
+    parts: dict[str, ProfileState] = Field(default_factory=dict, description="original profile id → state")
+    apart_from: frozenset[str] = Field(default_factory=frozenset, description="parts never to merge with")
+    merges: tuple[MergeRecord, ...] = ()
+    merged_into: str | None = Field(default=None, description="set on a tombstone left by a merge")
+
+    def state(self) -> ProfileState:
+        return reduce(ProfileState.join, (self.parts[k] for k in sorted(self.parts)), ProfileState())
+
+    def identifiers(self) -> frozenset[Identifier]:
+        return frozenset().union(*(p.identifiers for p in self.parts.values()))
+
+    def may_merge(self, other: Profile) -> bool:
+        return not (set(self.parts) & other.apart_from or set(other.parts) & self.apart_from)
+
+    def part_of(self, identifier: Identifier) -> str | None:
+        return next((k for k in sorted(self.parts) if identifier in self.parts[k].identifiers), None)

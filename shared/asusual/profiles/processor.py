@@ -1,0 +1,256 @@
+"""The event processor's use case: apply one event to exactly one profile, once.
+
+1. A message already processed (its marker exists) changes nothing.
+2. The event's identifiers resolve to a profile (merging profiles the event links, within the
+   guards) or to a new one; its contribution joins the part that owns the resolving identifier.
+3. The change commits as one conditional transaction (profile version, tombstones of merged
+   profiles, new identifier claims); a conflict (a concurrent event) reloads and retries.
+4. Then the message's marker is written (conditional, 30-day TTL). The contribution is a join, so
+   an event applied again after a crash before step 4 changes nothing either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from asusual.errors import Conflict, NotFound, TransientError
+from asusual.identity.extract import extract
+from asusual.identity.models import Identifier, IdentityPolicy, priority
+from asusual.identity.resolve import Dropped, resolve
+from asusual.intake.models import IntakeEvent
+from asusual.profiles.facts import contribution
+from asusual.profiles.model import MergeRecord, Profile, new_profile_id
+from asusual.profiles.state import ProfileState
+from asusual.profiles.view import ProfileView, TenurePolicy, view
+
+MAX_ATTEMPTS = 8
+MAX_TOMBSTONE_HOPS = 16
+
+
+@dataclass
+class ProfileChange:
+    profile: Profile
+    expected_version: int | None  # None: the profile must not exist yet
+    replaced: list[tuple[Profile, int]] = field(default_factory=list)  # (new content, expected version)
+    claims: list[Identifier] = field(default_factory=list)  # new identifiers of profile.profile_id
+    merges: list[MergeRecord] = field(default_factory=list)
+
+
+class ProfileRepository(Protocol):
+    def seen(self, message_id: str) -> bool: ...
+
+    def mark_seen(self, message_id: str, profile_id: str | None, expires_at: datetime) -> bool:
+        """Conditional put; False if the marker already existed."""
+        ...
+
+    def owners(self, identifiers: list[Identifier]) -> dict[Identifier, str]:
+        """identifier → the profile id its claim names (maybe a tombstone)."""
+        ...
+
+    def load(self, profile_ids: set[str]) -> dict[str, Profile]: ...
+
+    def commit(self, change: ProfileChange) -> None:
+        """All or nothing; raises Conflict when a condition fails."""
+        ...
+
+    def repoint(self, identifiers: list[Identifier], from_profile: str, to_profile: str) -> None: ...
+
+
+@dataclass
+class Outcome:
+    profile_id: str | None
+    duplicate: bool = False
+    created: bool = False
+    merged: list[str] = field(default_factory=list)
+    attached: list[Identifier] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    unchanged: bool = False
+
+
+def live_profiles(repo: ProfileRepository, ids: set[str]) -> dict[str, Profile]:
+    """Each id → the live profile it is (or was merged into), following tombstones."""
+    resolved: dict[str, Profile] = {}
+    pending = {i: i for i in ids}  # original id → id to load next
+    for _hop in range(MAX_TOMBSTONE_HOPS):
+        if not pending:
+            return resolved
+        loaded = repo.load(set(pending.values()))
+        following: dict[str, str] = {}
+        for original, current in pending.items():
+            profile = loaded.get(current)
+            if profile is None:
+                continue
+            if profile.merged_into:
+                following[original] = profile.merged_into
+            else:
+                resolved[original] = profile
+        pending = following
+    raise TransientError("profile merge chain too long; retry")
+
+
+def process_event(
+    event: IntakeEvent,
+    repo: ProfileRepository,
+    policy: IdentityPolicy,
+    *,
+    now: datetime,
+    dedupe_window: timedelta,
+) -> Outcome:
+    if repo.seen(event.message_id):
+        return Outcome(profile_id=None, duplicate=True)
+    extracted = extract(event, policy)
+    for _attempt in range(MAX_ATTEMPTS):
+        try:
+            outcome = _apply(event, extracted.linking, repo, policy, now)
+        except Conflict:
+            continue
+        repo.mark_seen(event.message_id, outcome.profile_id, now + dedupe_window)
+        return outcome
+    raise TransientError("profile changed concurrently too often; retry")
+
+
+def _apply(
+    event: IntakeEvent,
+    identifiers: list[Identifier],
+    repo: ProfileRepository,
+    policy: IdentityPolicy,
+    now: datetime,
+) -> Outcome:
+    claimed = repo.owners(identifiers)
+    live = live_profiles(repo, set(claimed.values()))
+    owners = {i: live[p].profile_id for i, p in claimed.items() if p in live}
+    profiles = {p.profile_id: p for p in live.values()}
+    resolution = resolve(
+        identifiers,
+        owners,
+        {pid: p.identifiers() for pid, p in profiles.items()},
+        policy,
+        may_merge=lambda a, b: profiles[a].may_merge(profiles[b]),
+    )
+    if resolution.profile_id is None:
+        target = Profile(profile_id=new_profile_id(event.message_id), created_at=now)
+        expected = None
+    else:
+        target = profiles[resolution.profile_id]
+        expected = target.version
+    parts = dict(target.parts)
+    apart = set(target.apart_from)
+    merges = list(target.merges)
+    tombstones = []
+    records = []
+    for absorbed_id in resolution.merge:
+        absorbed = profiles[absorbed_id]
+        parts.update(absorbed.parts)
+        apart |= absorbed.apart_from
+        record = MergeRecord(
+            absorbed_id=absorbed_id,
+            at=now,
+            message_id=event.message_id,
+            event_time=event.timestamp,
+            identifiers=tuple(identifiers),
+            parts=tuple(sorted(absorbed.parts)),
+        )
+        merges.append(record)
+        records.append(record)
+        tombstone = absorbed.model_copy(
+            update={"merged_into": target.profile_id, "parts": {}, "version": absorbed.version + 1}
+        )
+        tombstones.append((tombstone, absorbed.version))
+    merged = target.model_copy(update={"parts": parts})
+    ordered = sorted(identifiers, key=lambda i: (priority(i.kind), i.kind, i.value))
+    part_id = next((p for i in ordered if (p := merged.part_of(i))), None) or (
+        min(parts) if parts else target.profile_id
+    )
+    part = parts.get(part_id, ProfileState())
+    mine = frozenset(resolution.attach) | frozenset(i for i in identifiers if i in part.identifiers)
+    parts[part_id] = part.join(contribution(event, mine))
+    updated = Profile(
+        profile_id=target.profile_id,
+        version=target.version + 1,
+        created_at=target.created_at,
+        parts=dict(sorted(parts.items())),
+        apart_from=frozenset(apart),
+        merges=tuple(merges),
+    )
+    outcome = Outcome(
+        profile_id=target.profile_id,
+        created=expected is None,
+        merged=list(resolution.merge),
+        attached=list(resolution.attach),
+        dropped=list(resolution.dropped),
+    )
+    if expected is not None and not tombstones and not resolution.attach and updated.parts == target.parts:
+        outcome.unchanged = True  # a replay, or an event that adds nothing: no write
+        return outcome
+    change = ProfileChange(profile=updated, expected_version=expected, replaced=tombstones, merges=records)
+    change.claims = resolution.attach
+    repo.commit(change)
+    return outcome
+
+
+def unmerge(
+    repo: ProfileRepository, profile_id: str, merged_profile_id: str, *, now: datetime
+) -> tuple[str, str]:
+    """Undo a merge: the parts that came with ``merged_profile_id`` (and everything they received
+    since) become that profile again; the two are kept apart from then on."""
+    for _attempt in range(MAX_ATTEMPTS):
+        loaded = repo.load({profile_id, merged_profile_id})
+        survivor = loaded.get(profile_id)
+        tombstone = loaded.get(merged_profile_id)
+        if survivor is None or survivor.merged_into:
+            raise NotFound(f"profile_id: no live profile {profile_id!r}")
+        record = next(
+            (
+                m
+                for m in reversed(survivor.merges)
+                if m.absorbed_id == merged_profile_id and m.reverted_at is None
+            ),
+            None,
+        )
+        if record is None or tombstone is None or tombstone.merged_into != profile_id:
+            raise NotFound(f"merged_profile_id: {merged_profile_id!r} is not merged into {profile_id!r}")
+        moved = {k: v for k, v in survivor.parts.items() if k in record.parts}
+        kept = {k: v for k, v in survivor.parts.items() if k not in record.parts}
+        if not moved or not kept:
+            raise Conflict("merged_profile_id: nothing left to separate")
+        merges = tuple(
+            m.model_copy(update={"reverted_at": now}) if m == record else m for m in survivor.merges
+        )
+        restored = Profile(
+            profile_id=merged_profile_id,
+            version=tombstone.version + 1,
+            created_at=tombstone.created_at,
+            parts=moved,
+            apart_from=tombstone.apart_from | frozenset(kept),
+            merges=tombstone.merges,
+        )
+        remaining = survivor.model_copy(
+            update={
+                "version": survivor.version + 1,
+                "parts": kept,
+                "apart_from": survivor.apart_from | frozenset(moved),
+                "merges": merges,
+            }
+        )
+        try:
+            change = ProfileChange(profile=remaining, expected_version=survivor.version)
+            change.replaced = [(restored, tombstone.version)]
+            repo.commit(change)
+        except Conflict:
+            continue
+        moved_identifiers = sorted(frozenset().union(*(p.identifiers for p in moved.values())), key=str)
+        repo.repoint(moved_identifiers, profile_id, merged_profile_id)
+        return profile_id, merged_profile_id
+    raise TransientError("profile changed concurrently too often; retry")
+
+
+def read_profile(repo: ProfileRepository, identifier: Identifier, tenure: TenurePolicy) -> ProfileView:
+    """The profile an identifier belongs to, as channels see it; NotFound when unknown."""
+    claimed = repo.owners([identifier])
+    live = live_profiles(repo, set(claimed.values()))
+    profile = live.get(claimed.get(identifier, ""))
+    if profile is None:
+        raise NotFound(f"no profile for this {identifier.kind}")
+    return view(profile.profile_id, profile.state(), tenure)

@@ -1,0 +1,169 @@
+"""Profiles, identifier claims, merge records and processed-message markers (docs/data-model.md).
+
+Profile   pk=PROFILE#<id>        sk=PROFILE                 data (JSON), version
+Merge     pk=PROFILE#<survivor>  sk=MERGE#<at>#<absorbed>   data (JSON)
+Claim     pk=ID#<kind>#<value>   sk=ID                      profile_id
+Marker    pk=MSG#<message_id>    sk=MSG                     profile_id, expires_at (TTL)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from asusual.errors import Conflict, TransientError
+from asusual.identity.models import Identifier
+from asusual.profiles.model import Profile
+from asusual.profiles.processor import ProfileChange
+from asusual.store.dynamo import translate_errors
+
+BATCH_GET = 100
+
+
+def _profile_key(profile_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "PROFILE"}}
+
+
+def _claim_key(identifier: Identifier) -> dict[str, Any]:
+    return {"pk": {"S": f"ID#{identifier.kind}#{identifier.value}"}, "sk": {"S": "ID"}}
+
+
+class DynamoProfileRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    @translate_errors
+    def seen(self, message_id: str) -> bool:
+        key = {"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}}
+        response = self._db.get_item(
+            TableName=self._table, Key=key, ConsistentRead=True, ProjectionExpression="pk"
+        )
+        return "Item" in response
+
+    @translate_errors
+    def mark_seen(self, message_id: str, profile_id: str | None, expires_at: datetime) -> bool:
+        item = {
+            "pk": {"S": f"MSG#{message_id}"},
+            "sk": {"S": "MSG"},
+            "entity": {"S": "message_marker"},
+            "expires_at": {"N": str(int(expires_at.timestamp()))},
+        }
+        if profile_id:
+            item["profile_id"] = {"S": profile_id}
+        try:
+            self._db.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    @translate_errors
+    def owners(self, identifiers: list[Identifier]) -> dict[Identifier, str]:
+        by_key = {f"ID#{i.kind}#{i.value}": i for i in identifiers}
+        items = self._batch_get([_claim_key(i) for i in by_key.values()], projection="pk, profile_id")
+        return {by_key[item["pk"]["S"]]: item["profile_id"]["S"] for item in items}
+
+    @translate_errors
+    def load(self, profile_ids: set[str]) -> dict[str, Profile]:
+        items = self._batch_get([_profile_key(p) for p in sorted(profile_ids)], projection="pk, #d")
+        profiles = (Profile.model_validate_json(item["data"]["S"]) for item in items)
+        return {p.profile_id: p for p in profiles}
+
+    @translate_errors
+    def find(self, identifier: Identifier) -> str | None:
+        """The profile id an identifier's claim names (maybe a tombstone; callers follow it)."""
+        return self.owners([identifier]).get(identifier)
+
+    @translate_errors
+    def commit(self, change: ProfileChange) -> None:
+        items = [self._put_profile(change.profile, change.expected_version)]
+        items += [self._put_profile(profile, expected) for profile, expected in change.replaced]
+        items += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **_claim_key(identifier),
+                        "entity": {"S": "identifier"},
+                        "profile_id": {"S": change.profile.profile_id},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for identifier in change.claims
+        ]
+        items += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": f"PROFILE#{change.profile.profile_id}"},
+                        "sk": {"S": f"MERGE#{record.at.isoformat()}#{record.absorbed_id}"},
+                        "entity": {"S": "merge"},
+                        "data": {"S": record.model_dump_json()},
+                    },
+                }
+            }
+            for record in change.merges
+        ]
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except self._db.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise Conflict("profile changed concurrently") from exc
+            raise
+
+    @translate_errors
+    def repoint(self, identifiers: list[Identifier], from_profile: str, to_profile: str) -> None:
+        for identifier in identifiers:
+            try:
+                self._db.update_item(
+                    TableName=self._table,
+                    Key=_claim_key(identifier),
+                    UpdateExpression="SET profile_id = :to",
+                    ConditionExpression="profile_id = :from",
+                    ExpressionAttributeValues={":to": {"S": to_profile}, ":from": {"S": from_profile}},
+                )
+            except self._db.exceptions.ConditionalCheckFailedException:
+                continue  # the claim names another profile (the tombstone chain resolves it)
+
+    def _put_profile(self, profile: Profile, expected: int | None) -> dict[str, Any]:
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                **_profile_key(profile.profile_id),
+                "entity": {"S": "profile"},
+                "version": {"N": str(profile.version)},
+                "data": {"S": profile.model_dump_json()},
+            },
+        }
+        if expected is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :expected"
+            put["ExpressionAttributeValues"] = {":expected": {"N": str(expected)}}
+        return {"Put": put}
+
+    def _batch_get(self, keys: list[dict[str, Any]], projection: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET):
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": keys[start : start + BATCH_GET],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": projection,
+                    **({"ExpressionAttributeNames": {"#d": "data"}} if "#d" in projection else {}),
+                }
+            }
+            for _attempt in range(8):
+                response = self._db.batch_get_item(RequestItems=request)
+                items.extend(response.get("Responses", {}).get(self._table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            if request:
+                raise TransientError("the data store did not return every item; retry")
+        return items

@@ -1,0 +1,299 @@
+"""Identity resolution and profiles end to end on moto: intake → events queue → event_processor
+→ DynamoDB → profiles API."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from asusual.identity.models import IdentityPolicy
+from asusual.intake.models import EventType, IntakeEvent, SourceContext
+from asusual.profiles.processor import process_event
+from asusual.store import clients
+from asusual.store.profiles import DynamoProfileRepository
+
+WINDOW = timedelta(days=30)
+
+
+def msg(kind, n, **fields):
+    return {"type": kind, "messageId": f"{kind}-{n}", "timestamp": f"2026-11-23T08:{n:02d}:00Z", **fields}
+
+
+def test_anonymous_visitor_who_logs_in_is_one_profile_found_by_every_identifier(send, profile):
+    send("web_local_key", msg("page", 1, anonymousId="anon-1", name="Cat food"))
+    assert profile("anonymous_id", "anon-1")["tenure"]["stage"] == "new"
+    send(
+        "web_local_key",
+        msg(
+            "identify",
+            2,
+            userId="u-1",
+            anonymousId="anon-1",
+            traits={"email": "Anna@Example.com", "firstName": "Анна"},
+        ),
+    )
+    by_anon, by_user, by_email = (
+        profile("anonymous_id", "anon-1"),
+        profile("user_id", "u-1"),
+        profile("email", "anna@example.com"),
+    )
+    assert by_anon["profile_id"] == by_user["profile_id"] == by_email["profile_id"]
+    assert by_user["display_name"] == "Анна" and by_user["email"] == "anna@example.com"
+
+
+def test_anonymous_profile_merges_into_the_existing_user_profile_on_login(send, profile):
+    send("web_local_key", msg("identify", 1, userId="u-1", traits={"email": "anna@example.com"}))
+    send("app_local_key", msg("screen", 2, anonymousId="device-anon", name="Home"))
+    before = {profile("user_id", "u-1")["profile_id"], profile("anonymous_id", "device-anon")["profile_id"]}
+    assert len(before) == 2
+    send("app_local_key", msg("identify", 3, userId="u-1", anonymousId="device-anon"))
+    merged = profile("anonymous_id", "device-anon")
+    assert merged["profile_id"] == profile("user_id", "u-1")["profile_id"]
+    assert merged["channels"] == ["app", "web"] and merged["email"] == "anna@example.com"
+
+
+def test_email_click_opening_the_site_is_recognized_without_retyping(send, profile):
+    send(
+        "email_local_key",
+        msg("identify", 1, userId="u-7", traits={"email": "boris@example.com", "firstName": "Борис"}),
+    )
+    send(
+        "web_local_key",
+        msg(
+            "page",
+            2,
+            anonymousId="anon-from-link",
+            context={"traits": {"email": "Boris@Example.com"}},
+            properties={"utm_source": "email"},
+        ),
+    )
+    seen = profile("anonymous_id", "anon-from-link")
+    assert seen["profile_id"] == profile("user_id", "u-7")["profile_id"]
+    assert seen["display_name"] == "Борис"  # the site can greet and prefill
+
+
+def test_store_purchase_by_phone_joins_the_online_account_and_the_terminal_links_nobody(send, profile):
+    send(
+        "web_local_key",
+        msg("identify", 1, userId="u-1", traits={"phone": "+7 916 123-45-67", "firstName": "Анна"}),
+    )
+    send(
+        "store_local_key",
+        msg(
+            "track",
+            2,
+            anonymousId="pos-terminal-3",
+            event="Order Completed",
+            context={"traits": {"phone": "8 (916) 123-45-67"}},
+            properties={
+                "order_id": "R-1",
+                "total": 1290,
+                "currency": "RUB",
+                "products": [{"product_id": "purina-one", "quantity": 2, "price": 645}],
+            },
+        ),
+        msg(
+            "track",
+            3,
+            anonymousId="pos-terminal-3",
+            event="Order Completed",
+            context={"traits": {"phone": "8 (903) 000-11-22"}},
+            properties={"order_id": "R-2", "total": 99, "currency": "RUB"},
+        ),
+    )
+    anna = profile("user_id", "u-1")
+    assert anna["tenure"]["order_count"] == 1 and anna["tenure"]["revenue"] == {"RUB": 1290.0}
+    assert anna["channels"] == ["store", "web"] and anna["purchases"][0]["product_id"] == "purina-one"
+    assert anna["phone"] == "+79161234567" and anna["timezone"]["evidence"] == "source"
+    other = profile("phone", "+79030001122")
+    assert other["profile_id"] != anna["profile_id"] and other["display_name"] is None
+    assert profile("anonymous_id", "pos-terminal-3") is None  # a shared terminal is nobody
+
+
+def test_two_user_ids_sharing_an_email_stay_two_people_and_nothing_leaks(send, profile):
+    send(
+        "web_local_key",
+        msg(
+            "identify",
+            1,
+            userId="wife",
+            traits={"email": "family@example.com", "firstName": "Мария", "gender": "female"},
+        ),
+    )
+    send(
+        "web_local_key",
+        msg("identify", 2, userId="husband", traits={"email": "family@example.com", "firstName": "Иван"}),
+    )
+    wife, husband = profile("user_id", "wife"), profile("user_id", "husband")
+    assert wife["profile_id"] != husband["profile_id"]
+    assert (wife["first_name"], wife["gender"]) == ("Мария", "female")
+    assert husband["first_name"] == "Иван" and husband["gender"] is None
+    assert profile("email", "family@example.com")["profile_id"] == wife["profile_id"]  # first claim keeps it
+
+
+@pytest.mark.parametrize("junk", ["undefined", "null", "00000000", "anonymous"])
+def test_blocked_anonymous_ids_never_merge_people(send, profile, junk):
+    send(
+        "web_local_key",
+        msg("identify", 1, userId="a", anonymousId=junk),
+        msg("identify", 2, userId="b", anonymousId=junk),
+    )
+    assert profile("user_id", "a")["profile_id"] != profile("user_id", "b")["profile_id"]
+    assert profile("anonymous_id", junk) is None
+
+
+def test_redelivered_and_duplicated_messages_change_nothing(send, profile, runtime):
+    order = msg(
+        "track",
+        1,
+        userId="u",
+        event="Order Completed",
+        properties={"order_id": "o-1", "total": 100, "currency": "RUB"},
+    )
+    send("web_local_key", order)
+    before = profile("user_id", "u")
+    send("web_local_key", order, order)  # the client retried, twice
+    send("store_local_key", {**order, "messageId": "pos-copy", "userId": "u"})  # same order, another report
+    after = profile("user_id", "u")
+    assert after["tenure"]["order_count"] == 1 and after["tenure"]["revenue"] == {"RUB": 100.0}
+    assert after["tenure"] == before["tenure"] and after["purchases"] == before["purchases"]
+    assert after["traits"] == before["traits"]
+
+
+def test_marker_is_written_once_with_a_30_day_ttl(send, runtime, clock):
+    send("web_local_key", msg("page", 1, anonymousId="x"))
+    item = clients.dynamodb().get_item(
+        TableName="asusual-local", Key={"pk": {"S": "MSG#page-1"}, "sk": {"S": "MSG"}}
+    )
+    assert int(item["Item"]["expires_at"]["N"]) == int((clock.now() + WINDOW).timestamp())
+
+
+def test_poison_message_reaches_the_dlq_and_others_are_applied(runtime, send, profile):
+    clients.sqs().send_message(QueueUrl=runtime.queue_urls["events"], MessageBody='{"not": "an event"}')
+    send("web_local_key", msg("identify", 1, userId="fine"), run=False)
+    report = runtime.run()
+    assert report["queues"]["events"]["dead_lettered"] == 1
+    assert report["queues"]["events"]["delivered"] == 1 and profile("user_id", "fine") is not None
+
+
+def test_unmerge_restores_both_profiles_and_keeps_them_apart(send, profile, profiles_api):
+    send("web_local_key", msg("identify", 1, userId="u-1", traits={"firstName": "Анна"}))
+    send(
+        "web_local_key",
+        msg("page", 2, anonymousId="shared-laptop", context={"traits": {"firstName": "Гость"}}),
+    )
+    send("web_local_key", msg("identify", 3, userId="u-1", anonymousId="shared-laptop"))
+    anon_profile_before = "p_"  # the anonymous profile's id came from its first event
+    merged = profile("user_id", "u-1")
+    assert profile("anonymous_id", "shared-laptop")["profile_id"] == merged["profile_id"]
+    # later events of the anonymous visitor land in the merged profile, in its part
+    send("web_local_key", msg("page", 4, anonymousId="shared-laptop", context={"locale": "en-GB"}))
+    from asusual.profiles.model import new_profile_id
+
+    absorbed = new_profile_id("page-2")
+    assert absorbed.startswith(anon_profile_before)
+    wrong = profiles_api(
+        "POST", f"/v1/profiles/{merged['profile_id']}/unmerge", {"merged_profile_id": absorbed}
+    )
+    assert wrong.status == 403  # a read key cannot unmerge
+    answer = profiles_api(
+        "POST",
+        f"/v1/profiles/{merged['profile_id']}/unmerge",
+        {"merged_profile_id": absorbed},
+        key="admin_local_key",
+    )
+    assert answer.status == 200, answer.body
+    assert answer.json() == {"profile_id": merged["profile_id"], "restored_profile_id": absorbed}
+    user, anon = profile("user_id", "u-1"), profile("anonymous_id", "shared-laptop")
+    assert user["profile_id"] != anon["profile_id"] == absorbed
+    assert user["first_name"] == "Анна" and anon["first_name"] == "Гость"
+    assert anon["locale"] == "en-GB" and user["locale"] is None  # post-merge event went back with its part
+    # the same link again does not merge them back
+    send("web_local_key", msg("identify", 5, userId="u-1", anonymousId="shared-laptop"))
+    assert profile("anonymous_id", "shared-laptop")["profile_id"] == absorbed
+
+
+def test_unmerge_of_profiles_never_merged_is_404(send, profile, profiles_api):
+    send("web_local_key", msg("identify", 1, userId="u-1"))
+    pid = profile("user_id", "u-1")["profile_id"]
+    answer = profiles_api(
+        "POST", f"/v1/profiles/{pid}/unmerge", {"merged_profile_id": "p_nope"}, key="admin_local_key"
+    )
+    assert answer.status == 404 and answer.json()["message"].startswith("merged_profile_id")
+
+
+def test_read_api_contract_404_401_403_400(send, profiles_api, profile):
+    send("web_local_key", msg("identify", 1, userId="u-1", traits={"phone": "8 916 123 45 67"}))
+    assert profile("user_id", "nobody") is None
+    assert profiles_api("GET", "/v1/profiles/user_id/u-1", key=None).status == 401
+    assert profiles_api("GET", "/v1/profiles/user_id/u-1", key="web_local_key").status == 403
+    assert profiles_api("GET", "/v1/profiles/user_id/u-1", key="admin_local_key").status == 200
+    bad = profiles_api("GET", "/v1/profiles/email/not-an-email")
+    assert bad.status == 400 and bad.json()["message"].startswith("value")
+    assert profiles_api("GET", "/v1/profiles/Bad Type/x").status in (400, 404)
+    assert profile("phone", "+7 (916) 123-45-67")["profile_id"] == profile("user_id", "u-1")["profile_id"]
+
+
+def test_external_ids_find_the_profile(send, profile):
+    send(
+        "store_local_key",
+        msg(
+            "identify", 1, userId="u-9", context={"externalIds": [{"id": "CARD-001", "type": "loyalty_card"}]}
+        ),
+    )
+    assert profile("loyalty_card", "CARD-001")["profile_id"] == profile("user_id", "u-9")["profile_id"]
+
+
+class SlowRepo(DynamoProfileRepository):
+    """Widens the read-modify-write window so concurrent events really collide."""
+
+    conflicts = 0
+
+    def load(self, profile_ids):
+        loaded = super().load(profile_ids)
+        time.sleep(0.02)
+        return loaded
+
+    def commit(self, change):
+        try:
+            super().commit(change)
+        except Exception:
+            SlowRepo.conflicts += 1
+            raise
+
+
+def test_concurrent_events_on_one_profile_never_lose_an_update(runtime, send, profile):
+    send("web_local_key", msg("identify", 1, userId="u-1"))
+    repo = SlowRepo(clients.dynamodb(), "asusual-local")
+    source = SourceContext(source_id="web_local", channel="web", country="RU")
+    now = runtime.clock.now()
+    events = [
+        IntakeEvent(
+            message_id=f"t-{i}",
+            type=EventType.IDENTIFY,
+            source=source,
+            user_id="u-1",
+            traits={f"trait_{i}": i},
+            timestamp=now,
+            received_at=now,
+        )
+        for i in range(8)
+    ]
+    errors = []
+
+    def apply(event):
+        try:
+            process_event(event, repo, IdentityPolicy(), now=now, dedupe_window=WINDOW)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=apply, args=(e,)) for e in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    traits = profile("user_id", "u-1")["traits"]
+    assert {f"trait_{i}" for i in range(8)} <= set(traits)
+    assert SlowRepo.conflicts > 0  # the optimistic version check did its job
