@@ -7,7 +7,6 @@ No profile work here: the event processor does that from the queue.
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -25,7 +24,7 @@ from asusual.intake.service import IntakeRequest, Limits, ingest
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.access import DynamoAccessRepository
+from asusual.store.access import cached_key_lookup
 from asusual.store.queues import SqsEventPublisher
 
 app = make_resolver()
@@ -49,11 +48,7 @@ _SECURITY: list[dict[str, list[str]]] = [{"keyBasic": []}, {"keyBearer": []}]
 @cache
 def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits]:
     settings = get_settings()
-    keys = CachedKeyLookup(
-        DynamoAccessRepository(clients.dynamodb(), settings.table_name),
-        ttl=timedelta(seconds=settings.key_cache_seconds),
-        clock_now=clock.now,
-    )
+    keys = cached_key_lookup()
     publisher = SqsEventPublisher(clients.sqs(), settings.events_queue_url, workers=settings.sqs_send_workers)
     return (
         keys,

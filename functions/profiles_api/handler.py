@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -23,7 +22,7 @@ from asusual.profiles.processor import read_profile, unmerge
 from asusual.profiles.view import ProfileView, TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.access import DynamoAccessRepository
+from asusual.store.access import cached_key_lookup
 from asusual.store.profiles import DynamoProfileRepository
 
 app = make_resolver()
@@ -45,11 +44,7 @@ class UnmergeResponse(BaseModel):
 @cache
 def dependencies() -> tuple[CachedKeyLookup, DynamoProfileRepository, TenurePolicy]:
     settings = get_settings()
-    keys = CachedKeyLookup(
-        DynamoAccessRepository(clients.dynamodb(), settings.table_name),
-        ttl=timedelta(seconds=settings.key_cache_seconds),
-        clock_now=clock.now,
-    )
+    keys = cached_key_lookup()
     tenure = TenurePolicy(
         returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
     )

@@ -9,11 +9,15 @@ the ``data`` read (optimistic), and multi-item changes are one transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from asusual import clock
 from asusual.access.models import ApiKey, Source, Status
+from asusual.access.service import CachedKeyLookup
 from asusual.errors import Conflict, NotFound
+from asusual.settings import get_settings
+from asusual.store import clients
 from asusual.store.dynamo import is_conditional_failure, translate_errors
 
 SOURCES_PK = "SOURCES"
@@ -223,3 +227,13 @@ class DynamoAccessRepository:
         for page in paginator.paginate(**kwargs):
             items.extend(page.get("Items", []))
         return items
+
+
+def cached_key_lookup() -> CachedKeyLookup:
+    """What every API function authenticates with: the table's keys, cached per container."""
+    settings = get_settings()
+    return CachedKeyLookup(
+        DynamoAccessRepository(clients.dynamodb(), settings.table_name),
+        ttl=timedelta(seconds=settings.key_cache_seconds),
+        clock_now=clock.now,
+    )
