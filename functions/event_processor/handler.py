@@ -36,9 +36,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, timedelta]:
 def record_handler(record: SQSRecord) -> None:
     repo, policy, window = dependencies()
     outcome = process_event(decode_event(record.body), repo, policy, now=clock.now(), dedupe_window=window)
-    metrics.add_metric(
-        name="EventsDuplicate" if outcome.duplicate else "EventsApplied", unit=MetricUnit.Count, value=1
-    )
+    kind = "Duplicate" if outcome.duplicate else "Unattributed" if outcome.unattributed else "Applied"
+    metrics.add_metric(name=f"Events{kind}", unit=MetricUnit.Count, value=1)
     if outcome.merged:
         metrics.add_metric(name="ProfilesMerged", unit=MetricUnit.Count, value=len(outcome.merged))
     if outcome.dropped:

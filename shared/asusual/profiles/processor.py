@@ -62,6 +62,7 @@ class ProfileRepository(Protocol):
 class Outcome:
     profile_id: str | None
     duplicate: bool = False
+    unattributed: bool = False  # no identifier that may link a person
     created: bool = False
     merged: list[str] = field(default_factory=list)
     attached: list[Identifier] = field(default_factory=list)
@@ -101,6 +102,11 @@ def process_event(
     if repo.seen(event.message_id):
         return Outcome(profile_id=None, duplicate=True)
     extracted = extract(event, policy)
+    if not extracted.linking:
+        # only shared-device or blocked identifiers: nobody to attribute it to, and a profile no
+        # identifier could ever find again would be worse than none
+        repo.mark_seen(event.message_id, None, now + dedupe_window)
+        return Outcome(profile_id=None, unattributed=True)
     for _attempt in range(MAX_ATTEMPTS):
         try:
             outcome = _apply(event, extracted.linking, repo, policy, now)
@@ -140,6 +146,7 @@ def _apply(
     merges = list(target.merges)
     tombstones = []
     records = []
+    dropped = {d.identifier for d in resolution.dropped}
     for absorbed_id in resolution.merge:
         absorbed = profiles[absorbed_id]
         parts.update(absorbed.parts)
@@ -149,7 +156,7 @@ def _apply(
             at=now,
             message_id=event.message_id,
             event_time=event.timestamp,
-            identifiers=tuple(identifiers),
+            identifiers=tuple(i for i in identifiers if i not in dropped),
             parts=tuple(sorted(absorbed.parts)),
         )
         merges.append(record)

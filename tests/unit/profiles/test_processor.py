@@ -175,3 +175,18 @@ def test_unmerge_then_relink_keeps_them_apart():
     assert repo.claims[_anna_ids()[1]] == absorbed
     with pytest.raises(Exception, match="merged_profile_id"):
         unmerge(repo, survivor, absorbed, now=NOW)
+
+
+def test_event_with_only_shared_device_ids_makes_no_orphan_profile_and_is_marked():
+    repo = MemoryRepo()
+    lonely = event(
+        "track",
+        source="store",
+        message_id="t1",
+        anonymous_id="pos-terminal-3",
+        event="Order Completed",
+        properties={"order_id": "R-9"},
+    )
+    outcome = process_event(lonely, repo, IdentityPolicy(), now=NOW, dedupe_window=WINDOW)
+    assert outcome.unattributed and outcome.profile_id is None
+    assert repo.profiles == {} and repo.claims == {} and "t1" in repo.markers
