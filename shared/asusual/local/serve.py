@@ -32,7 +32,8 @@ def banner(url: str) -> str:
         "  try:",
         f"    curl -u web_local_key: {url}/v1/track -H 'Content-Type: application/json' \\",
         '      -d \'{"userId": "u1", "event": "Product Viewed", "properties": {"product_id": "sku-1"}}\'',
-        f"    curl -X POST -H 'Authorization: Bearer {ADMIN_KEY}' {url}/_local/run",
+        f"    curl -X POST -H 'Authorization: Bearer {ADMIN_KEY}' {url}/_local/run   # process the queues",
+        f"    curl -H 'Authorization: Bearer {READ_KEY}' {url}/v1/profiles/user_id/u1",
     ]
     return "\n".join(lines)
 
