@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from asusual.profiles.facts import valid_timezone
 from asusual.profiles.state import ProfileState
 
+NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": orders whose currency was not given
 PREFERRED_CHANNELS = {"email", "sms", "push", "web", "app", "store", "call_center"}
 
 
@@ -125,7 +126,7 @@ def view(profile_id: str, state: ProfileState, policy: TenurePolicy | None = Non
     purchases: dict[str, dict[str, Any]] = {}
     for order in orders:
         if order.total is not None:
-            revenue[order.currency or "XXX"] += order.total
+            revenue[order.currency or NO_CURRENCY] += order.total
         for line in order.products:
             entry = purchases.setdefault(
                 line.product_id,
