@@ -67,3 +67,17 @@ def test_malformed_bodies_never_produce_5xx(intake, path, body, compress, encodi
         assert set(payload) == {"code", "message"} and payload["message"]
     else:
         assert payload["success"] is True
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from(["user_id", "email", "phone", "anonymous_id", "loyalty_card", "Bad Type", "%", "é"])
+    | st.text(min_size=1, max_size=12),
+    value=st.text(min_size=1, max_size=40),
+)
+def test_profile_lookups_of_any_identifier_never_produce_5xx(profiles_api, kind, value):
+    from urllib.parse import quote
+
+    answer = profiles_api("GET", f"/v1/profiles/{quote(kind, safe='')}/{quote(value, safe='')}")
+    assert answer.status in (200, 400, 404), answer.body
+    assert set(answer.json()) >= ({"profile_id"} if answer.status == 200 else {"code", "message"})
