@@ -208,6 +208,14 @@ def unmerge(
         tombstone = loaded.get(merged_profile_id)
         if survivor is None or survivor.merged_into:
             raise NotFound(f"profile_id: no live profile {profile_id!r}")
+        if (
+            tombstone is not None
+            and tombstone.merged_into is None
+            and _was_unmerged(survivor, merged_profile_id)
+        ):
+            # a previous call committed but did not finish repointing the identifiers: finish it
+            repo.repoint(sorted(tombstone.identifiers(), key=str), profile_id, merged_profile_id)
+            return profile_id, merged_profile_id
         record = next(
             (
                 m
@@ -251,6 +259,11 @@ def unmerge(
         repo.repoint(moved_identifiers, profile_id, merged_profile_id)
         return profile_id, merged_profile_id
     raise TransientError("profile changed concurrently too often; retry")
+
+
+def _was_unmerged(survivor: Profile, merged_profile_id: str) -> bool:
+    latest = next((m for m in reversed(survivor.merges) if m.absorbed_id == merged_profile_id), None)
+    return latest is not None and latest.reverted_at is not None
 
 
 def read_profile(repo: ProfileRepository, identifier: Identifier, tenure: TenurePolicy) -> ProfileView:

@@ -173,8 +173,9 @@ def test_unmerge_then_relink_keeps_them_apart():
         dedupe_window=WINDOW,
     )
     assert repo.claims[_anna_ids()[1]] == absorbed
-    with pytest.raises(Exception, match="merged_profile_id"):
-        unmerge(repo, survivor, absorbed, now=NOW)
+    before = dict(repo.profiles), dict(repo.claims)
+    assert unmerge(repo, survivor, absorbed, now=NOW) == (survivor, absorbed)  # idempotent
+    assert (dict(repo.profiles), dict(repo.claims)) == before
 
 
 def test_event_with_only_shared_device_ids_makes_no_orphan_profile_and_is_marked():
@@ -190,3 +191,27 @@ def test_event_with_only_shared_device_ids_makes_no_orphan_profile_and_is_marked
     outcome = process_event(lonely, repo, IdentityPolicy(), now=NOW, dedupe_window=WINDOW)
     assert outcome.unattributed and outcome.profile_id is None
     assert repo.profiles == {} and repo.claims == {} and "t1" in repo.markers
+
+
+def test_unmerge_interrupted_before_repointing_is_finished_by_calling_it_again():
+    after = event(
+        "page", minutes=3, message_id="m3", anonymous_id="anon-1", context={"device": {"id": "dev-2"}}
+    )
+    repo = run([*MERGING, after])
+    survivor = read_profile(repo, _anna_ids()[0], TenurePolicy()).profile_id
+    absorbed = repo.merges[0].absorbed_id
+    from asusual.identity.models import Identifier
+
+    device = Identifier(kind="device_id", value="dev-2")
+    assert repo.claims[device] == survivor  # claimed after the merge, by the survivor
+
+    def crash(*_args):
+        raise RuntimeError("the function died")
+
+    real_repoint, repo.repoint = repo.repoint, crash
+    with pytest.raises(RuntimeError):
+        unmerge(repo, survivor, absorbed, now=NOW)
+    repo.repoint = real_repoint
+    assert unmerge(repo, survivor, absorbed, now=NOW) == (survivor, absorbed)
+    assert repo.claims[device] == absorbed
+    assert read_profile(repo, device, TenurePolicy()).profile_id == absorbed
