@@ -3,9 +3,11 @@
     asusual sources create --id web --name "Web shop" --channel web [--timezone Europe/Moscow] ...
     asusual sources list | rotate ID [--overlap-hours 24] | revoke ID
     asusual keys create --scope read|admin --label "POS greeting" | list | revoke KEY_ID
+    asusual replenishment backtest --purchases FILE.csv [--json]
 
 It talks to the DynamoDB table directly with your AWS credentials (``--table``, ``--region``,
 ``--endpoint-url`` or the ASUSUAL_* environment); a new key is printed once and never stored.
+``replenishment backtest`` only reads the CSV: it needs no AWS (docs/replenishment.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from asusual import clock
@@ -25,10 +28,13 @@ from asusual.errors import AsusualError
 from asusual.settings import get_settings, reset_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
+from asusual.triggers import backtest
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asusual", description="Manage asusual sources and API keys.")
+    parser = argparse.ArgumentParser(
+        prog="asusual", description="Manage asusual sources and API keys; backtest replenishment timing."
+    )
     parser.add_argument("--table", help="DynamoDB table (default: ASUSUAL_TABLE_NAME)")
     parser.add_argument("--region", help="AWS region (default: ASUSUAL_REGION)")
     parser.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. DynamoDB Local")
@@ -61,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="list keys (ids only)")
     key_revoke = keys.add_parser("revoke", help="revoke a key by its id (from keys list)")
     key_revoke.add_argument("key_id")
+
+    replenishment = groups.add_parser("replenishment", help="replenishment timing").add_subparsers(
+        dest="action", required=True
+    )
+    replay = replenishment.add_parser(
+        "backtest", help="replay a purchase history: our method and two baselines (no AWS needed)"
+    )
+    replay.add_argument(
+        "--purchases",
+        required=True,
+        type=Path,
+        metavar="FILE.csv",
+        help="columns customer_id, product_id, quantity, timestamp [, product_type, product_category]",
+    )
+    # SUPPRESS: without the flag here, a --json given before the group still counts
+    replay.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return parser
 
 
@@ -134,8 +156,23 @@ def _print(result: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None
         sys.stderr.write("store this key now: it is shown once and only its hash is kept\n")
 
 
+def _replenishment_backtest(args: argparse.Namespace) -> int:
+    try:
+        report = backtest.run_backtest(args.purchases)
+    except (backtest.BacktestInputError, OSError, UnicodeDecodeError) as exc:
+        sys.stderr.write(f"asusual: {exc}\n")
+        return 2
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(backtest.format_report(report))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.group == "replenishment":  # reads a file only: no settings, no DynamoDB
+        return _replenishment_backtest(args)
     for option, variable in (("table", "ASUSUAL_TABLE_NAME"), ("region", "ASUSUAL_REGION")):
         if getattr(args, option):
             os.environ[variable] = getattr(args, option)

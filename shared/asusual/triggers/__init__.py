@@ -1,0 +1,1 @@
+"""Triggers decide that a customer should hear from us, and why: they emit message intents."""
