@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from constructs import Construct
 
+from asusual.store.tables import GSI1
 from infra.capabilities.api import Api
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.functions import Functions
@@ -78,15 +79,25 @@ class AsusualStack(Stack):
         events.queue.grant_send_messages(intake)
         self.api.route(INTAKE_PATHS, apigwv2.HttpMethod.POST, intake)
 
-        # event_processor: the events queue → profiles. Reads and writes items; no scans, no deletes.
+        # event_processor: the events queue → profiles, orders, reminders → the intents queue.
+        # Reads and writes items (deletes only birthday index entries); no scans.
+        intents = self.queues["intents"]
         processor = self.functions.add(
             "event_processor",
-            description="Applies each event once to exactly one profile (identity resolution, merges)",
+            description="Applies each event once to one profile; order status and replenishment triggers",
             timeout=CONSUMER_TIMEOUT,
             memory_mb=1024,
-            environment={},
+            environment={"ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url},
         )
-        self.storage.grant_items(processor, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem")
+        self.storage.grant_items(
+            processor,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        )
+        intents.queue.grant_send_messages(processor)
         self.queues.consume("events", processor)
 
         # profiles_api: channels read profiles (read key); operators unmerge (admin key).
@@ -103,9 +114,46 @@ class AsusualStack(Stack):
             "dynamodb:BatchGetItem",
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
         )
         self.api.route(["/v1/profiles/{identifier_type}/{value}"], apigwv2.HttpMethod.GET, profiles_api)
         self.api.route(["/v1/profiles/{profile_id}/unmerge"], apigwv2.HttpMethod.POST, profiles_api)
+
+        # admin_api: the catalog (admin key writes; read and admin keys read).
+        admin_api = self.functions.add(
+            "admin_api",
+            description="Product catalog: prices, seasons, replenishment periods, sensitivity",
+            timeout=Duration.seconds(29),
+            memory_mb=512,
+            environment={},
+        )
+        self.storage.grant_items(admin_api, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem")
+        self.api.route(["/v1/catalog/products"], apigwv2.HttpMethod.POST, admin_api)
+        self.api.route(["/v1/catalog/products/{product_id}"], apigwv2.HttpMethod.GET, admin_api)
+
+        # the hourly sweeps: read their index partitions (never scan) → the intents queue
+        sweeps = {
+            "birthday_sweep": (
+                "Hourly: congratulates customers whose local birthday window is open, once a year",
+                ("dynamodb:UpdateItem",),
+            ),
+            "replenishment_sweep": (
+                "Hourly: emits the replenishment reminders that are due",
+                ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"),
+            ),
+        }
+        for name, (description, item_actions) in sweeps.items():
+            sweep = self.functions.add(
+                name,
+                description=description,
+                timeout=Duration.minutes(5),
+                memory_mb=512,
+                environment={"ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url},
+            )
+            self.storage.grant_index_query(sweep, GSI1)
+            self.storage.grant_items(sweep, *item_actions)
+            intents.queue.grant_send_messages(sweep)
+            self.schedules.every(name.title().replace("_", ""), Duration.hours(1), sweep)
 
         self.observability.watch_api(self.api.http_api)
         for queue in self.queues.by_name.values():
@@ -116,6 +164,7 @@ class AsusualStack(Stack):
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Point Segment clients' host here")
         CfnOutput(self, "TableName", value=self.storage.table.table_name)
         CfnOutput(self, "EventsQueueUrl", value=events.queue.queue_url)
+        CfnOutput(self, "IntentsQueueUrl", value=intents.queue.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)
         CfnOutput(
             self,

@@ -1,4 +1,5 @@
-"""event_processor: the events queue → exactly one profile per person, each messageId once.
+"""event_processor: the events queue → exactly one profile per person, each messageId once;
+then the event triggers (order status intents, replenishment reminders).
 
 Partial batch failures: only the messages that failed return to the queue; a poison message
 reaches the DLQ after the queue's max receives."""
@@ -17,25 +18,45 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from asusual import clock
 from asusual.identity.models import IdentityPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
-from asusual.profiles.processor import process_event
 from asusual.settings import get_settings
 from asusual.store import clients
+from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.profiles import DynamoProfileRepository
-from asusual.store.queues import decode_event
+from asusual.store.queues import SqsIntentPublisher, decode_event
+from asusual.store.triggers import DynamoTriggerRepository
+from asusual.triggers.service import TriggerServices, process
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
-def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, timedelta]:
+def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServices]:
     settings = get_settings()
-    repo = DynamoProfileRepository(clients.dynamodb(), settings.table_name)
-    return repo, IdentityPolicy(), timedelta(days=settings.dedupe_days)
+    db = clients.dynamodb()
+    repo = DynamoProfileRepository(db, settings.table_name)
+    triggers = DynamoTriggerRepository(db, settings.table_name)
+    services = TriggerServices(
+        orders=triggers,
+        reminders=triggers,
+        catalog=DynamoCatalogRepository(db, settings.table_name),
+        publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
+    )
+    return repo, IdentityPolicy(), services
 
 
 def record_handler(record: SQSRecord) -> None:
-    repo, policy, window = dependencies()
-    outcome = process_event(decode_event(record.body), repo, policy, now=clock.now(), dedupe_window=window)
+    repo, policy, services = dependencies()
+    settings = get_settings()
+    processed = process(
+        decode_event(record.body),
+        repo,
+        policy,
+        services,
+        now=clock.now(),
+        dedupe_window=timedelta(days=settings.dedupe_days),
+        default_country=settings.default_country,
+    )
+    outcome = processed.outcome
     kind = "Duplicate" if outcome.duplicate else "Unattributed" if outcome.unattributed else "Applied"
     metrics.add_metric(name=f"Events{kind}", unit=MetricUnit.Count, value=1)
     if outcome.merged:
@@ -47,6 +68,13 @@ def record_handler(record: SQSRecord) -> None:
             profile_id=outcome.profile_id,
             dropped=[{"type": d.identifier.kind, "reason": d.reason} for d in outcome.dropped],
         )
+    for intent in processed.intents:
+        metrics.add_metric(name="IntentsEmitted", unit=MetricUnit.Count, value=1)
+        logger.info("intent emitted", trigger=intent.trigger, intent_id=intent.intent_id)
+    for reason in processed.ignored:
+        metrics.add_metric(name=f"OrderStatusIgnored_{reason}", unit=MetricUnit.Count, value=1)
+    if processed.reminders:
+        metrics.add_metric(name="RemindersPlanned", unit=MetricUnit.Count, value=len(processed.reminders))
 
 
 @logger.inject_lambda_context

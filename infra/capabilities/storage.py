@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from asusual.store.tables import MAIN_TABLE
+from asusual.store.tables import MAIN_TABLE, IndexSpec
 
 
 class Storage(Construct):
@@ -42,4 +42,12 @@ class Storage(Construct):
         """Item-level actions on the table only (``Table.grant`` also adds every index ARN)."""
         iam.Grant.add_to_principal(
             grantee=grantee, actions=list(actions), resource_arns=[self.table.table_arn]
+        )
+
+    def grant_index_query(self, grantee: iam.IGrantable, index: IndexSpec) -> None:
+        """Query on one index only (the sweeps read their partitions of gsi1, never scan)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table.table_arn}/index/{index.name}"],
         )

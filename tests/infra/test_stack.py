@@ -121,19 +121,61 @@ def test_intake_role_may_only_read_keys_and_send_to_the_events_queue(synthesized
     assert all(s["Effect"] == "Allow" for s in statements)
 
 
-def test_event_processor_role_reads_and_writes_items_and_consumes_the_events_queue_only(synthesized):
+SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+
+def test_event_processor_role_reads_and_writes_items_consumes_events_and_sends_intents_only(synthesized):
     _, template, _ = synthesized
-    actions = actions_of(role_statements(template, "eventprocessor"))
-    assert actions == BASE_ACTIONS | {
+    statements = role_statements(template, "eventprocessor")
+    assert actions_of(statements) == BASE_ACTIONS | SEND | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueUrl",
         "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
     }
+    send = next(s for s in statements if "sqs:SendMessage" in s["Action"])
+    assert "IntentsQueue" in json.dumps(send["Resource"])
+    assert "dynamodb:Scan" not in actions_of(statements) and "dynamodb:Query" not in actions_of(statements)
+
+
+@pytest.mark.parametrize(
+    ("function", "items"),
+    [
+        ("birthdaysweep", {"dynamodb:UpdateItem"}),
+        ("replenishmentsweep", {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"}),
+    ],
+)
+def test_sweep_roles_query_gsi1_only_and_send_intents(synthesized, function, items):
+    _, template, _ = synthesized
+    statements = role_statements(template, function)
+    assert actions_of(statements) == BASE_ACTIONS | SEND | {"dynamodb:Query"} | items
+    query = next(s for s in statements if s["Action"] == "dynamodb:Query")
+    assert json.dumps(query["Resource"]).endswith('"/index/gsi1"]]}')  # the index, never the table: no scan
+
+
+def test_sweeps_run_hourly_on_eventbridge_with_retries(synthesized):
+    _, template, _ = synthesized
+    rules = resources(template, "AWS::Events::Rule")
+    by_target = {json.dumps(r["Properties"]["Targets"][0]["Arn"]): r for r in rules.values()}
+    for function in ("birthdaysweep", "replenishmentsweep"):
+        rule = next(r for arn, r in by_target.items() if function in arn.lower())
+        assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+        assert rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def test_admin_api_role_and_catalog_routes(synthesized):
+    _, template, _ = synthesized
+    assert actions_of(role_statements(template, "adminapi")) == BASE_ACTIONS | {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+    }
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert {"POST /v1/catalog/products", "GET /v1/catalog/products/{product_id}"} <= routes
 
 
 def test_event_processor_consumes_events_with_partial_batch_failures(synthesized):
@@ -154,6 +196,7 @@ def test_profiles_api_role_and_routes(synthesized):
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",  # an unmerge rewrites the birthday index entries of both profiles
     }
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
     assert {"GET /v1/profiles/{identifier_type}/{value}", "POST /v1/profiles/{profile_id}/unmerge"} <= routes

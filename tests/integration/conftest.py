@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -60,22 +62,39 @@ def queued(runtime):
     return read
 
 
+def json_api(handler: ModuleType, function_name: str, default_key: str) -> Callable[..., Answer]:
+    """Call an API function's Lambda handler with a JSON body and a Bearer key (None: no key)."""
+
+    def call(
+        method: str, path: str, body: Any = None, key: str | None = default_key, raw: bytes | None = None
+    ) -> Answer:
+        headers = {"content-type": "application/json"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        if raw is None:
+            raw = json.dumps(body).encode() if body is not None else b""
+        result = handler.lambda_handler(
+            api_gateway_event(method, path, headers, raw), LocalContext(function_name)
+        )
+        return Answer(result["statusCode"], result.get("headers") or {}, (result.get("body") or "").encode())
+
+    return call
+
+
 @pytest.fixture
 def profiles_api(runtime):
     """Call the profiles API handler (GET /v1/profiles/... and POST .../unmerge)."""
     from functions.profiles_api import handler
 
-    def call(method: str, path: str, body: Any = None, key: str | None = "read_local_key") -> Answer:
-        headers = {"content-type": "application/json"}
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-        raw = json.dumps(body).encode() if body is not None else b""
-        result = handler.lambda_handler(
-            api_gateway_event(method, path, headers, raw), LocalContext("profiles_api")
-        )
-        return Answer(result["statusCode"], result.get("headers") or {}, (result.get("body") or "").encode())
+    return json_api(handler, "profiles_api", "read_local_key")
 
-    return call
+
+@pytest.fixture
+def admin_api(runtime):
+    """Call the admin API handler (POST /v1/catalog/products, GET /v1/catalog/products/...)."""
+    from functions.admin_api import handler
+
+    return json_api(handler, "admin_api", "admin_local_key")
 
 
 @pytest.fixture
@@ -105,3 +124,27 @@ def profile(profiles_api):
         return answer.json()
 
     return get
+
+
+@pytest.fixture
+def intents(runtime):
+    """Message intents waiting on the intents queue (they stay there), decoded, oldest first."""
+    from asusual.store.queues import decode_intent
+
+    def read() -> list:
+        found = [decode_intent(m["Body"]) for m in runtime.peek("intents", limit=5000)]
+        return sorted(found, key=lambda i: i.created_at)  # stable: queue order within an instant
+
+    return read
+
+
+@pytest.fixture
+def at(runtime):
+    """Move the local clock to an ISO instant and run what is due (sweeps, queues)."""
+    from datetime import datetime
+
+    def move(instant: str) -> dict:
+        runtime.clock.set(datetime.fromisoformat(instant.replace("Z", "+00:00")))
+        return runtime.run()
+
+    return move

@@ -123,12 +123,13 @@ def test_local_run_drains_queue_into_consumer_with_partial_failures_and_dlq(serv
 
 def test_local_run_fires_due_schedules_by_the_clock(server, runtime):
     fired = []
+    runtime.schedules.clear()  # only the probe schedule (the sweeps are tested on their own)
     runtime.add_schedule(
         Schedule(
             "hourly",
             every=__import__("datetime").timedelta(hours=1),
             function_name="sweep",
-            handler=lambda e, c: fired.append(e["time"]),
+            handler=lambda e, c: fired.append((e["time"], runtime.clock.now().isoformat())),
         )
     )
     http(server, "POST", "/_local/clock", {"now": "2027-01-01T10:00:00Z", "frozen": True})
@@ -136,12 +137,15 @@ def test_local_run_fires_due_schedules_by_the_clock(server, runtime):
     assert http(server, "POST", "/_local/run")[1]["schedules"] == {"hourly": 0}
     http(server, "POST", "/_local/clock", {"now": "2027-01-01T13:00:00Z"})
     assert http(server, "POST", "/_local/run")[1]["schedules"] == {"hourly": 3}
-    assert fired == [
+    # each missed tick fires with the clock at that tick, as EventBridge would have invoked it
+    assert [t for t, _ in fired] == [
         "2027-01-01T10:00:00Z",
         "2027-01-01T11:00:00Z",
         "2027-01-01T12:00:00Z",
         "2027-01-01T13:00:00Z",
     ]
+    assert [now[:19] for _, now in fired] == [t[:19] for t, _ in fired]
+    assert http(server, "GET", "/_local/clock")[1]["now"].startswith("2027-01-01T13:00")
 
 
 def test_local_outbox_is_an_empty_list_before_delivery_exists(server):

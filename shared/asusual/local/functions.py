@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -15,6 +16,7 @@ class LocalFunction:
     module: str
     http_prefixes: tuple[str, ...] = ()
     consumes: str | None = None  # the queue whose messages the function receives as SQS batches
+    every: timedelta | None = None  # an EventBridge rate schedule invokes the function this often
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -47,7 +49,24 @@ EVENT_PROCESSOR = LocalFunction(
 PROFILES_API = LocalFunction(
     name="profiles_api", module="functions.profiles_api.handler", http_prefixes=("/v1/profiles",)
 )
+ADMIN_API = LocalFunction(
+    name="admin_api", module="functions.admin_api.handler", http_prefixes=("/v1/catalog",)
+)
+BIRTHDAY_SWEEP = LocalFunction(
+    name="birthday_sweep", module="functions.birthday_sweep.handler", every=timedelta(hours=1)
+)
+REPLENISHMENT_SWEEP = LocalFunction(
+    name="replenishment_sweep", module="functions.replenishment_sweep.handler", every=timedelta(hours=1)
+)
 
-FUNCTIONS: tuple[LocalFunction, ...] = (INTAKE_API, EVENT_PROCESSOR, PROFILES_API)
+FUNCTIONS: tuple[LocalFunction, ...] = (
+    INTAKE_API,
+    EVENT_PROCESSOR,
+    PROFILES_API,
+    ADMIN_API,
+    BIRTHDAY_SWEEP,
+    REPLENISHMENT_SWEEP,
+)
 API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.http_prefixes)
 QUEUE_CONSUMERS = tuple(f for f in FUNCTIONS if f.consumes)
+SCHEDULED = tuple(f for f in FUNCTIONS if f.every)

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from asusual.api import openapi_document
+from asusual.catalog.service import CatalogUpload
 from asusual.intake.models import SegmentBatch, SegmentMessage
 from asusual.local.functions import API_FUNCTIONS
 
@@ -17,7 +18,7 @@ from asusual.local.functions import API_FUNCTIONS
 def document() -> dict[str, Any]:
     return openapi_document(
         [function.load().app for function in API_FUNCTIONS],
-        body_models=[SegmentBatch, SegmentMessage],
+        body_models=[SegmentBatch, SegmentMessage, CatalogUpload],
     )
 
 

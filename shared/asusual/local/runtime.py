@@ -18,7 +18,7 @@ from asusual import clock as clock_module
 from asusual.access.keys import hash_key
 from asusual.access.models import ApiKey, Channel, KeyScope, Source
 from asusual.clock import ManualClock
-from asusual.local.functions import FUNCTIONS, QUEUE_CONSUMERS
+from asusual.local.functions import FUNCTIONS, QUEUE_CONSUMERS, SCHEDULED
 from asusual.settings import reset_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
@@ -121,6 +121,9 @@ class LocalRuntime:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     queue_urls: dict[str, str] = field(default_factory=dict)
+    # a clock jump fires the missed ticks of this last stretch only: the sweeps read their own
+    # look-back, so older ticks would find nothing new, and a months-long jump stays fast
+    catch_up: timedelta = timedelta(hours=24)
     _mock: Any = None
     _previous_clock: Any = None
 
@@ -155,6 +158,9 @@ class LocalRuntime:
         for function in QUEUE_CONSUMERS:
             assert function.consumes is not None
             self.add_consumer(function.consumes, Consumer(function.name, function.handler))
+        for function in SCHEDULED:
+            assert function.every is not None
+            self.add_schedule(Schedule(function.name, function.every, function.name, function.handler))
         self._previous_clock = clock_module.set_clock(self.clock)
         return self
 
@@ -239,35 +245,50 @@ class LocalRuntime:
 
     # -- time travel ---------------------------------------------------------------------------
     def run(self, max_rounds: int = 10_000) -> dict[str, Any]:
-        """Fire every due schedule, then drain every queue until idle."""
+        """Drain every queue, fire every due schedule (each at its own time), drain again."""
         with self.lock:
+            first = self.drain(max_rounds=max_rounds)
             fired = self._fire_due_schedules()
             queues = self.drain(max_rounds=max_rounds)
+        for name, report in first.items():
+            queues[name]["delivered"] += report["delivered"]
+            queues[name]["failed"] += report["failed"]
         return {"now": self.clock.now().isoformat(), "schedules": fired, "queues": queues}
 
     def _fire_due_schedules(self) -> dict[str, int]:
+        """Every tick a schedule missed since the last run (within ``catch_up``) fires, in time
+        order, with the clock set to the tick (as EventBridge would have invoked it then); the
+        clock ends where it was."""
         now = self.clock.now()
-        fired: dict[str, int] = {}
-        for schedule in self.schedules:
-            if schedule.next_due is None:
-                schedule.next_due = now
-            count = 0
-            while schedule.next_due <= now:
+        fired: dict[str, int] = {s.name: 0 for s in self.schedules}
+        ticks: list[tuple[datetime, int]] = []
+        for position, schedule in enumerate(self.schedules):
+            due = schedule.next_due or now
+            if due < now - self.catch_up:
+                due = _next_tick(now - self.catch_up, schedule.every)
+            while due <= now:
+                ticks.append((due, position))
+                due = _next_tick(due, schedule.every)
+            schedule.next_due = due
+        try:
+            for tick, position in sorted(ticks):
+                schedule = self.schedules[position]
+                self.clock.set(tick)
                 event = {
                     "version": "0",
                     "id": str(uuid.uuid4()),
                     "detail-type": "Scheduled Event",
                     "source": "aws.events",
                     "account": ACCOUNT,
-                    "time": schedule.next_due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "time": tick.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": REGION,
                     "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{schedule.name}"],
                     "detail": {},
                 }
                 self.invoke(schedule.function_name, schedule.handler, event)
-                schedule.next_due += schedule.every
-                count += 1
-            fired[schedule.name] = count
+                fired[schedule.name] += 1
+        finally:
+            self.clock.set(now)
         return fired
 
     def drain(self, max_rounds: int = 10_000) -> dict[str, dict[str, int]]:
@@ -354,6 +375,13 @@ class LocalRuntime:
                 ],
             )
         return seen[:limit]
+
+
+def _next_tick(tick: datetime, every: timedelta) -> datetime:
+    """The schedule's next tick, aligned to multiples of ``every`` (rate(1 hour) → on the hour)."""
+    step = int(every.total_seconds())
+    epoch = int(tick.timestamp())
+    return datetime.fromtimestamp((epoch // step + 1) * step, tz=tick.tzinfo)
 
 
 def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:

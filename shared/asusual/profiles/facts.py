@@ -26,7 +26,7 @@ def valid_timezone(value: object) -> str | None:
     return value
 
 
-def _number(value: object) -> float | None:
+def number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -101,15 +101,15 @@ def _order(event: IntakeEvent) -> OrderFact | None:
             lines.append(
                 ProductLine(
                     product_id=str(item.get("product_id") or item.get("sku")),
-                    quantity=_number(item.get("quantity")) or 1,
-                    price=_number(item.get("price")),
+                    quantity=number(item.get("quantity")) or 1,
+                    price=number(item.get("price")),
                     name=item.get("name") if isinstance(item.get("name"), str) else None,
                     category=item.get("category") if isinstance(item.get("category"), str) else None,
                 )
             )
-    total = _number(props.get("total"))
+    total = number(props.get("total"))
     if total is None:
-        total = _number(props.get("revenue"))
+        total = number(props.get("revenue"))
     if total is None and lines and all(line.price is not None for line in lines):
         total = sum((line.price or 0) * line.quantity for line in lines)
     currency = props.get("currency")

@@ -5,12 +5,17 @@
    guards) or to a new one; its contribution joins the part that owns the resolving identifier.
 3. The change commits as one conditional transaction (profile version, tombstones of merged
    profiles, new identifier claims); a conflict (a concurrent event) reloads and retries.
-4. Then the message's marker is written (conditional, 30-day TTL). The contribution is a join, so
-   an event applied again after a crash before step 4 changes nothing either.
+4. ``on_applied`` runs (the triggers: order status, replenishment), then the message's marker is
+   written (conditional, 30-day TTL). The contribution is a join and the triggers are idempotent,
+   so an event applied again after a crash before step 4 changes nothing either.
+
+The birthday index entry a profile implies (asusual.profiles.birthday) is written in the same
+transaction as the profile, so the index never disagrees with the profile it came from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,6 +25,7 @@ from asusual.identity.extract import extract
 from asusual.identity.models import Identifier, IdentityPolicy, priority
 from asusual.identity.resolve import Dropped, resolve
 from asusual.intake.models import IntakeEvent
+from asusual.profiles.birthday import BirthdayEntry, birthday_entry
 from asusual.profiles.facts import contribution
 from asusual.profiles.model import MergeRecord, Profile, new_profile_id
 from asusual.profiles.state import ProfileState
@@ -36,6 +42,8 @@ class ProfileChange:
     replaced: list[tuple[Profile, int]] = field(default_factory=list)  # (new content, expected version)
     claims: list[Identifier] = field(default_factory=list)  # new identifiers of profile.profile_id
     merges: list[MergeRecord] = field(default_factory=list)
+    # profile id → its birthday index entry, or None to remove it; only entries that changed
+    birthdays: dict[str, BirthdayEntry | None] = field(default_factory=dict)
 
 
 class ProfileRepository(Protocol):
@@ -68,6 +76,10 @@ class Outcome:
     attached: list[Identifier] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     unchanged: bool = False
+    profile: Profile | None = None  # the profile after the event
+
+
+OnApplied = Callable[[IntakeEvent, Outcome], None]
 
 
 def live_profiles(repo: ProfileRepository, ids: set[str]) -> dict[str, Profile]:
@@ -98,6 +110,8 @@ def process_event(
     *,
     now: datetime,
     dedupe_window: timedelta,
+    default_country: str | None = None,
+    on_applied: OnApplied | None = None,
 ) -> Outcome:
     if repo.seen(event.message_id):
         return Outcome(profile_id=None, duplicate=True)
@@ -105,13 +119,18 @@ def process_event(
     if not extracted.linking:
         # only shared-device or blocked identifiers: nobody to attribute it to, and a profile no
         # identifier could ever find again would be worse than none
+        outcome = Outcome(profile_id=None, unattributed=True)
+        if on_applied is not None:
+            on_applied(event, outcome)  # an order status still reaches the order's customer
         repo.mark_seen(event.message_id, None, now + dedupe_window)
-        return Outcome(profile_id=None, unattributed=True)
+        return outcome
     for _attempt in range(MAX_ATTEMPTS):
         try:
-            outcome = _apply(event, extracted.linking, repo, policy, now)
+            outcome = _apply(event, extracted.linking, repo, policy, now, default_country)
         except Conflict:
             continue
+        if on_applied is not None:
+            on_applied(event, outcome)
         repo.mark_seen(event.message_id, outcome.profile_id, now + dedupe_window)
         return outcome
     raise TransientError("profile changed concurrently too often; retry")
@@ -123,6 +142,7 @@ def _apply(
     repo: ProfileRepository,
     policy: IdentityPolicy,
     now: datetime,
+    default_country: str | None,
 ) -> Outcome:
     claimed = repo.owners(identifiers)
     live = live_profiles(repo, set(claimed.values()))
@@ -187,18 +207,44 @@ def _apply(
         merged=list(resolution.merge),
         attached=list(resolution.attach),
         dropped=list(resolution.dropped),
+        profile=updated,
     )
     if expected is not None and not tombstones and not resolution.attach and updated.parts == target.parts:
         outcome.unchanged = True  # a replay, or an event that adds nothing: no write
+        outcome.profile = target
         return outcome
     change = ProfileChange(profile=updated, expected_version=expected, replaced=tombstones, merges=records)
     change.claims = resolution.attach
+    before = [target] if expected is not None else []
+    change.birthdays = birthday_changes(
+        before + [profiles[a] for a in resolution.merge], [updated], default_country
+    )
     repo.commit(change)
     return outcome
 
 
+def birthday_changes(
+    before: list[Profile], after: list[Profile], default_country: str | None
+) -> dict[str, BirthdayEntry | None]:
+    """The birthday index entries to write (changed) or remove (None) when ``before`` become
+    ``after`` (profiles absent from ``after`` lost their entry: merged away)."""
+    old = {p.profile_id: birthday_entry(p.state(), default_country) for p in before}
+    new = {p.profile_id: birthday_entry(p.state(), default_country) for p in after}
+    changes: dict[str, BirthdayEntry | None] = {}
+    for profile_id in sorted(set(old) | set(new)):
+        entry = new.get(profile_id)
+        if entry != old.get(profile_id):
+            changes[profile_id] = entry
+    return changes
+
+
 def unmerge(
-    repo: ProfileRepository, profile_id: str, merged_profile_id: str, *, now: datetime
+    repo: ProfileRepository,
+    profile_id: str,
+    merged_profile_id: str,
+    *,
+    now: datetime,
+    default_country: str | None = None,
 ) -> tuple[str, str]:
     """Undo a merge: the parts that came with ``merged_profile_id`` (and everything they received
     since) become that profile again; the two are kept apart from then on."""
@@ -252,6 +298,7 @@ def unmerge(
         try:
             change = ProfileChange(profile=remaining, expected_version=survivor.version)
             change.replaced = [(restored, tombstone.version)]
+            change.birthdays = birthday_changes([survivor], [remaining, restored], default_country)
             repo.commit(change)
         except Conflict:
             continue

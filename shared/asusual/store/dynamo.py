@@ -8,6 +8,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from asusual.errors import Throttled, TransientError
 
+BATCH_GET = 100  # BatchGetItem's limit of keys per call
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -65,3 +67,29 @@ def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
 def is_conditional_failure(exc: Any) -> bool:
     reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
     return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+
+
+def batch_get(
+    client: Any, table_name: str, keys: list[dict[str, Any]], projection: str | None = None
+) -> list[dict[str, Any]]:
+    """Strongly consistent BatchGetItem of any number of keys: chunks of 100, unprocessed keys
+    retried. ``#d`` in ``projection`` stands for the reserved word ``data``."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET):
+        request: dict[str, Any] = {
+            table_name: {
+                "Keys": keys[start : start + BATCH_GET],
+                "ConsistentRead": True,
+                **({"ProjectionExpression": projection} if projection else {}),
+                **({"ExpressionAttributeNames": {"#d": "data"}} if projection and "#d" in projection else {}),
+            }
+        }
+        for _attempt in range(8):
+            response = client.batch_get_item(RequestItems=request)
+            items.extend(response.get("Responses", {}).get(table_name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        if request:
+            raise TransientError("the data store did not return every item; retry")
+    return items

@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from asusual.errors import Conflict, TransientError
+from asusual.errors import Conflict
 from asusual.identity.models import Identifier
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileChange
-from asusual.store.dynamo import translate_errors
-
-BATCH_GET = 100
+from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.triggers import birthday_write
 
 
 def _profile_key(profile_id: str) -> dict[str, Any]:
@@ -62,12 +61,12 @@ class DynamoProfileRepository:
     @translate_errors
     def owners(self, identifiers: list[Identifier]) -> dict[Identifier, str]:
         by_key = {f"ID#{i.kind}#{i.value}": i for i in identifiers}
-        items = self._batch_get([_claim_key(i) for i in by_key.values()], projection="pk, profile_id")
+        items = batch_get(self._db, self._table, [_claim_key(i) for i in by_key.values()], "pk, profile_id")
         return {by_key[item["pk"]["S"]]: item["profile_id"]["S"] for item in items}
 
     @translate_errors
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:
-        items = self._batch_get([_profile_key(p) for p in sorted(profile_ids)], projection="pk, #d")
+        items = batch_get(self._db, self._table, [_profile_key(p) for p in sorted(profile_ids)], "pk, #d")
         profiles = (Profile.model_validate_json(item["data"]["S"]) for item in items)
         return {p.profile_id: p for p in profiles}
 
@@ -108,6 +107,7 @@ class DynamoProfileRepository:
             }
             for record in change.merges
         ]
+        items += [birthday_write(self._table, pid, entry) for pid, entry in change.birthdays.items()]
         try:
             self._db.transact_write_items(TransactItems=items)
         except self._db.exceptions.TransactionCanceledException as exc:
@@ -146,24 +146,3 @@ class DynamoProfileRepository:
             put["ConditionExpression"] = "version = :expected"
             put["ExpressionAttributeValues"] = {":expected": {"N": str(expected)}}
         return {"Put": put}
-
-    def _batch_get(self, keys: list[dict[str, Any]], projection: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for start in range(0, len(keys), BATCH_GET):
-            request: dict[str, Any] = {
-                self._table: {
-                    "Keys": keys[start : start + BATCH_GET],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": projection,
-                    **({"ExpressionAttributeNames": {"#d": "data"}} if "#d" in projection else {}),
-                }
-            }
-            for _attempt in range(8):
-                response = self._db.batch_get_item(RequestItems=request)
-                items.extend(response.get("Responses", {}).get(self._table, []))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            if request:
-                raise TransientError("the data store did not return every item; retry")
-        return items

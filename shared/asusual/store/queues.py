@@ -1,6 +1,6 @@
-"""The events queue publisher: SendMessageBatch within SQS limits, retrying failed entries.
+"""Queue publishers (events, intents): SendMessageBatch within SQS limits, retrying failed entries.
 
-Each event is one SQS message (so the processor retries and dead-letters events one by one).
+Each event (or intent) is one SQS message, so its consumer retries and dead-letters them one by one.
 Entries go in batches of at most 10 messages and 256 KB, sent in parallel; entries SQS fails are
 retried; whatever still fails raises a retryable error so the client sends the request again
 (the processor deduplicates by messageId, so a retried batch never counts twice).
@@ -8,13 +8,14 @@ retried; whatever still fails raises a retryable error so the client sends the r
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from asusual.errors import TransientError
 from asusual.intake.models import IntakeEvent
 from asusual.store.dynamo import classify_aws_error
+from asusual.triggers.models import Intent
 
 MAX_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
@@ -37,6 +38,20 @@ def decode_event(body: str) -> IntakeEvent:
     return IntakeEvent.model_validate_json(body)
 
 
+def encode_intent(intent: Intent) -> dict[str, Any]:
+    return {
+        "MessageBody": intent.model_dump_json(),
+        "MessageAttributes": {
+            "trigger": {"DataType": "String", "StringValue": intent.trigger},
+            "topic": {"DataType": "String", "StringValue": intent.topic.value},
+        },
+    }
+
+
+def decode_intent(body: str) -> Intent:
+    return Intent.model_validate_json(body)
+
+
 def chunk_entries(entries: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     size = 0
@@ -51,14 +66,29 @@ def chunk_entries(entries: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, 
         yield batch
 
 
-class SqsEventPublisher:
-    def __init__(self, client: Any, queue_url: str, *, workers: int = 8) -> None:
+T = TypeVar("T")
+
+
+class SqsPublisher(Generic[T]):
+    """Publishes models to one queue; ``encode`` turns a model into an SQS entry."""
+
+    def __init__(
+        self,
+        client: Any,
+        queue_url: str,
+        encode: Callable[[T], dict[str, Any]],
+        *,
+        what: str,
+        workers: int = 8,
+    ) -> None:
         self._sqs = client
+        self._what = what
         self._url = queue_url
+        self._encode = encode
         self._workers = workers
 
-    def publish(self, events: Sequence[IntakeEvent]) -> None:
-        entries = [{"Id": str(i), **encode_event(e)} for i, e in enumerate(events)]
+    def publish(self, items: Sequence[T]) -> None:
+        entries = [{"Id": str(i), **self._encode(e)} for i, e in enumerate(items)]
         batches = list(chunk_entries(entries))
         if len(batches) == 1:
             self._send(batches[0])
@@ -73,7 +103,7 @@ class SqsEventPublisher:
             try:
                 response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=pending)
             except Exception as exc:
-                typed = classify_aws_error(exc, "the events queue")
+                typed = classify_aws_error(exc, self._what)
                 if typed is None:
                     raise
                 raise typed from exc
@@ -81,7 +111,17 @@ class SqsEventPublisher:
             pending = [e for e in pending if e["Id"] in failed_ids]
             if not pending:
                 return
-        raise TransientError(f"the events queue refused {len(pending)} message(s); retry")
+        raise TransientError(f"{self._what} refused {len(pending)} message(s); retry")
+
+
+class SqsEventPublisher(SqsPublisher[IntakeEvent]):
+    def __init__(self, client: Any, queue_url: str, *, workers: int = 8) -> None:
+        super().__init__(client, queue_url, encode_event, what="the events queue", workers=workers)
+
+
+class SqsIntentPublisher(SqsPublisher[Intent]):
+    def __init__(self, client: Any, queue_url: str, *, workers: int = 4) -> None:
+        super().__init__(client, queue_url, encode_intent, what="the intents queue", workers=workers)
 
 
 class QueueSpec:
@@ -95,4 +135,5 @@ class QueueSpec:
 
 
 EVENTS_QUEUE = QueueSpec("events", max_receive_count=5, settings_field="events_queue_url")
-QUEUES = (EVENTS_QUEUE,)
+INTENTS_QUEUE = QueueSpec("intents", max_receive_count=5, settings_field="intents_queue_url")
+QUEUES = (EVENTS_QUEUE, INTENTS_QUEUE)

@@ -1,0 +1,49 @@
+"""replenishment_sweep: hourly (EventBridge). Reads the due-time index for the last days and
+emits one intent per pending reminder that is due (marketing consent checked again)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from asusual import clock
+from asusual.observability import MetricUnit, logger, metrics, tracer
+from asusual.settings import get_settings
+from asusual.store import clients
+from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.queues import SqsIntentPublisher
+from asusual.store.triggers import DynamoTriggerRepository
+from asusual.triggers.reminders import sweep
+
+
+@cache
+def dependencies() -> tuple[
+    DynamoTriggerRepository, DynamoProfileRepository, DynamoCatalogRepository, SqsIntentPublisher, timedelta
+]:
+    settings = get_settings()
+    db = clients.dynamodb()
+    return (
+        DynamoTriggerRepository(db, settings.table_name),
+        DynamoProfileRepository(db, settings.table_name),
+        DynamoCatalogRepository(db, settings.table_name),
+        SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
+        timedelta(days=settings.reminder_lookback_days),
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    reminders, profiles, catalog, publisher, lookback = dependencies()
+    report = sweep(reminders, profiles, catalog, publisher, clock.now(), lookback)
+    metrics.add_metric(name="DueIndexRead", unit=MetricUnit.Count, value=report.read)
+    metrics.add_metric(name="IntentsEmitted", unit=MetricUnit.Count, value=report.emitted)
+    logger.info("replenishment sweep", scheduled_at=event.time, **report.model_dump(mode="json"))
+    return report.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""The product catalog: names, prices, seasons, replenishment periods, sensitivity."""

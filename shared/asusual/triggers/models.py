@@ -1,0 +1,125 @@
+"""The message intent: the contract between the triggers and the dispatcher (intents queue).
+
+An intent says who should hear from us, which trigger fired, the facts that justify it (what the
+message will say and why), whether it is transactional or marketing, and a send-once key built
+from those facts: the dispatcher sends each key at most once, so a trigger may emit the same
+intent again after a crash (at-least-once emission, exactly-once delivery).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Topic(StrEnum):
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    name: str | None = None
+    quantity: float = 1
+
+
+class OrderStatusFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["order_status"] = "order_status"
+    order_id: str
+    status: OrderStatus
+    previous_status: OrderStatus | None = Field(description="the status the order had before")
+    order_channel: str | None = Field(description="the channel the order was placed on")
+    status_at: datetime = Field(description="event time of the status change")
+    total: float | None = None
+    currency: str | None = None
+    products: tuple[OrderLine, ...] = ()
+    details: dict[str, str] = Field(
+        default_factory=dict, description="tracking_number, tracking_url, carrier, pickup_location, ..."
+    )
+    message_id: str = Field(description="the event that moved the order")
+
+
+class BirthdayFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["birthday"] = "birthday"
+    birthday: date = Field(description="as the customer declared it")
+    celebrated_on: date = Field(description="the local date congratulated (Feb 29 → Feb 28 in other years)")
+    year: int
+    timezones: tuple[str, ...] = Field(description="the customer's zone, or every zone plausible for them")
+
+
+class ReplenishmentFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["replenishment"] = "replenishment"
+    product_id: str
+    product_name: str | None
+    last_purchase_at: datetime
+    last_purchase_channel: str | None
+    quantity: float = Field(description="units bought last time")
+    days_since: int = Field(description="whole days since the last purchase when the reminder fired")
+    expected_runout_at: datetime
+    basis: str = Field(description="catalog, personal, population:product, population:category, ...")
+
+
+Facts = Annotated[OrderStatusFacts | BirthdayFacts | ReplenishmentFacts, Field(discriminator="trigger")]
+
+
+class Intent(BaseModel):
+    """One message that should go out (unless consent, caps or content say otherwise)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    intent_id: str = Field(description="derived from the send-once key")
+    profile_id: str
+    topic: Topic
+    send_once_key: str = Field(description="the dispatcher sends each key at most once, ever")
+    facts: Facts
+    created_at: datetime
+
+    @property
+    def trigger(self) -> str:
+        return self.facts.trigger
+
+
+def make_intent(profile_id: str, topic: Topic, send_once_key: str, facts: Facts, now: datetime) -> Intent:
+    digest = hashlib.sha256(send_once_key.encode()).hexdigest()[:24]
+    return Intent(
+        intent_id=f"i_{digest}",
+        profile_id=profile_id,
+        topic=topic,
+        send_once_key=send_once_key,
+        facts=facts,
+        created_at=now,
+    )
+
+
+class SweepReport(BaseModel):
+    """What one scheduled sweep did; its ``read`` count is the cost that must not grow with the
+    number of profiles, only with the birthdays (or due reminders) of the moment."""
+
+    sweep: str
+    now: datetime
+    partitions: list[str] = Field(description="index partitions queried")
+    read: int = Field(description="index items read")
+    emitted: int = Field(description="intents published")
+    skipped: dict[str, int] = Field(default_factory=dict, description="reason → count")

@@ -1,0 +1,131 @@
+"""The event processor's whole use case: apply the event to its profile, then run the triggers
+that react to events (order status, replenishment scheduling), then mark the event processed.
+
+Each trigger is idempotent, and the event's marker is written only after they ran: an event
+redelivered after a crash runs them again and changes nothing, while its intents may be emitted
+again (the dispatcher sends each send-once key at most once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from asusual.errors import Conflict, TransientError
+from asusual.identity.models import IdentityPolicy
+from asusual.intake.models import EventType, IntakeEvent
+from asusual.observability import logger
+from asusual.profiles.facts import ORDER_PLACED
+from asusual.profiles.processor import Outcome, ProfileRepository, process_event
+from asusual.triggers.models import Intent
+from asusual.triggers.orders import OrderRepository, StatusChange, advance, intent_for, status_change
+from asusual.triggers.ports import IntentPublisher
+from asusual.triggers.reminders import CatalogReader, Reminder, ReminderRepository, schedule_purchase
+from asusual.triggers.replenishment import ReplenishmentPolicy
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class TriggerServices:
+    orders: OrderRepository
+    reminders: ReminderRepository
+    catalog: CatalogReader
+    publisher: IntentPublisher
+    replenishment: ReplenishmentPolicy = field(default_factory=ReplenishmentPolicy)
+
+
+@dataclass
+class Processed:
+    outcome: Outcome
+    intents: list[Intent] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # why a status produced nothing
+    reminders: list[Reminder] = field(default_factory=list)
+
+
+def process(
+    event: IntakeEvent,
+    profiles: ProfileRepository,
+    identity: IdentityPolicy,
+    services: TriggerServices,
+    *,
+    now: datetime,
+    dedupe_window: timedelta,
+    default_country: str | None,
+) -> Processed:
+    result = Processed(outcome=Outcome(profile_id=None))
+
+    def react(applied_event: IntakeEvent, outcome: Outcome) -> None:
+        result.outcome = outcome
+        change = status_change(applied_event)
+        if change is not None:
+            intent, ignored = order_status(applied_event, change, outcome.profile_id, services.orders, now)
+            if intent is not None:
+                result.intents.append(intent)
+            if ignored:
+                result.ignored.append(ignored)
+        if result.intents:
+            services.publisher.publish(result.intents)
+        if outcome.profile is not None and _is_purchase(applied_event):
+            products = _product_ids(applied_event)
+            if products:
+                result.reminders = schedule_purchase(
+                    applied_event.timestamp,
+                    outcome.profile,
+                    products,
+                    services.reminders,
+                    services.catalog,
+                    services.replenishment,
+                    now,
+                )
+
+    result.outcome = process_event(
+        event,
+        profiles,
+        identity,
+        now=now,
+        dedupe_window=dedupe_window,
+        default_country=default_country,
+        on_applied=react,
+    )
+    return result
+
+
+def order_status(
+    event: IntakeEvent, change: StatusChange, profile_id: str | None, orders: OrderRepository, now: datetime
+) -> tuple[Intent | None, str | None]:
+    """Move the order's state machine; the intent to emit (at most one per order and status)."""
+    for _attempt in range(MAX_ATTEMPTS):
+        current = orders.load_order(change.order_id)
+        step = advance(current, change, event, profile_id)
+        if step.record is not None:
+            try:
+                orders.save_order(step.record, current.version if current is not None else None)
+            except Conflict:
+                continue
+        if step.emit is None:
+            logger.info(
+                "order status produced nothing",
+                order_id=change.order_id,
+                status=change.status.value,
+                reason=step.ignored,
+            )
+            return None, step.ignored
+        recipient = profile_id or step.emit.profile_id
+        if recipient is None:
+            logger.info("order status for an unknown customer", order_id=change.order_id)
+            return None, "unknown_customer"
+        return intent_for(step.emit, change.status, recipient, now), None
+    raise TransientError("order changed concurrently too often; retry")
+
+
+def _is_purchase(event: IntakeEvent) -> bool:
+    return event.type is EventType.TRACK and event.event == ORDER_PLACED
+
+
+def _product_ids(event: IntakeEvent) -> list[str]:
+    ids: list[str] = []
+    for item in event.properties.get("products") or []:
+        if isinstance(item, dict) and (item.get("product_id") or item.get("sku")):
+            ids.append(str(item.get("product_id") or item.get("sku")))
+    return list(dict.fromkeys(ids))
