@@ -193,6 +193,13 @@ def _apply(
     part = parts.get(part_id, ProfileState())
     mine = frozenset(resolution.attach) | frozenset(i for i in identifiers if i in part.identifiers)
     parts[part_id] = part.join(contribution(event, mine))
+    # the birthday entry depends on traits, consent and timezone evidence only: most events (page,
+    # track) change none of them, and then no profile state needs to be rebuilt for it
+    birthday_inputs_changed = (
+        bool(resolution.merge)
+        or expected is None
+        or _birthday_inputs(part) != _birthday_inputs(parts[part_id])
+    )
     updated = Profile(
         profile_id=target.profile_id,
         version=target.version + 1,
@@ -215,12 +222,17 @@ def _apply(
         return outcome
     change = ProfileChange(profile=updated, expected_version=expected, replaced=tombstones, merges=records)
     change.claims = resolution.attach
-    before = [target] if expected is not None else []
-    change.birthdays = birthday_changes(
-        before + [profiles[a] for a in resolution.merge], [updated], default_country
-    )
+    if birthday_inputs_changed:
+        before = [target] if expected is not None else []
+        change.birthdays = birthday_changes(
+            before + [profiles[a] for a in resolution.merge], [updated], default_country
+        )
     repo.commit(change)
     return outcome
+
+
+def _birthday_inputs(state: ProfileState) -> tuple[object, ...]:
+    return (state.traits, state.subscriptions, state.context_timezone, state.source_timezone)
 
 
 def birthday_changes(

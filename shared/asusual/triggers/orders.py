@@ -124,7 +124,8 @@ def status_change(event: IntakeEvent) -> StatusChange | None:
     return StatusChange(order_id=str(order_id), status=status)
 
 
-def _lines(props: dict[str, Any]) -> tuple[OrderLine, ...]:
+def order_lines(props: dict[str, Any]) -> tuple[OrderLine, ...]:
+    """The products[] of an order event (product_id, else sku)."""
     lines = []
     for item in props.get("products") or []:
         if isinstance(item, dict) and (item.get("product_id") or item.get("sku")):
@@ -182,7 +183,7 @@ def advance(
         channel=event.source.channel.value if placed or current is None else current.channel,
         total=total if total is not None else (current.total if current else None),
         currency=currency.upper() if isinstance(currency, str) else (current.currency if current else None),
-        products=_lines(props) or (current.products if current else ()),
+        products=order_lines(props) or (current.products if current else ()),
         details=details,
     )
     return Advance(record=record, emit=record)

@@ -309,12 +309,13 @@ def sweep(
             _close(repo, reminder, ReminderStatus.CANCELLED, "the profile no longer exists", now)
             skip("no_profile")
             continue
-        if not has_marketing_consent(profile.state()):
+        state = profile.state()
+        if not has_marketing_consent(state):
             _close(repo, reminder, ReminderStatus.SKIPPED, "no marketing consent when due", now)
             skip("no_marketing_consent")
             continue
         product = names.get(reminder.product_id)
-        zones = plausible_zones(profile.state(), None)
+        zones = plausible_zones(state, None)
         local = zone(zones[0]) if len(zones) == 1 else None
         ready.append((reminder, _intent(reminder, profile.profile_id, product, now, local)))
     if ready:

@@ -18,7 +18,14 @@ from asusual.observability import logger
 from asusual.profiles.facts import ORDER_PLACED
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.triggers.models import Intent
-from asusual.triggers.orders import OrderRepository, StatusChange, advance, intent_for, status_change
+from asusual.triggers.orders import (
+    OrderRepository,
+    StatusChange,
+    advance,
+    intent_for,
+    order_lines,
+    status_change,
+)
 from asusual.triggers.ports import IntentPublisher
 from asusual.triggers.reminders import CatalogReader, Reminder, ReminderRepository, schedule_purchase
 from asusual.triggers.replenishment import ReplenishmentPolicy
@@ -124,8 +131,4 @@ def _is_purchase(event: IntakeEvent) -> bool:
 
 
 def _product_ids(event: IntakeEvent) -> list[str]:
-    ids: list[str] = []
-    for item in event.properties.get("products") or []:
-        if isinstance(item, dict) and (item.get("product_id") or item.get("sku")):
-            ids.append(str(item.get("product_id") or item.get("sku")))
-    return list(dict.fromkeys(ids))
+    return list(dict.fromkeys(line.product_id for line in order_lines(event.properties)))
