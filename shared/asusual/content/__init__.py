@@ -1,0 +1,1 @@
+"""Content: the retailer's content pack and the strict, context-true rendering of its templates."""
