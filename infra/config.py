@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import App
 
@@ -21,6 +22,11 @@ class StageConfig:
     default_country: str | None = None  # phone region for national-format numbers in profile lookups
     api_rate_limit: int = 1000  # requests per second for the whole stage
     api_burst_limit: int = 2000
+    sms_sender_id: str | None = None  # alphanumeric sender id where the country allows it
+    public_base_url: str | None = None  # custom domain for why/unsubscribe links; default: the API URL
+    # {"apns": "<platform application ARN>", "fcm": "..."}; {"store": "https://...", "call_center": ...}
+    push_platform_applications: dict[str, str] = field(default_factory=dict)
+    webhooks: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -37,6 +43,13 @@ class StageConfig:
             value = app.node.try_get_context(name)
             return str(value) if value not in (None, "") else None
 
+        def mapping(name: str) -> dict[str, str]:
+            raw = app.node.try_get_context(name)
+            value = json.loads(raw) if isinstance(raw, str) and raw else raw or {}
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError(f'{name}: a JSON object of strings, e.g. {{"store": "https://..."}}')
+            return {str(k): v for k, v in value.items()}
+
         return cls(
             stage=get("stage") or "dev",
             region=get("region"),
@@ -47,4 +60,8 @@ class StageConfig:
             default_country=get("default_country"),
             api_rate_limit=int(get("api_rate_limit") or 1000),
             api_burst_limit=int(get("api_burst_limit") or 2000),
+            sms_sender_id=get("sms_sender_id"),
+            public_base_url=get("public_base_url"),
+            push_platform_applications=mapping("push_platform_applications"),
+            webhooks=mapping("webhooks"),
         )

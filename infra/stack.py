@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -60,7 +61,12 @@ class AsusualStack(Stack):
         )
         self.schedules = Schedules(self, "Schedules")
         self.delivery = Delivery(
-            self, "Delivery", sender_email=config.sender_email, sms_origination=config.sms_origination
+            self,
+            "Delivery",
+            sender_email=config.sender_email,
+            sms_origination=config.sms_origination,
+            push_platform_applications=config.push_platform_applications,
+            retain=config.retain_data,
         )
         self.observability = Observability(
             self, "Observability", stage=config.stage, alarm_email=config.alarm_email
@@ -155,6 +161,91 @@ class AsusualStack(Stack):
             intents.queue.grant_send_messages(sweep)
             self.schedules.every(name.title().replace("_", ""), Duration.hours(1), sweep)
 
+        # dispatcher: the intents queue → consent, caps, quiet hours, channel, content → SES/SNS/webhooks.
+        # The only function that sends; reads profiles, catalog and the offer pool (gsi1 OFFERS).
+        links = {
+            "ASUSUAL_PUBLIC_BASE_URL": config.public_base_url or self.api.url.rstrip("/"),
+            "ASUSUAL_LINK_SECRETS_ARN": self.delivery.link_secret.secret_arn,
+        }
+        dispatcher = self.functions.add(
+            "dispatcher",
+            description="Intents to messages: channel, consent, caps, quiet hours, content, send once",
+            timeout=CONSUMER_TIMEOUT,
+            memory_mb=1024,
+            environment={
+                **links,
+                "ASUSUAL_DELIVERY_MODE": "aws",
+                **({"ASUSUAL_SENDER_EMAIL": config.sender_email} if config.sender_email else {}),
+                **({"ASUSUAL_SMS_SENDER_ID": config.sms_sender_id} if config.sms_sender_id else {}),
+                **(
+                    {"ASUSUAL_SMS_ORIGINATION_NUMBER": config.sms_origination}
+                    if config.sms_origination and config.sms_origination.startswith("+")
+                    else {}
+                ),
+                **(
+                    {"ASUSUAL_PUSH_PLATFORM_APPLICATIONS": json.dumps(config.push_platform_applications)}
+                    if config.push_platform_applications
+                    else {}
+                ),
+                **({"ASUSUAL_WEBHOOKS": json.dumps(config.webhooks)} if config.webhooks else {}),
+            },
+        )
+        self.storage.grant_items(
+            dispatcher,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        )
+        self.storage.grant_index_query(dispatcher, GSI1)
+        self.delivery.grant_secret(dispatcher)
+        self.delivery.grant_send(dispatcher)
+        self.queues.consume("intents", dispatcher)
+
+        # deferred_sweep: every 15 minutes, intents whose quiet hours or caps passed → intents queue
+        deferred = self.functions.add(
+            "deferred_sweep",
+            description="Every 15 minutes: deferred intents whose time has come go back on the intents queue",
+            timeout=Duration.minutes(5),
+            memory_mb=512,
+            environment={"ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url},
+        )
+        self.storage.grant_index_query(deferred, GSI1)
+        self.storage.grant_items(deferred, "dynamodb:DeleteItem")
+        intents.queue.grant_send_messages(deferred)
+        self.schedules.every("DeferredSweep", Duration.minutes(15), deferred)
+
+        # decide_api: real-time greeting + offer (read key); keeps the day's offer and prices
+        decide_api = self.functions.add(
+            "decide_api",
+            description="Real-time decisions for site, app, POS and call center: greeting, offer, price",
+            timeout=Duration.seconds(10),
+            memory_mb=1024,
+            environment={},
+        )
+        self.storage.grant_items(decide_api, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem")
+        self.storage.grant_index_query(decide_api, GSI1)
+        self.api.route(["/v1/decide"], apigwv2.HttpMethod.POST, decide_api)
+
+        # messages_api: why a message was sent, message log, one-click unsubscribe (→ events queue)
+        messages_api = self.functions.add(
+            "messages_api",
+            description="Why a message was sent, the message log, one-click unsubscribe",
+            timeout=Duration.seconds(10),
+            memory_mb=512,
+            environment={**links, "ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url},
+        )
+        self.storage.grant_items(messages_api, "dynamodb:GetItem")
+        self.storage.grant_index_query(messages_api, GSI1)
+        self.delivery.grant_secret(messages_api)
+        events.queue.grant_send_messages(messages_api)
+        self.api.route(
+            ["/v1/messages/{message_id}/why", "/v1/messages"], apigwv2.HttpMethod.GET, messages_api
+        )
+        self.api.route(["/v1/unsubscribe"], apigwv2.HttpMethod.GET, messages_api)
+        self.api.route(["/v1/unsubscribe"], apigwv2.HttpMethod.POST, messages_api)
+
         self.observability.watch_api(self.api.http_api)
         for queue in self.queues.by_name.values():
             self.observability.watch_queue(queue)
@@ -166,6 +257,12 @@ class AsusualStack(Stack):
         CfnOutput(self, "EventsQueueUrl", value=events.queue.queue_url)
         CfnOutput(self, "IntentsQueueUrl", value=intents.queue.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)
+        CfnOutput(
+            self,
+            "LinkSecretArn",
+            value=self.delivery.link_secret.secret_arn,
+            description="asusual webhook-key --secret-arn <this>: the key webhook receivers verify with",
+        )
         CfnOutput(
             self,
             "CreateFirstSource",

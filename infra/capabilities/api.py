@@ -56,6 +56,7 @@ class Api(Construct):
         self, scope: Construct, construct_id: str, *, rate_limit: int, burst_limit: int, retain_logs: bool
     ) -> None:
         super().__init__(scope, construct_id)
+        self._integrations: dict[str, integrations.HttpLambdaIntegration] = {}
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -83,7 +84,10 @@ class Api(Construct):
         return self.http_api.api_endpoint
 
     def route(self, paths: list[str], method: apigwv2.HttpMethod, function: lambda_.IFunction) -> None:
-        integration = integrations.HttpLambdaIntegration(f"{function.node.id}Integration", function)
+        integration = self._integrations.get(function.node.id)
+        if integration is None:
+            integration = integrations.HttpLambdaIntegration(f"{function.node.id}Integration", function)
+            self._integrations[function.node.id] = integration
         for path in paths:
             for route in self.http_api.add_routes(path=path, methods=[method], integration=integration):
                 NagSuppressions.add_resource_suppressions(

@@ -1,20 +1,59 @@
-"""Sending permissions, scoped to the identities the operator configured (SES sender, SMS
-origination identity). The dispatcher (delivery issue) is granted through here."""
+"""Sending: the signing secret for links and webhooks, and the sending permissions, scoped to
+what the operator configured (SES sender identity, SNS for SMS, push platform applications)."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from aws_cdk import aws_secretsmanager as secretsmanager
+from cdk_nag import NagSuppressions
+from constructs import Construct, IConstruct
+
+
+def _node(grantee: iam.IGrantable) -> IConstruct:
+    """The role behind a grantee, where cdk-nag reads suppressions."""
+    principal = grantee.grant_principal
+    if not isinstance(principal, Construct):
+        raise TypeError("grantee: needs a role defined in this app")
+    return principal
 
 
 class Delivery(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, sender_email: str | None, sms_origination: str | None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sender_email: str | None,
+        sms_origination: str | None,
+        push_platform_applications: dict[str, str] | None = None,
+        retain: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.sender_email = sender_email
         self.sms_origination = sms_origination
+        self.push_platform_applications = dict(push_platform_applications or {})
+        self.link_secret = secretsmanager.Secret(
+            self,
+            "LinkSecret",
+            description="asusual: signs why/unsubscribe links and (derived) webhooks; comma-separated, "
+            "the first signs",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.link_secret,
+            [
+                {
+                    "id": "AwsSolutions-SMG4",
+                    "reason": "Rotation is by prepending a new secret to the list (the first signs, all "
+                    "verify) so links already sent keep working until they expire; a Lambda rotation "
+                    "would invalidate them at once.",
+                }
+            ],
+        )
 
     def email_identity_arns(self) -> list[str]:
         """The SES identities a sender may use: the address itself and its verified domain."""
@@ -26,23 +65,56 @@ class Delivery(Construct):
             identities.append(self.sender_email.split("@", 1)[1])
         return [f"arn:{stack.partition}:ses:{stack.region}:{stack.account}:identity/{i}" for i in identities]
 
-    def sms_identity_arn(self) -> str | None:
-        if not self.sms_origination:
-            return None
-        if self.sms_origination.startswith("arn:"):
-            return self.sms_origination
-        stack = Stack.of(self)
-        return f"arn:{stack.partition}:sms-voice:{stack.region}:{stack.account}:phone-number/*"
+    def grant_secret(self, grantee: iam.IGrantable) -> None:
+        self.link_secret.grant_read(grantee)
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
-        """Allow sending email from the configured identity and SMS from the configured origination."""
+        """Email from the configured identity; SMS through SNS when an origination is configured;
+        push to the configured platform applications' endpoints."""
         emails = self.email_identity_arns()
         if emails:
             grantee.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(actions=["ses:SendEmail", "ses:SendRawEmail"], resources=emails)
             )
-        sms = self.sms_identity_arn()
-        if sms:
+        if self.sms_origination:
+            # SNS publishes to a phone number, which has no ARN: IAM only accepts "*" for it; the
+            # sender asks first whether the number opted out (SNS drops those without an error)
             grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(actions=["sms-voice:SendTextMessage"], resources=[sms])
+                iam.PolicyStatement(
+                    actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"]
+                )
+            )
+            NagSuppressions.add_resource_suppressions(
+                _node(grantee),
+                [
+                    {
+                        "id": "AwsSolutions-IAM5",
+                        "reason": "SNS SMS publishes to a phone number, not to a topic or endpoint ARN, "
+                        "so sns:Publish for SMS can only be granted on '*'.",
+                        "appliesTo": ["Resource::*"],
+                    }
+                ],
+                apply_to_children=True,
+            )
+        if self.push_platform_applications:
+            stack = Stack.of(self)
+            applications = sorted(self.push_platform_applications.values())
+            endpoints = [f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:endpoint/*"]
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sns:CreatePlatformEndpoint"], resources=applications)
+            )
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sns:Publish", "sns:GetEndpointAttributes"], resources=endpoints)
+            )
+            NagSuppressions.add_resource_suppressions(
+                _node(grantee),
+                [
+                    {
+                        "id": "AwsSolutions-IAM5",
+                        "reason": "Push endpoints are created per device at send time "
+                        "(CreatePlatformEndpoint), so their ARNs are only known as endpoint/*.",
+                        "appliesTo": [{"regex": "/^Resource::arn:.*:sns:.*:endpoint/\\*$/"}],
+                    }
+                ],
+                apply_to_children=True,
             )

@@ -4,6 +4,7 @@
     asusual sources list | rotate ID [--overlap-hours 24] | revoke ID
     asusual keys create --scope read|admin --label "POS greeting" | list | revoke KEY_ID
     asusual replenishment backtest --purchases FILE.csv [--json]
+    asusual webhook-key [--secret-arn ARN]
 
 It talks to the DynamoDB table directly with your AWS credentials (``--table``, ``--region``,
 ``--endpoint-url`` or the ASUSUAL_* environment); a new key is printed once and never stored.
@@ -26,7 +27,7 @@ from asusual.access import service
 from asusual.access.models import Channel, KeyScope
 from asusual.errors import AsusualError
 from asusual.settings import get_settings, reset_settings
-from asusual.store import clients
+from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository
 from asusual.triggers import backtest
 
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # SUPPRESS: without the flag here, a --json given before the group still counts
     replay.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    webhook = groups.add_parser(
+        "webhook-key", help="print the key store POS / call-center systems verify webhooks with"
+    )
+    webhook.add_argument(
+        "--secret-arn", help="the stack's LinkSecretArn (default: ASUSUAL_LINK_SECRETS[_ARN])"
+    )
     return parser
 
 
@@ -169,10 +176,29 @@ def _replenishment_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhook_key(args: argparse.Namespace) -> int:
+    if args.region:
+        os.environ["ASUSUAL_REGION"] = args.region
+    if args.secret_arn:
+        os.environ["ASUSUAL_LINK_SECRETS_ARN"] = args.secret_arn
+    reset_settings()
+    clients.reset_clients()
+    secrets.reset_secrets()
+    try:
+        key = secrets.webhook_secret().decode()
+    except RuntimeError as exc:
+        sys.stderr.write(f"asusual: {exc}\n")
+        return 2
+    print(json.dumps({"webhook_key": key}) if args.json else key)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.group == "replenishment":  # reads a file only: no settings, no DynamoDB
         return _replenishment_backtest(args)
+    if args.group == "webhook-key":
+        return _webhook_key(args)
     for option, variable in (("table", "ASUSUAL_TABLE_NAME"), ("region", "ASUSUAL_REGION")):
         if getattr(args, option):
             os.environ[variable] = getattr(args, option)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,38 @@ class Settings(BaseSettings):
     reminder_lookback_days: int = Field(
         default=2, ge=0, le=14, description="the replenishment sweep re-reads due partitions this far back"
     )
+    # -- delivery (docs/delivery.md) -------------------------------------------------------------
+    delivery_mode: Literal["aws", "outbox"] = Field(
+        default="outbox", description="aws: SES/SNS/webhooks; outbox: the local outbox (local mode, tests)"
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8787", description="where customers open why and unsubscribe links"
+    )
+    link_secrets: str | None = Field(
+        default=None, description="comma-separated signing secrets for links and webhooks (first signs)"
+    )
+    link_secrets_arn: str | None = Field(
+        default=None, description="Secrets Manager secret holding the same list (deployed stages)"
+    )
+    link_ttl_days: int = Field(default=90, ge=1, le=730, description="why and unsubscribe links expire after")
+    marketing_daily_cap: int = Field(default=1, ge=0, description="marketing messages per local day")
+    marketing_weekly_cap: int = Field(default=3, ge=0, description="marketing messages per local week")
+    quiet_hours_start: time = Field(default=time(21, 0), description="no marketing from (local)")
+    quiet_hours_end: time = Field(default=time(9, 0), description="no marketing until (local)")
+    deferred_lookback_hours: int = Field(
+        default=6, ge=1, le=72, description="the deferred sweep re-reads release partitions this far back"
+    )
+    sender_email: str | None = Field(default=None, description="SES identity messages are sent from")
+    email_configuration_set: str | None = None
+    sms_sender_id: str | None = None
+    sms_origination_number: str | None = None
+    push_platform_applications: dict[str, str] = Field(
+        default_factory=dict, description='JSON: {"apns": "<platform application ARN>", "fcm": "..."}'
+    )
+    webhooks: dict[str, str] = Field(
+        default_factory=dict, description='JSON: {"store": "https://pos.example/hooks", "call_center": ...}'
+    )
+    offer_pool_cache_seconds: int = Field(default=60, ge=0, description="how long a Lambda caches the pool")
 
 
 @lru_cache(maxsize=1)

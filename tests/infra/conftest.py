@@ -18,7 +18,9 @@ def synthesized(tmp_path_factory):
         stage="test",
         sender_email="shop@example.com",
         alarm_email="ops@example.com",
-        sms_origination="arn:aws:sms-voice:eu-central-1:111122223333:phone-number/phone-abc",
+        sms_origination="+15550001111",
+        push_platform_applications={"fcm": "arn:aws:sns:eu-central-1:111122223333:app/GCM/shop"},
+        webhooks={"store": "https://pos.example.com/asusual"},
     )
     app = create_app(config, outdir=str(outdir))
     stack = app.node.find_child("asusual-test")

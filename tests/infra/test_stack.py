@@ -178,15 +178,102 @@ def test_admin_api_role_and_catalog_routes(synthesized):
     assert {"POST /v1/catalog/products", "GET /v1/catalog/products/{product_id}"} <= routes
 
 
-def test_event_processor_consumes_events_with_partial_batch_failures(synthesized):
+@pytest.mark.parametrize(
+    ("function", "queue"), [("eventprocessor", "EventsQueue"), ("dispatcher", "IntentsQueue")]
+)
+def test_queue_consumers_report_partial_batch_failures_within_the_visibility_budget(
+    synthesized, function, queue
+):
     _, template, _ = synthesized
-    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    [mapping] = [m for m in mappings if queue in json.dumps(m["Properties"]["EventSourceArn"])]
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert "EventsQueue" in json.dumps(mapping["Properties"]["EventSourceArn"])
-    processor = next(
-        f for name, f in resources(template, "AWS::Lambda::Function").items() if "eventprocessor" in name
+    assert function in json.dumps(mapping["Properties"]["FunctionName"]).lower()
+    consumer = next(
+        f for name, f in resources(template, "AWS::Lambda::Function").items() if function in name.lower()
     )
-    assert processor["Properties"]["Timeout"] <= CONSUMER_TIMEOUT.to_seconds()
+    assert consumer["Properties"]["Timeout"] <= CONSUMER_TIMEOUT.to_seconds()
+
+
+def test_dispatcher_role_sends_only_through_the_configured_identities_and_reads_the_link_secret(synthesized):
+    _, template, _ = synthesized
+    statements = role_statements(template, "dispatcher")
+    assert actions_of(statements) == BASE_ACTIONS | {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "ses:SendEmail",
+        "ses:SendRawEmail",
+        "sns:Publish",
+        "sns:CheckIfPhoneNumberIsOptedOut",
+        "sns:CreatePlatformEndpoint",
+        "sns:GetEndpointAttributes",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+    assert "sqs:SendMessage" not in actions_of(statements)  # it consumes intents; it never emits them
+    query = next(s for s in statements if s["Action"] == "dynamodb:Query")
+    assert json.dumps(query["Resource"]).endswith('"/index/gsi1"]]}')
+    [dispatcher] = [f for n, f in resources(template, "AWS::Lambda::Function").items() if "dispatcher" in n]
+    env = dispatcher["Properties"]["Environment"]["Variables"]
+    assert env["ASUSUAL_DELIVERY_MODE"] == "aws"
+    assert env["ASUSUAL_SENDER_EMAIL"] == "shop@example.com"
+    assert env["ASUSUAL_SMS_ORIGINATION_NUMBER"] == "+15550001111"
+    assert json.loads(env["ASUSUAL_WEBHOOKS"]) == {"store": "https://pos.example.com/asusual"}
+    assert "ASUSUAL_LINK_SECRETS_ARN" in env and "ASUSUAL_PUBLIC_BASE_URL" in env
+
+
+def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links(synthesized):
+    _, template, _ = synthesized
+    readers = {
+        name.lower()
+        for name, policy in resources(template, "AWS::IAM::Policy").items()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in s["Action"]
+    }
+    assert len(readers) == 2
+    assert any("dispatcher" in r for r in readers) and any("messagesapi" in r for r in readers)
+
+
+def test_deferred_sweep_runs_every_15_minutes_and_only_queries_gsi1_deletes_and_sends_intents(synthesized):
+    _, template, _ = synthesized
+    statements = role_statements(template, "deferredsweep")
+    assert actions_of(statements) == BASE_ACTIONS | SEND | {"dynamodb:Query", "dynamodb:DeleteItem"}
+    rules = resources(template, "AWS::Events::Rule").values()
+    [rule] = [r for r in rules if "deferredsweep" in json.dumps(r["Properties"]["Targets"][0]["Arn"]).lower()]
+    assert rule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
+
+
+def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
+    _, template, _ = synthesized
+    assert actions_of(role_statements(template, "decideapi")) == BASE_ACTIONS | {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    }
+    assert actions_of(role_statements(template, "messagesapi")) == BASE_ACTIONS | SEND | {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert {
+        "POST /v1/decide",
+        "GET /v1/messages/{message_id}/why",
+        "GET /v1/messages",
+        "GET /v1/unsubscribe",
+        "POST /v1/unsubscribe",
+    } <= routes
 
 
 def test_profiles_api_role_and_routes(synthesized):
@@ -276,7 +363,7 @@ def test_alarms_cover_dlq_depth_age_errors_throttles_and_api_5xx_and_notify_the_
 def test_outputs_give_the_api_url_and_how_to_create_the_first_source(synthesized):
     _, template, _ = synthesized
     outputs = template.to_json()["Outputs"]
-    assert {"ApiUrl", "TableName", "EventsQueueUrl", "CreateFirstSource"} <= set(outputs)
+    assert {"ApiUrl", "TableName", "EventsQueueUrl", "CreateFirstSource", "LinkSecretArn"} <= set(outputs)
     assert "sources create" in json.dumps(outputs["CreateFirstSource"])
 
 
@@ -326,7 +413,8 @@ def test_delivery_grants_are_scoped_to_the_configured_identities():
         stack,
         "Delivery",
         sender_email="shop@example.com",
-        sms_origination="arn:aws:sms-voice:eu-central-1:111122223333:phone-number/phone-1",
+        sms_origination="+15550001111",
+        push_platform_applications={"apns": "arn:aws:sns:eu-central-1:111122223333:app/APNS/shop"},
     )
     function = _function(stack, 30)
     delivery.grant_send(function)
@@ -340,8 +428,13 @@ def test_delivery_grants_are_scoped_to_the_configured_identities():
     assert len(rendered) == 2
     assert ":ses:eu-central-1:111122223333:identity/shop@example.com" in rendered[0]
     assert ":ses:eu-central-1:111122223333:identity/example.com" in rendered[1]
-    sms = next(s for s in statements if s["Action"] == "sms-voice:SendTextMessage")
-    assert sms["Resource"] == "arn:aws:sms-voice:eu-central-1:111122223333:phone-number/phone-1"
+    sms = next(s for s in statements if s["Resource"] == "*" and "sns:Publish" in s["Action"])
+    assert sms["Action"] == ["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"]
+    assert sms["Effect"] == "Allow"  # SMS to a phone number has no resource ARN
+    create = next(s for s in statements if s["Action"] == "sns:CreatePlatformEndpoint")
+    assert create["Resource"] == "arn:aws:sns:eu-central-1:111122223333:app/APNS/shop"
+    push = next(s for s in statements if s["Action"] == ["sns:Publish", "sns:GetEndpointAttributes"])
+    assert json.dumps(push["Resource"]).endswith(':sns:eu-central-1:111122223333:endpoint/*"]]}')
 
 
 def test_delivery_without_identities_grants_nothing():

@@ -128,8 +128,11 @@ def profile(profiles_api):
 
 @pytest.fixture
 def intents(runtime):
-    """Message intents waiting on the intents queue (they stay there), decoded, oldest first."""
+    """Message intents waiting on the intents queue (they stay there), decoded, oldest first.
+    Tests of the triggers use it: the dispatcher is detached, so intents are not consumed."""
     from asusual.store.queues import decode_intent
+
+    runtime.consumers.pop("intents", None)
 
     def read() -> list:
         found = [decode_intent(m["Body"]) for m in runtime.peek("intents", limit=5000)]
@@ -148,3 +151,25 @@ def at(runtime):
         return runtime.run()
 
     return move
+
+
+@pytest.fixture
+def outbox(runtime):
+    """Messages the dispatcher delivered (local outbox records, design.md 3.2), in send order."""
+    return runtime.outbox.records
+
+
+@pytest.fixture
+def decide_api(runtime):
+    """Call the decide API handler (POST /v1/decide) with the read key."""
+    from functions.decide_api import handler
+
+    return json_api(handler, "decide_api", "read_local_key")
+
+
+@pytest.fixture
+def messages_api(runtime):
+    """Call the messages API handler (why, message log, unsubscribe) with the read key."""
+    from functions.messages_api import handler
+
+    return json_api(handler, "messages_api", "read_local_key")

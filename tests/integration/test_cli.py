@@ -92,3 +92,36 @@ def test_cli_duplicate_source_is_refused(runtime, capsys):
     assert run(capsys, *argv)[0] == 0
     code, _, err = run(capsys, *argv)
     assert code == 2 and "already exists" in err
+
+
+def test_webhook_key_is_derived_from_the_link_secret_and_verifies_a_sent_webhook(monkeypatch, capsys):
+    import hashlib
+    import hmac
+
+    from asusual.cli import main
+    from asusual.delivery.channels.webhook import sign_webhook, verify_webhook
+    from asusual.store import secrets
+
+    monkeypatch.setenv("ASUSUAL_LINK_SECRETS", "new-secret,old-secret")
+    monkeypatch.delenv("ASUSUAL_LINK_SECRETS_ARN", raising=False)
+    assert main(["webhook-key"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key == hmac.new(b"new-secret", b"asusual-webhook-v1", hashlib.sha256).hexdigest()
+    assert key.encode() == secrets.webhook_secret()
+    body = b'{"id": "m_1"}'
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    verify_webhook(body, sign_webhook(body, key.encode(), int(now.timestamp())), [key.encode()], now=now)
+    secrets.reset_secrets()
+
+
+def test_webhook_key_without_a_secret_says_what_to_set(monkeypatch, capsys):
+    from asusual.cli import main
+    from asusual.store import secrets
+
+    monkeypatch.delenv("ASUSUAL_LINK_SECRETS", raising=False)
+    monkeypatch.delenv("ASUSUAL_LINK_SECRETS_ARN", raising=False)
+    assert main(["webhook-key"]) == 2
+    assert "ASUSUAL_LINK_SECRETS" in capsys.readouterr().err
+    secrets.reset_secrets()

@@ -33,6 +33,9 @@ class CatalogProduct(BaseModel):
         default=None, gt=0, le=3650, description="days one unit lasts; null when unknown or not consumable"
     )
     sensitive: bool = Field(default=False, description="named only inside email bodies (pharmacy, intimate)")
+    promoted: bool = Field(
+        default=False, description="in the offer pool that decisions and marketing messages choose from"
+    )
     updated_at: datetime | None = Field(default=None, description="set by asusual when stored")
 
     @field_validator("currency", mode="before")

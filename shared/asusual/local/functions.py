@@ -59,6 +59,19 @@ REPLENISHMENT_SWEEP = LocalFunction(
     name="replenishment_sweep", module="functions.replenishment_sweep.handler", every=timedelta(hours=1)
 )
 
+DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handler", consumes="intents")
+DEFERRED_SWEEP = LocalFunction(
+    name="deferred_sweep", module="functions.deferred_sweep.handler", every=timedelta(minutes=15)
+)
+DECIDE_API = LocalFunction(
+    name="decide_api", module="functions.decide_api.handler", http_prefixes=("/v1/decide",)
+)
+MESSAGES_API = LocalFunction(
+    name="messages_api",
+    module="functions.messages_api.handler",
+    http_prefixes=("/v1/messages", "/v1/unsubscribe"),
+)
+
 FUNCTIONS: tuple[LocalFunction, ...] = (
     INTAKE_API,
     EVENT_PROCESSOR,
@@ -66,6 +79,10 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     ADMIN_API,
     BIRTHDAY_SWEEP,
     REPLENISHMENT_SWEEP,
+    DISPATCHER,
+    DEFERRED_SWEEP,
+    DECIDE_API,
+    MESSAGES_API,
 )
 API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.http_prefixes)
 QUEUE_CONSUMERS = tuple(f for f in FUNCTIONS if f.consumes)

@@ -118,7 +118,7 @@ class LocalGateway:
             ("GET", "/_local/clock"): lambda _b: self._clock_view(),
             ("POST", "/_local/clock"): self._set_clock,
             ("POST", "/_local/run"): lambda _b: self.runtime.run(),
-            ("GET", "/_local/outbox"): lambda _b: list(self.runtime.outbox),
+            ("GET", "/_local/outbox"): lambda _b: self.runtime.outbox.records(),
         }
         route = routes.get((method, path))
         if route is None:

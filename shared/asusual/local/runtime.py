@@ -18,11 +18,13 @@ from asusual import clock as clock_module
 from asusual.access.keys import hash_key
 from asusual.access.models import ApiKey, Channel, KeyScope, Source
 from asusual.clock import ManualClock
+from asusual.delivery.channels.outbox import OUTBOX, Outbox
 from asusual.local.functions import FUNCTIONS, QUEUE_CONSUMERS, SCHEDULED
 from asusual.settings import reset_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
 from asusual.store.queues import QUEUES, QueueSpec
+from asusual.store.secrets import reset_secrets
 from asusual.store.tables import create_main_table
 
 REGION = "eu-central-1"
@@ -61,6 +63,7 @@ LOCAL_SOURCES = (
 READ_KEY = "read_local_key"
 ADMIN_KEY = "admin_local_key"
 LOCAL_COUNTRY = "RU"
+LINK_SECRET = "local-only-link-secret"  # noqa: S105 - signs why/unsubscribe links in local mode; never deployed
 
 
 class LocalContext:
@@ -118,7 +121,7 @@ class LocalRuntime:
     clock: ManualClock = field(default_factory=ManualClock)
     consumers: dict[str, Consumer] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
+    outbox: Outbox = field(default_factory=lambda: OUTBOX)
     lock: threading.RLock = field(default_factory=threading.RLock)
     queue_urls: dict[str, str] = field(default_factory=dict)
     # a clock jump fires the missed ticks of this last stretch only: the sweeps read their own
@@ -144,10 +147,14 @@ class LocalRuntime:
                 "POWERTOOLS_METRICS_NAMESPACE": "asusual",
                 "ASUSUAL_SQS_SEND_WORKERS": "1",
                 "ASUSUAL_DEFAULT_COUNTRY": LOCAL_COUNTRY,  # moto serializes calls; threads only contend
+                "ASUSUAL_DELIVERY_MODE": "outbox",
+                "ASUSUAL_LINK_SECRETS": LINK_SECRET,
+                "ASUSUAL_OFFER_POOL_CACHE_SECONDS": "0",  # an upload shows in the next decision
             }
         )
         self._mock = mock_aws()
         self._mock.start()
+        self.outbox.clear()
         self._reset_caches()
         create_main_table(clients.dynamodb(), TABLE)
         for spec in QUEUES:
@@ -181,6 +188,7 @@ class LocalRuntime:
     @staticmethod
     def _reset_caches() -> None:
         reset_settings()
+        reset_secrets()
         clients.reset_clients()
         for function in FUNCTIONS:
             function.reset()

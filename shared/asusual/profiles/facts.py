@@ -57,6 +57,24 @@ def _traits(event: IntakeEvent) -> dict[str, Any]:
     return merged
 
 
+PUSH_PLATFORMS = {"ios": "apns", "ipados": "apns", "android": "fcm"}
+
+
+def _push_address(event: IntakeEvent) -> str | None:
+    """Segment's context.device.token of the app: ``<platform>:<token>`` (the push sender turns it
+    into an SNS endpoint); an SNS endpoint ARN the app registered itself is used as it is."""
+    device = event.context.get("device")
+    if not isinstance(device, dict):
+        return None
+    token = device.get("token")
+    if not isinstance(token, str) or not token.strip():
+        return None
+    if token.startswith("arn:"):
+        return token.strip()
+    platform = PUSH_PLATFORMS.get(str(device.get("type", "")).strip().lower())
+    return f"{platform}:{token.strip()}" if platform else None
+
+
 def _iso_date(value: object) -> str | None:
     if not isinstance(value, str):
         return None
@@ -130,6 +148,9 @@ def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> Prof
 
     traits = _traits(event)
     subscriptions = _subscriptions(traits.pop("subscriptions", None), event)
+    push = _push_address(event)
+    if push is not None:
+        traits["push_address"] = push
     locale = event.context.get("locale")
     context_tz = valid_timezone(event.context.get("timezone"))
     order = _order(event)
@@ -142,6 +163,7 @@ def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> Prof
         first_seen=event.timestamp,
         last_seen=event.timestamp,
         channels=frozenset({event.source.channel.value}),
+        active_days={event.source.channel.value: frozenset({event.timestamp.date().isoformat()})},
         identifiers=identifiers,
         orders={order.order_id: order} if order else {},
     )

@@ -28,7 +28,7 @@ from asusual.intake.models import IntakeEvent
 from asusual.profiles.birthday import BirthdayEntry, birthday_entry
 from asusual.profiles.facts import contribution
 from asusual.profiles.model import MergeRecord, Profile, new_profile_id
-from asusual.profiles.state import ProfileState
+from asusual.profiles.state import ProfileState, Stamped
 from asusual.profiles.view import ProfileView, TenurePolicy, view
 
 MAX_ATTEMPTS = 8
@@ -44,6 +44,8 @@ class ProfileChange:
     merges: list[MergeRecord] = field(default_factory=list)
     # profile id → its birthday index entry, or None to remove it; only entries that changed
     birthdays: dict[str, BirthdayEntry | None] = field(default_factory=dict)
+    # '<channel>.<topic>' → the consent this event stated (kept as a history record each)
+    consents: dict[str, Stamped] = field(default_factory=dict)
 
 
 class ProfileRepository(Protocol):
@@ -77,6 +79,7 @@ class Outcome:
     dropped: list[Dropped] = field(default_factory=list)
     unchanged: bool = False
     profile: Profile | None = None  # the profile after the event
+    previous: Profile | None = None  # the resolved profile before the event (None: created)
 
 
 OnApplied = Callable[[IntakeEvent, Outcome], None]
@@ -192,7 +195,8 @@ def _apply(
     )
     part = parts.get(part_id, ProfileState())
     mine = frozenset(resolution.attach) | frozenset(i for i in identifiers if i in part.identifiers)
-    parts[part_id] = part.join(contribution(event, mine))
+    contributed = contribution(event, mine)
+    parts[part_id] = part.join(contributed)
     # the birthday entry depends on traits, consent and timezone evidence only: most events (page,
     # track) change none of them, and then no profile state needs to be rebuilt for it
     birthday_inputs_changed = (
@@ -215,6 +219,7 @@ def _apply(
         attached=list(resolution.attach),
         dropped=list(resolution.dropped),
         profile=updated,
+        previous=target if expected is not None else None,
     )
     if expected is not None and not tombstones and not resolution.attach and updated.parts == target.parts:
         outcome.unchanged = True  # a replay, or an event that adds nothing: no write
@@ -222,6 +227,7 @@ def _apply(
         return outcome
     change = ProfileChange(profile=updated, expected_version=expected, replaced=tombstones, merges=records)
     change.claims = resolution.attach
+    change.consents = dict(contributed.subscriptions)
     if birthday_inputs_changed:
         before = [target] if expected is not None else []
         change.birthdays = birthday_changes(

@@ -71,6 +71,18 @@ def _join_maps(a: dict[str, Stamped], b: dict[str, Stamped]) -> dict[str, Stampe
     return dict(sorted(out.items()))
 
 
+ACTIVE_DAYS_KEPT = 60  # per channel: enough to rank channels by engagement, bounded in size
+
+
+def _join_days(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Union per channel, keeping the latest ACTIVE_DAYS_KEPT dates: still a join (top-k of a union)."""
+    out: dict[str, frozenset[str]] = {}
+    for channel in sorted(set(a) | set(b)):
+        days = a.get(channel, frozenset()) | b.get(channel, frozenset())
+        out[channel] = frozenset(sorted(days)[-ACTIVE_DAYS_KEPT:])
+    return out
+
+
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
@@ -90,6 +102,9 @@ class ProfileState(BaseModel):
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     channels: frozenset[str] = frozenset()
+    active_days: dict[str, frozenset[str]] = Field(
+        default_factory=dict, description="source channel → the latest dates (ISO) it saw the customer"
+    )
     identifiers: frozenset[Identifier] = frozenset()
     orders: dict[str, OrderFact] = Field(default_factory=dict)
 
@@ -107,6 +122,7 @@ class ProfileState(BaseModel):
             first_seen=_min(self.first_seen, other.first_seen),
             last_seen=_max(self.last_seen, other.last_seen),
             channels=self.channels | other.channels,
+            active_days=_join_days(self.active_days, other.active_days),
             identifiers=self.identifiers | other.identifiers,
             orders=dict(sorted(orders.items())),
         )

@@ -1,6 +1,7 @@
 """Catalog products in the main table (docs/data-model.md).
 
-Product   pk=PRODUCT#<product_id>   sk=PRODUCT   entity, data (JSON), updated_at (ISO, UTC)
+Product   pk=PRODUCT#<product_id>   sk=PRODUCT   entity, data (JSON), updated_at (ISO, UTC);
+                                                 promoted ones also gsi1pk=OFFERS, gsi1sk=<product_id>
 
 A write is conditional on ``updated_at``: a slower upload of an older version never overwrites a
 newer one that landed first.
@@ -9,13 +10,16 @@ newer one that landed first.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asusual import clock
 from asusual.catalog.models import CatalogProduct
 from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.tables import GSI1
 
 MAX_WORKERS = 8
+OFFER_POOL = "OFFERS"
 
 
 def _product_key(product_id: str) -> dict[str, Any]:
@@ -48,6 +52,25 @@ class DynamoCatalogRepository:
         products = (CatalogProduct.model_validate_json(item["data"]["S"]) for item in items)
         return {p.product_id: p for p in products}
 
+    @translate_errors
+    def offer_pool(self) -> list[CatalogProduct]:
+        """Every promoted product (the offer pool), from its sparse index partition."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1.name,
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": OFFER_POOL}},
+        }
+        products: list[CatalogProduct] = []
+        while True:
+            response = self._db.query(**kwargs)
+            products += [
+                CatalogProduct.model_validate_json(i["data"]["S"]) for i in response.get("Items", [])
+            ]
+            if "LastEvaluatedKey" not in response:
+                return products
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _put(self, product: CatalogProduct) -> bool:
         if product.updated_at is None:
             raise ValueError(f"product {product.product_id!r} has no updated_at")
@@ -60,6 +83,11 @@ class DynamoCatalogRepository:
                     "entity": {"S": "product"},
                     "data": {"S": product.model_dump_json()},
                     "updated_at": {"S": stamp},
+                    **(
+                        {"gsi1pk": {"S": OFFER_POOL}, "gsi1sk": {"S": product.product_id}}
+                        if product.promoted
+                        else {}
+                    ),
                 },
                 ConditionExpression="attribute_not_exists(pk) OR updated_at <= :mine",
                 ExpressionAttributeValues={":mine": {"S": stamp}},
@@ -67,3 +95,24 @@ class DynamoCatalogRepository:
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+
+class CachedOfferPool:
+    """The offer pool, re-read at most every ``seconds`` per container (decide answers fast)."""
+
+    def __init__(self, repo: DynamoCatalogRepository, seconds: int) -> None:
+        self._repo = repo
+        self._ttl = timedelta(seconds=seconds)
+        self._cached: list[CatalogProduct] | None = None
+        self._read_at: datetime | None = None
+
+    def offer_pool(self) -> list[CatalogProduct]:
+        now = clock.now()
+        if (
+            self._cached is None
+            or self._read_at is None
+            or not (self._read_at <= now < self._read_at + self._ttl)
+        ):
+            self._cached = self._repo.offer_pool()
+            self._read_at = now
+        return self._cached

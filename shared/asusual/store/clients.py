@@ -42,7 +42,31 @@ def sqs() -> Any:
     )
 
 
+def _service(name: str) -> Any:
+    from botocore.config import Config
+
+    return _session().client(
+        name,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10),
+    )
+
+
+@cache
+def sesv2() -> Any:
+    return _service("sesv2")
+
+
+@cache
+def sns() -> Any:
+    return _service("sns")
+
+
+@cache
+def secretsmanager() -> Any:
+    return _service("secretsmanager")
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests and the local server change settings or mocks)."""
-    for factory in (_session, dynamodb, sqs):
+    for factory in (_session, dynamodb, sqs, sesv2, sns, secretsmanager):
         factory.cache_clear()

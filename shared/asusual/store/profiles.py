@@ -4,10 +4,12 @@ Profile   pk=PROFILE#<id>        sk=PROFILE                 data (JSON), version
 Merge     pk=PROFILE#<survivor>  sk=MERGE#<at>#<absorbed>   data (JSON)
 Claim     pk=ID#<kind>#<value>   sk=ID                      profile_id
 Marker    pk=MSG#<message_id>    sk=MSG                     profile_id, expires_at (TTL)
+Consent   pk=PROFILE#<id>        sk=CONSENT#<at>#<channel.topic>#<message_id>   data (JSON): the history
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from asusual.errors import Conflict
 from asusual.identity.models import Identifier
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileChange
+from asusual.profiles.state import Stamped
 from asusual.store.dynamo import batch_get, translate_errors
 from asusual.store.triggers import birthday_write
 
@@ -108,6 +111,10 @@ class DynamoProfileRepository:
             for record in change.merges
         ]
         items += [birthday_write(self._table, pid, entry) for pid, entry in change.birthdays.items()]
+        items += [
+            self._consent_put(change.profile.profile_id, key, stamped)
+            for key, stamped in change.consents.items()
+        ]
         try:
             self._db.transact_write_items(TransactItems=items)
         except self._db.exceptions.TransactionCanceledException as exc:
@@ -129,6 +136,41 @@ class DynamoProfileRepository:
                 )
             except self._db.exceptions.ConditionalCheckFailedException:
                 continue  # the claim names another profile (the tombstone chain resolves it)
+
+    @translate_errors
+    def consent_history(self, profile_id: str) -> list[dict[str, Any]]:
+        """Every consent change the profile received, oldest first (time, channel, topic, source)."""
+        response = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
+            ExpressionAttributeValues={":p": {"S": f"PROFILE#{profile_id}"}, ":c": {"S": "CONSENT#"}},
+        )
+        return [json.loads(item["data"]["S"]) for item in response.get("Items", [])]
+
+    def _consent_put(self, profile_id: str, key: str, stamped: Stamped) -> dict[str, Any]:
+        """A consent change, as stated by one event (a replay writes the same item again)."""
+        channel, topic = key.split(".", 1)
+        value = stamped.value if isinstance(stamped.value, dict) else {}
+        record = {
+            "channel": channel,
+            "topic": topic,
+            "subscribed": bool(value.get("subscribed")),
+            "at": stamped.at.isoformat(),
+            "message_id": stamped.msg,
+            "source_id": value.get("source_id"),
+            "consent_version": value.get("consent_version"),
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {
+                    "pk": {"S": f"PROFILE#{profile_id}"},
+                    "sk": {"S": f"CONSENT#{stamped.at.isoformat()}#{key}#{stamped.msg}"},
+                    "entity": {"S": "consent"},
+                    "data": {"S": json.dumps(record, sort_keys=True)},
+                },
+            }
+        }
 
     def _put_profile(self, profile: Profile, expected: int | None) -> dict[str, Any]:
         put: dict[str, Any] = {

@@ -81,7 +81,18 @@ class ReplenishmentFacts(BaseModel):
     basis: str = Field(description="catalog, personal, population:product, population:category, ...")
 
 
-Facts = Annotated[OrderStatusFacts | BirthdayFacts | ReplenishmentFacts, Field(discriminator="trigger")]
+class WelcomeFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["welcome"] = "welcome"
+    channels: tuple[str, ...] = Field(description="the channels the customer just subscribed to")
+    subscribed_at: datetime
+    source_id: str = Field(description="the source that reported the subscription")
+
+
+Facts = Annotated[
+    OrderStatusFacts | BirthdayFacts | ReplenishmentFacts | WelcomeFacts, Field(discriminator="trigger")
+]
 
 
 class Intent(BaseModel):

@@ -15,9 +15,10 @@ from asusual.errors import Conflict, TransientError
 from asusual.identity.models import IdentityPolicy
 from asusual.intake.models import EventType, IntakeEvent
 from asusual.observability import logger
+from asusual.profiles.birthday import has_marketing_consent
 from asusual.profiles.facts import ORDER_PLACED
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
-from asusual.triggers.models import Intent
+from asusual.triggers.models import Intent, Topic, WelcomeFacts, make_intent
 from asusual.triggers.orders import (
     OrderRepository,
     StatusChange,
@@ -71,6 +72,9 @@ def process(
                 result.intents.append(intent)
             if ignored:
                 result.ignored.append(ignored)
+        welcome = welcome_intent(applied_event, outcome, now)
+        if welcome is not None:
+            result.intents.append(welcome)
         if result.intents:
             services.publisher.publish(result.intents)
         if outcome.profile is not None and _is_purchase(applied_event):
@@ -124,6 +128,30 @@ def order_status(
             return None, "unknown_customer"
         return intent_for(step.emit, change.status, recipient, now), None
     raise TransientError("order changed concurrently too often; retry")
+
+
+def welcome_intent(event: IntakeEvent, outcome: Outcome, now: datetime) -> Intent | None:
+    """A customer who had no marketing consent anywhere and now has it is welcomed, once per profile."""
+    if outcome.profile is None or outcome.profile_id is None:
+        return None
+    after = outcome.profile.state()
+    if not has_marketing_consent(after):
+        return None
+    if outcome.previous is not None and has_marketing_consent(outcome.previous.state()):
+        return None
+    channels = tuple(
+        sorted(
+            key.split(".", 1)[0]
+            for key, stamped in after.subscriptions.items()
+            if key.endswith(".marketing")
+            and stamped.value.get("subscribed")
+            and stamped.msg == event.message_id
+        )
+    )
+    if not channels:
+        return None  # consent came with a merge, not from this event: nobody subscribed just now
+    facts = WelcomeFacts(channels=channels, subscribed_at=event.timestamp, source_id=event.source.source_id)
+    return make_intent(outcome.profile_id, Topic.MARKETING, f"welcome:{outcome.profile_id}", facts, now)
 
 
 def _is_purchase(event: IntakeEvent) -> bool:

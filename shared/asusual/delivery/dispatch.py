@@ -1,0 +1,411 @@
+"""The dispatcher's use case: one intent → at most one message, on the right channel, at the right
+local moment, with the right words — or a logged reason why not.
+
+1. A send-once key already taken → nothing (the same intent came again).
+2. The customer's profile (following merges), their plausible zones and country.
+3. Channel choice with consent (asusual.delivery.policy); none → skipped, reason logged.
+4. Marketing only: the send window (quiet hours) and the caps, in local time. Not now → the
+   intent is deferred to the first instant both allow, unless that is past its useful life.
+5. Content: the pack's variant for trigger, channel and locale, rendered strictly; the offer of
+   the day and the prices kept for the day (the same on every channel).
+6. One transaction takes the send-once key, writes the message log entry (with its explanation)
+   and, for marketing, the caps ledger (conditional on its version: a concurrent send re-decides).
+7. The channel sends. A retryable failure releases the reservation and raises (the queue retries);
+   a permanent one marks the message failed. A crash between 6 and 7 leaves the key taken:
+   at most once, never twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from asusual.catalog.models import CatalogProduct
+from asusual.content.context import common_season
+from asusual.content.pack import ContentPack
+from asusual.content.render import ContentInput, ContentUnavailable, Rendered, compose
+from asusual.delivery.links import LinkSigner
+from asusual.delivery.models import DeliveryChannel, OutgoingMessage, PermanentFailure, Sender
+from asusual.delivery.policy import (
+    CapState,
+    ChannelChoice,
+    DeliveryPolicy,
+    addresses,
+    cap_state,
+    choose_channel,
+    in_window,
+    next_allowed,
+)
+from asusual.delivery.records import (
+    DecisionRepository,
+    Deferred,
+    Explanation,
+    MessageRecord,
+    MessageRepository,
+    MessageStatus,
+    PricedProduct,
+    ReserveOutcome,
+    message_id_for,
+)
+from asusual.errors import RetryLater, TransientError
+from asusual.localtime import zone
+from asusual.offers.service import OfferPool, as_content, customer_day, priced, todays_offer
+from asusual.profiles.birthday import country_of, plausible_zones
+from asusual.profiles.model import Profile
+from asusual.profiles.processor import ProfileRepository, live_profiles
+from asusual.profiles.view import ProfileView, TenurePolicy, view
+from asusual.triggers.models import BirthdayFacts, Intent, OrderStatusFacts, ReplenishmentFacts, Topic
+from asusual.triggers.reminders import CatalogReader
+
+MAX_ATTEMPTS = 8
+CAPS_KEPT = timedelta(days=8)  # a local week plus a day covers every zone's current week
+USEFUL_LIFE = {"replenishment": timedelta(days=7), "welcome": timedelta(days=3)}
+
+
+class DispatchStatus(StrEnum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    SKIPPED = "skipped"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+
+class DispatchResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: DispatchStatus
+    reason: str
+    message_id: str | None = None
+    channel: str | None = None
+    release_at: datetime | None = None
+
+
+@dataclass
+class DispatchDeps:
+    profiles: ProfileRepository
+    messages: MessageRepository
+    decisions: DecisionRepository
+    catalog: CatalogReader
+    offers: OfferPool
+    senders: Mapping[DeliveryChannel, Sender]
+    pack: ContentPack
+    links: LinkSigner
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    tenure: TenurePolicy = field(default_factory=TenurePolicy)
+    default_country: str | None = None
+    webhooks: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Customer:
+    profile: Profile
+    view: ProfileView
+    zones: tuple[str, ...]
+    country: str | None
+
+
+def template_key(intent: Intent) -> str:
+    facts = intent.facts
+    if isinstance(facts, OrderStatusFacts):
+        return f"order_{facts.status.value}"
+    return facts.trigger
+
+
+def load_customer(deps: DispatchDeps, profile_id: str) -> Customer | None:
+    profile = live_profiles(deps.profiles, {profile_id}).get(profile_id)
+    if profile is None:
+        return None
+    state = profile.state()
+    traits = {k: v.value for k, v in state.traits.items()}
+    return Customer(
+        profile=profile,
+        view=view(profile.profile_id, state, deps.tenure),
+        zones=plausible_zones(state, deps.default_country),
+        country=country_of(traits, deps.default_country),
+    )
+
+
+def useful_until(intent: Intent, zones: Sequence[str]) -> datetime | None:
+    """After this a marketing message is pointless or wrong (a birthday greeting a day late)."""
+    facts = intent.facts
+    if isinstance(facts, BirthdayFacts):
+        ends = []
+        for name in zones:
+            tz = zone(name)
+            if tz is not None:
+                midnight = datetime.combine(facts.celebrated_on + timedelta(days=1), time(0, 0), tzinfo=tz)
+                ends.append(midnight.astimezone(intent.created_at.tzinfo))
+        return min(ends) if ends else intent.created_at
+    life = USEFUL_LIFE.get(facts.trigger)
+    return intent.created_at + life if life is not None else None
+
+
+def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult:
+    if deps.messages.send_record(intent.send_once_key) is not None:
+        return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
+    customer = load_customer(deps, intent.profile_id)
+    if customer is None:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason="unknown_profile")
+    state = customer.profile.state()
+    reachable = addresses(state, deps.webhooks)
+    choice = choose_channel(intent, state, customer.view.preferred_channel, reachable)
+    if choice.channel is None or choice.address is None:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason=choice.reason)
+    for _attempt in range(MAX_ATTEMPTS):
+        ledger = deps.messages.caps(customer.profile.profile_id)
+        caps = CapState(exempt=True)
+        if intent.topic is Topic.MARKETING:
+            gate = _marketing_gate(intent, customer, list(ledger.sends.values()), deps, now)
+            if gate is not None:
+                return gate
+            caps = cap_state(now, customer.zones, ledger.sends.values(), deps.policy)
+        record, outgoing = _compose(intent, customer, choice, caps, deps, now)
+        if record is None or outgoing is None:
+            return DispatchResult(status=DispatchStatus.SKIPPED, reason="no_content", channel=choice.channel)
+        new_ledger = (
+            ledger.with_send(record.message_id, now, now - CAPS_KEPT)
+            if intent.topic is Topic.MARKETING
+            else None
+        )
+        reserved = deps.messages.reserve(record, new_ledger)
+        if reserved is ReserveOutcome.DUPLICATE:
+            return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
+        if reserved is ReserveOutcome.CONFLICT:
+            continue
+        return _send(record, outgoing, deps)
+    raise TransientError("the caps ledger changed concurrently too often; retry")
+
+
+def _marketing_gate(
+    intent: Intent, customer: Customer, sent: list[datetime], deps: DispatchDeps, now: datetime
+) -> DispatchResult | None:
+    """None when a marketing message may go now; else deferred (with its release) or skipped."""
+    if not customer.zones:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason="timezone_unknown")
+    opening = next_allowed(now, customer.zones, sent, deps.policy)
+    if opening is not None and opening <= now:
+        return None
+    reason = "quiet_hours" if not in_window(now, customer.zones, deps.policy) else "frequency_cap"
+    if opening is None:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason=f"{reason}_no_opening")
+    limit = useful_until(intent, customer.zones)
+    if limit is not None and opening >= limit:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason=f"{reason}_until_expiry")
+    deps.messages.defer(Deferred(intent=intent, release_at=opening, reason=reason, deferred_at=now))
+    return DispatchResult(status=DispatchStatus.DEFERRED, reason=reason, release_at=opening)
+
+
+def _products(intent: Intent, catalog: Mapping[str, CatalogProduct]) -> list[PricedProduct]:
+    """The products a message names. Replenishment: the catalog's product and price. Orders:
+    the order's lines by name only (an order message speaks of the order's own total)."""
+    facts = intent.facts
+    if isinstance(facts, ReplenishmentFacts):
+        product = catalog.get(facts.product_id)
+        if product is not None:
+            return [priced(product)]
+        name = facts.product_name or facts.product_id
+        return [PricedProduct(product_id=facts.product_id, name=name, price=None, currency=None)]
+    if isinstance(facts, OrderStatusFacts):
+        out = []
+        for line in facts.products:
+            known = catalog.get(line.product_id)
+            out.append(
+                PricedProduct(
+                    product_id=line.product_id,
+                    name=line.name or (known.name if known else line.product_id),
+                    price=None,
+                    currency=None,
+                    category=known.category if known else None,
+                    sensitive=known.sensitive if known else False,
+                )
+            )
+        return out
+    return []
+
+
+def _compose(
+    intent: Intent,
+    customer: Customer,
+    choice: ChannelChoice,
+    caps: CapState,
+    deps: DispatchDeps,
+    now: datetime,
+) -> tuple[MessageRecord | None, OutgoingMessage | None]:
+    assert choice.channel is not None and choice.address is not None
+    channel = choice.channel
+    profile_id = customer.profile.profile_id
+    message_id = message_id_for(intent.send_once_key)
+    state = customer.profile.state()
+    day = customer_day(now, customer.zones)
+    season = common_season(now, customer.zones)
+    wanted = {intent.facts.product_id} if isinstance(intent.facts, ReplenishmentFacts) else set()
+    if isinstance(intent.facts, OrderStatusFacts):
+        wanted = {line.product_id for line in intent.facts.products}
+    catalog = deps.catalog.get_products(wanted) if wanted else {}
+    products = _products(intent, catalog)
+    priced_products = [p for p in products if p.price is not None]
+    if priced_products:  # the price shown today stays the price shown today, on every channel
+        kept = {p.product_id: p for p in deps.decisions.keep_prices(profile_id, day, priced_products)}
+        products = [kept.get(p.product_id, p) for p in products]
+    offer = None
+    if intent.facts.trigger in ("birthday", "welcome"):
+        offer = todays_offer(
+            deps.decisions,
+            deps.offers.offer_pool(),
+            state,
+            season,
+            profile_id,
+            day,
+            now,
+            f"message:{message_id}",
+        ).offer
+    quantities = {line.product_id: line.quantity for line in getattr(intent.facts, "products", ())}
+    if isinstance(intent.facts, ReplenishmentFacts):
+        quantities[intent.facts.product_id] = intent.facts.quantity
+    why_url = deps.links.why_url(message_id, profile_id, channel.value, intent.topic.value, now)
+    unsubscribe_url = (
+        deps.links.unsubscribe_url(
+            message_id, profile_id, channel.value, intent.topic.value, choice.address, now
+        )
+        if intent.topic is Topic.MARKETING and channel in (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
+        else None
+    )
+    request = ContentInput(
+        trigger=template_key(intent),
+        channel=channel.value,
+        profile=customer.view,
+        zones=customer.zones,
+        country=customer.country,
+        now=now,
+        facts=intent.facts.model_dump(mode="json"),
+        products=tuple(as_content(p, quantities.get(p.product_id)) for p in products),
+        offer=as_content(offer) if offer is not None else None,
+        why_url=why_url,
+        unsubscribe_url=unsubscribe_url,
+        message_id=message_id,
+    )
+    try:
+        rendered = compose(deps.pack, request)
+    except ContentUnavailable:
+        return None, None
+    local_now = _local(now, customer.zones)
+    explanation = _explain(intent, customer, choice, caps, rendered, offer, products, message_id, now, deps)
+    record = MessageRecord(
+        message_id=message_id,
+        profile_id=profile_id,
+        intent_id=intent.intent_id,
+        send_once_key=intent.send_once_key,
+        trigger=template_key(intent),
+        topic=intent.topic.value,
+        channel=channel.value,
+        to=choice.address,
+        subject=rendered.subject,
+        body=rendered.body,
+        status=MessageStatus.SENDING,
+        created_at=now,
+        explanation=explanation,
+    )
+    outgoing = OutgoingMessage(
+        id=message_id,
+        profile_id=profile_id,
+        channel=channel,
+        to=choice.address,
+        subject=rendered.subject,
+        body=rendered.body,
+        html=rendered.html,
+        trigger=template_key(intent),
+        template=f"{rendered.template_id}#{rendered.variant_id}",
+        locale=rendered.locale,
+        topic=intent.topic.value,
+        sent_at=now,
+        local_sent_at=local_now,
+        why_url=why_url,
+        unsubscribe_url=unsubscribe_url,
+        send_once_key=intent.send_once_key,
+    )
+    return record, outgoing
+
+
+def _local(now: datetime, zones: Sequence[str]) -> datetime:
+    for name in zones:
+        tz = zone(name)
+        if tz is not None:
+            return now.astimezone(tz)
+    return now
+
+
+def _explain(
+    intent: Intent,
+    customer: Customer,
+    choice: ChannelChoice,
+    caps: CapState,
+    rendered: Rendered,
+    offer: PricedProduct | None,
+    products: list[PricedProduct],
+    message_id: str,
+    now: datetime,
+    deps: DispatchDeps,
+) -> Explanation:
+    start, end = deps.policy.send_window
+    assert choice.channel is not None
+    return Explanation(
+        message_id=message_id,
+        profile_id=customer.profile.profile_id,
+        why=rendered.why,
+        trigger=template_key(intent),
+        topic=intent.topic.value,
+        facts=intent.facts.model_dump(mode="json"),
+        channel=choice.channel.value,
+        channel_reason=choice.reason,
+        channels_considered=choice.considered,
+        consent=choice.consent,
+        caps=caps,
+        quiet_hours={
+            "applies": intent.topic is Topic.MARKETING,
+            "send_window": f"{start:%H:%M}-{end:%H:%M}",
+            "zones": list(customer.zones),
+            "local_times": [now.astimezone(tz).isoformat() for z in customer.zones if (tz := zone(z))][:3],
+            "intent_created_at": intent.created_at.isoformat(),
+        },
+        template=rendered.template_id,
+        variant=rendered.variant_id,
+        locale=rendered.locale,
+        context=rendered.context,
+        offer=offer,
+        products=products,
+        sent_at=now,
+        local_sent_at=_local(now, customer.zones),
+    )
+
+
+def _send(record: MessageRecord, outgoing: OutgoingMessage, deps: DispatchDeps) -> DispatchResult:
+    sender = deps.senders.get(outgoing.channel)
+    if sender is None:
+        deps.messages.mark_failed(record, f"no sender configured for {outgoing.channel.value}")
+        return DispatchResult(
+            status=DispatchStatus.FAILED,
+            reason="no_sender",
+            message_id=record.message_id,
+            channel=record.channel,
+        )
+    try:
+        receipt = sender.send(outgoing)
+    except PermanentFailure as exc:
+        deps.messages.mark_failed(record, str(exc) or type(exc).__name__)
+        return DispatchResult(
+            status=DispatchStatus.FAILED,
+            reason="channel_refused",
+            message_id=record.message_id,
+            channel=record.channel,
+        )
+    except RetryLater:
+        deps.messages.release(record)  # nothing went out: the queue's retry may send it
+        raise
+    deps.messages.mark_sent(record, receipt.provider_id)
+    return DispatchResult(
+        status=DispatchStatus.SENT, reason="sent", message_id=record.message_id, channel=record.channel
+    )

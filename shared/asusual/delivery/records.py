@@ -1,0 +1,186 @@
+"""What the dispatcher and the decide API remember: the message log with each message's
+explanation record, the caps ledger, deferred intents, and the day's sticky decisions — and the
+small repository interface store/ implements (docs/data-model.md)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from asusual.delivery.policy import CapState, ConsentBasis
+from asusual.triggers.models import Intent
+
+
+def message_id_for(send_once_key: str) -> str:
+    """Stable per send-once key: a retried intent gets the same message id (and link)."""
+    return "m_" + hashlib.sha256(send_once_key.encode()).hexdigest()[:24]
+
+
+class MessageStatus(StrEnum):
+    SENDING = "sending"  # reserved; a crash here leaves it so, and it is never sent twice
+    SENT = "sent"
+    FAILED = "failed"  # the channel refused it for good
+
+
+class PricedProduct(BaseModel):
+    """A product as a message or decision showed it: the catalog price at decision time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    name: str
+    price: Decimal | None
+    currency: str | None
+    category: str | None = None
+    sensitive: bool = False
+
+    @field_serializer("price")
+    def _exact(self, price: Decimal | None) -> str | None:
+        return None if price is None else str(price)
+
+
+class Explanation(BaseModel):
+    """GET /v1/messages/{id}/why: everything that made this message what it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    profile_id: str
+    why: str = Field(description="the one-line reason printed in the message")
+    trigger: str
+    topic: str
+    facts: dict[str, Any] = Field(description="what the trigger saw")
+    channel: str
+    channel_reason: str = Field(description="preferred_channel, order_channel, most_engaged, ...")
+    channels_considered: dict[str, str]
+    consent: ConsentBasis | None
+    caps: CapState
+    quiet_hours: dict[str, Any] = Field(description="window, zones, local time, deferrals")
+    template: str
+    variant: str
+    locale: str
+    context: dict[str, Any] = Field(description="daypart, season, holiday, tenure, salutation basis")
+    offer: PricedProduct | None = None
+    products: list[PricedProduct] = Field(default_factory=list)
+    sent_at: datetime
+    local_sent_at: datetime
+
+
+class MessageRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    profile_id: str
+    intent_id: str
+    send_once_key: str
+    trigger: str
+    topic: str
+    channel: str
+    to: str
+    subject: str | None
+    body: str
+    status: MessageStatus
+    provider_id: str | None = None
+    error: str | None = None
+    created_at: datetime
+    explanation: Explanation
+
+
+class CapsLedger(BaseModel):
+    """The marketing messages a profile got recently (per profile, versioned: races are conditional)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_id: str
+    version: int = 0
+    sends: dict[str, datetime] = Field(default_factory=dict, description="message id → sent at")
+
+    def with_send(self, message_id: str, at: datetime, keep_after: datetime) -> CapsLedger:
+        kept = {m: t for m, t in self.sends.items() if t >= keep_after}
+        kept[message_id] = at
+        return CapsLedger(profile_id=self.profile_id, version=self.version + 1, sends=kept)
+
+    def without(self, message_id: str) -> CapsLedger:
+        sends = {m: t for m, t in self.sends.items() if m != message_id}
+        return CapsLedger(profile_id=self.profile_id, version=self.version + 1, sends=sends)
+
+
+class Deferred(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    intent: Intent
+    release_at: datetime
+    reason: str = Field(description="quiet_hours or frequency_cap")
+    deferred_at: datetime
+
+
+class DayOffer(BaseModel):
+    """The offer a customer sees everywhere on one local day (site, POS, call center, email)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_id: str
+    day: date
+    offer: PricedProduct | None
+    decided_at: datetime
+    decided_on: str = Field(description="the channel or message that decided first")
+
+
+class ReserveOutcome(StrEnum):
+    RESERVED = "reserved"
+    DUPLICATE = "duplicate"  # the send-once key was taken: sent (or being sent) already
+    CONFLICT = "conflict"  # the caps ledger moved: re-read and decide again
+
+
+class MessageRepository(Protocol):
+    def send_record(self, send_once_key: str) -> str | None:
+        """The message id that took this key, or None."""
+        ...
+
+    def caps(self, profile_id: str) -> CapsLedger: ...
+
+    def reserve(self, record: MessageRecord, ledger: CapsLedger | None) -> ReserveOutcome:
+        """One transaction: take the send-once key, write the message (sending) and, for
+        marketing, the ledger (conditional on its version)."""
+        ...
+
+    def mark_sent(self, record: MessageRecord, provider_id: str | None) -> None: ...
+
+    def mark_failed(self, record: MessageRecord, error: str) -> None: ...
+
+    def release(self, record: MessageRecord) -> None:
+        """Undo a reservation whose send failed in a way a retry may fix (nothing went out)."""
+        ...
+
+    def message(self, message_id: str) -> MessageRecord | None: ...
+
+    def messages_of(self, profile_id: str, limit: int) -> list[MessageRecord]: ...
+
+    def defer(self, deferred: Deferred) -> None: ...
+
+    def due_deferred(self, bucket: str, until: datetime) -> list[Deferred]: ...
+
+    def drop_deferred(self, deferred: Deferred) -> bool:
+        """Remove a deferral once re-published; False when another sweep already did."""
+        ...
+
+
+class DecisionRepository(Protocol):
+    def day_offer(self, profile_id: str, day: date) -> DayOffer | None: ...
+
+    def keep_day_offer(self, offer: DayOffer) -> DayOffer:
+        """Store the day's offer unless one exists; the one that is stored."""
+        ...
+
+    def keep_prices(self, profile_id: str, day: date, products: list[PricedProduct]) -> list[PricedProduct]:
+        """The first price each product was shown at to this customer today (kept for the day)."""
+        ...
+
+
+def release_bucket(instant: datetime) -> str:
+    return f"DEFER#{instant:%Y-%m-%dT%H}"

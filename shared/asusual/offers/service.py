@@ -1,0 +1,122 @@
+"""The day's offer: chosen once per customer and local day from the offer pool (promoted catalog
+products), then kept, so the site banner, the POS screen, the call-center script and the email
+of that day show the same product at the same price (design.md principle 3).
+
+The choice is pure: in season where the customer is (unknown season: all-year products only),
+never a sensitive product (an offer may be shown on a screen), not something they bought in the
+last 30 days; categories they bought from first, then a stable per-day rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from asusual.catalog.models import CatalogProduct, Season
+from asusual.content.render import ContentProduct
+from asusual.delivery.records import DayOffer, DecisionRepository, PricedProduct
+from asusual.localtime import zone
+from asusual.profiles.state import ProfileState
+
+RECENT_PURCHASE_DAYS = 30
+
+
+class OfferPool(Protocol):
+    def offer_pool(self) -> list[CatalogProduct]: ...
+
+
+def priced(product: CatalogProduct) -> PricedProduct:
+    return PricedProduct(
+        product_id=product.product_id,
+        name=product.name,
+        price=product.price,
+        currency=product.currency,
+        category=product.category,
+        sensitive=product.sensitive,
+    )
+
+
+def as_content(product: PricedProduct, quantity: float | None = None) -> ContentProduct:
+    """A product as a template sees it (the price is the one kept for the day)."""
+    return ContentProduct(
+        product_id=product.product_id,
+        name=product.name,
+        price=product.price,
+        currency=product.currency,
+        category=product.category,
+        sensitive=product.sensitive,
+        quantity=quantity,
+    )
+
+
+def customer_day(now: datetime, zones: Sequence[str]) -> date:
+    """The customer's local date (their first plausible zone), UTC's when no zone is known."""
+    for name in zones:
+        tz = zone(name)
+        if tz is not None:
+            return now.astimezone(tz).date()
+    return now.date()
+
+
+def in_season(product: CatalogProduct, season: Season | None) -> bool:
+    return not product.seasons or (season is not None and season in product.seasons)
+
+
+def choose_offer(
+    pool: Sequence[CatalogProduct],
+    state: ProfileState,
+    season: Season | None,
+    profile_id: str,
+    day: date,
+) -> CatalogProduct | None:
+    recent_cutoff = datetime.combine(day, datetime.min.time()) - timedelta(days=RECENT_PURCHASE_DAYS)
+    recent: set[str] = set()
+    categories: list[str] = []
+    for order in sorted(state.orders.values(), key=lambda o: o.stamp(), reverse=True):
+        for line in order.products:
+            if order.at.replace(tzinfo=None) >= recent_cutoff:
+                recent.add(line.product_id)
+            if line.category and line.category not in categories:
+                categories.append(line.category)
+    eligible = [
+        p
+        for p in pool
+        if not p.sensitive and p.price is not None and in_season(p, season) and p.product_id not in recent
+    ]
+    if not eligible:
+        return None
+
+    def rank(product: CatalogProduct) -> tuple[int, str]:
+        category = categories.index(product.category) if product.category in categories else len(categories)
+        rotation = hashlib.sha256(f"{profile_id}|{day}|{product.product_id}".encode()).hexdigest()
+        return category, rotation
+
+    return min(eligible, key=rank)
+
+
+def todays_offer(
+    decisions: DecisionRepository,
+    pool: Sequence[CatalogProduct],
+    state: ProfileState,
+    season: Season | None,
+    profile_id: str,
+    day: date,
+    now: datetime,
+    decided_on: str,
+) -> DayOffer:
+    """The stored offer of the day, or a new one (the first channel to ask decides, conditionally)."""
+    stored = decisions.day_offer(profile_id, day)
+    if stored is None:
+        chosen = choose_offer(pool, state, season, profile_id, day)
+        offer = priced(chosen) if chosen is not None else None
+        candidate = DayOffer(
+            profile_id=profile_id, day=day, offer=offer, decided_at=now, decided_on=decided_on
+        )
+        stored = decisions.keep_day_offer(candidate)
+    if stored.offer is None:
+        return stored
+    # a message about the same product today (a replenishment reminder) shows this price too
+    kept = decisions.keep_prices(profile_id, day, [stored.offer])
+    return stored.model_copy(update={"offer": kept[0]})

@@ -1,0 +1,327 @@
+"""Send-once records, the message log, the caps ledger, deferred intents and the day's sticky
+decisions (docs/data-model.md).
+
+SendOnce  pk=SEND#<send_once_key>          sk=SEND          message_id, status
+Message   pk=MESSAGE#<message_id>          sk=MESSAGE       data, status;
+                                   gsi1pk=MSGLOG#<profile_id>, gsi1sk=<created>#<id>
+Caps      pk=PROFILE#<profile_id>          sk=CAPS          version, data
+Deferred  pk=DEFER#<intent_id>             sk=DEFER         data, release_at;
+                                   gsi1pk=DEFER#<yyyy-mm-ddThh>, gsi1sk=<release>#<id>
+DayOffer  pk=PROFILE#<profile_id>          sk=DAY#<date>#OFFER            data, expires_at
+DayPrice  pk=PROFILE#<profile_id>          sk=DAY#<date>#PRICE#<product>  data, expires_at
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from asusual.delivery.records import (
+    CapsLedger,
+    DayOffer,
+    Deferred,
+    MessageRecord,
+    MessageStatus,
+    PricedProduct,
+    ReserveOutcome,
+    release_bucket,
+)
+from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.tables import GSI1
+
+MESSAGE_DAYS = 400  # the message log (and its explanations) outlives a year of caps and audits
+DAY_ITEMS_DAYS = 3
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _ttl(instant: datetime) -> dict[str, str]:
+    return {"N": str(int(instant.timestamp()))}
+
+
+def _send_key(key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SEND#{key}"}, "sk": {"S": "SEND"}}
+
+
+def _message_key(message_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}}
+
+
+def _caps_key(profile_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CAPS"}}
+
+
+def _deferred_key(intent_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"DEFER#{intent_id}"}, "sk": {"S": "DEFER"}}
+
+
+def _day_key(profile_id: str, day: date, suffix: str) -> dict[str, Any]:
+    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": f"DAY#{day.isoformat()}#{suffix}"}}
+
+
+class DynamoMessageRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    # -- send once + message log -------------------------------------------------------------
+    @translate_errors
+    def send_record(self, send_once_key: str) -> str | None:
+        item = self._db.get_item(
+            TableName=self._table, Key=_send_key(send_once_key), ConsistentRead=True
+        ).get("Item")
+        return item["message_id"]["S"] if item else None
+
+    @translate_errors
+    def caps(self, profile_id: str) -> CapsLedger:
+        item = self._db.get_item(TableName=self._table, Key=_caps_key(profile_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if not item:
+            return CapsLedger(profile_id=profile_id)
+        return CapsLedger.model_validate_json(item["data"]["S"])
+
+    @translate_errors
+    def reserve(self, record: MessageRecord, ledger: CapsLedger | None) -> ReserveOutcome:
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **_send_key(record.send_once_key),
+                        "entity": {"S": "send_once"},
+                        "message_id": {"S": record.message_id},
+                        "status": {"S": record.status.value},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": self._message_item(record)}},
+        ]
+        if ledger is not None:
+            items.append({"Put": self._ledger_put(ledger)})
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except self._db.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return ReserveOutcome.DUPLICATE
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                return ReserveOutcome.CONFLICT
+            raise
+        return ReserveOutcome.RESERVED
+
+    @translate_errors
+    def mark_sent(self, record: MessageRecord, provider_id: str | None) -> None:
+        self._finish(record.model_copy(update={"status": MessageStatus.SENT, "provider_id": provider_id}))
+
+    @translate_errors
+    def mark_failed(self, record: MessageRecord, error: str) -> None:
+        self._finish(record.model_copy(update={"status": MessageStatus.FAILED, "error": error}))
+
+    def _finish(self, record: MessageRecord) -> None:
+        self._db.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _send_key(record.send_once_key),
+                        "UpdateExpression": "SET #s = :s",
+                        "ConditionExpression": "message_id = :m",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":s": {"S": record.status.value},
+                            ":m": {"S": record.message_id},
+                        },
+                    }
+                },
+                {"Put": {"TableName": self._table, "Item": self._message_item(record)}},
+            ]
+        )
+
+    @translate_errors
+    def release(self, record: MessageRecord) -> None:
+        """Free the key and the cap slot again: nothing went out, so a retry may send it."""
+        for _attempt in range(8):
+            items: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": _send_key(record.send_once_key),
+                        "ConditionExpression": "message_id = :m AND #s = :s",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":m": {"S": record.message_id},
+                            ":s": {"S": MessageStatus.SENDING.value},
+                        },
+                    }
+                },
+                {"Delete": {"TableName": self._table, "Key": _message_key(record.message_id)}},
+            ]
+            ledger = self.caps(record.profile_id)
+            if record.message_id in ledger.sends:
+                items.append({"Put": self._ledger_put(ledger.without(record.message_id), ledger.version)})
+            try:
+                self._db.transact_write_items(TransactItems=items)
+                return
+            except self._db.exceptions.TransactionCanceledException as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return  # released already, or finished by another attempt
+                continue
+        raise RuntimeError(f"could not release message {record.message_id}")
+
+    @translate_errors
+    def message(self, message_id: str) -> MessageRecord | None:
+        item = self._db.get_item(
+            TableName=self._table, Key=_message_key(message_id), ConsistentRead=True
+        ).get("Item")
+        return MessageRecord.model_validate_json(item["data"]["S"]) if item else None
+
+    @translate_errors
+    def messages_of(self, profile_id: str, limit: int) -> list[MessageRecord]:
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=GSI1.name,
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"MSGLOG#{profile_id}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [MessageRecord.model_validate_json(i["data"]["S"]) for i in response.get("Items", [])]
+
+    def _message_item(self, record: MessageRecord) -> dict[str, Any]:
+        return {
+            **_message_key(record.message_id),
+            "entity": {"S": "message"},
+            "status": {"S": record.status.value},
+            "gsi1pk": {"S": f"MSGLOG#{record.profile_id}"},
+            "gsi1sk": {"S": f"{_utc(record.created_at)}#{record.message_id}"},
+            "data": {"S": record.model_dump_json()},
+            "expires_at": _ttl(record.created_at + timedelta(days=MESSAGE_DAYS)),
+        }
+
+    def _ledger_put(self, ledger: CapsLedger, expected: int | None = None) -> dict[str, Any]:
+        previous = ledger.version - 1 if expected is None else expected
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                **_caps_key(ledger.profile_id),
+                "entity": {"S": "caps"},
+                "version": {"N": str(ledger.version)},
+                "data": {"S": ledger.model_dump_json()},
+            },
+        }
+        if previous <= 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(previous)}}
+        return put
+
+    # -- deferred intents --------------------------------------------------------------------
+    @translate_errors
+    def defer(self, deferred: Deferred) -> None:
+        self._db.put_item(
+            TableName=self._table,
+            Item={
+                **_deferred_key(deferred.intent.intent_id),
+                "entity": {"S": "deferred"},
+                "release_at": {"S": _utc(deferred.release_at)},
+                "gsi1pk": {"S": release_bucket(deferred.release_at.astimezone(UTC))},
+                "gsi1sk": {"S": f"{_utc(deferred.release_at)}#{deferred.intent.intent_id}"},
+                "data": {"S": deferred.model_dump_json()},
+            },
+        )
+
+    @translate_errors
+    def due_deferred(self, bucket: str, until: datetime) -> list[Deferred]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1.name,
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
+            "ExpressionAttributeValues": {":p": {"S": bucket}, ":u": {"S": _utc(until) + "~"}},
+        }
+        found: list[Deferred] = []
+        while True:
+            response = self._db.query(**kwargs)
+            found += [Deferred.model_validate_json(i["data"]["S"]) for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    @translate_errors
+    def drop_deferred(self, deferred: Deferred) -> bool:
+        try:
+            self._db.delete_item(
+                TableName=self._table,
+                Key=_deferred_key(deferred.intent.intent_id),
+                ConditionExpression="release_at = :r",
+                ExpressionAttributeValues={":r": {"S": _utc(deferred.release_at)}},
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # -- the day's sticky decisions ------------------------------------------------------------
+    @translate_errors
+    def day_offer(self, profile_id: str, day: date) -> DayOffer | None:
+        item = self._db.get_item(
+            TableName=self._table, Key=_day_key(profile_id, day, "OFFER"), ConsistentRead=True
+        ).get("Item")
+        return DayOffer.model_validate_json(item["data"]["S"]) if item else None
+
+    @translate_errors
+    def keep_day_offer(self, offer: DayOffer) -> DayOffer:
+        expires = datetime.combine(offer.day, datetime.min.time(), tzinfo=UTC) + timedelta(
+            days=DAY_ITEMS_DAYS
+        )
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    **_day_key(offer.profile_id, offer.day, "OFFER"),
+                    "entity": {"S": "day_offer"},
+                    "data": {"S": offer.model_dump_json()},
+                    "expires_at": _ttl(expires),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            stored = self.day_offer(offer.profile_id, offer.day)
+            if stored is not None:
+                return stored
+        return offer
+
+    @translate_errors
+    def keep_prices(self, profile_id: str, day: date, products: list[PricedProduct]) -> list[PricedProduct]:
+        if not products:
+            return []
+        keys = [_day_key(profile_id, day, f"PRICE#{p.product_id}") for p in products]
+        stored = {
+            item["sk"]["S"]: PricedProduct.model_validate_json(item["data"]["S"])
+            for item in batch_get(self._db, self._table, keys, "sk, #d")
+        }
+        expires = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=DAY_ITEMS_DAYS)
+        kept: list[PricedProduct] = []
+        for product, key in zip(products, keys, strict=True):
+            existing = stored.get(key["sk"]["S"])
+            if existing is None:
+                try:
+                    self._db.put_item(
+                        TableName=self._table,
+                        Item={
+                            **key,
+                            "entity": {"S": "day_price"},
+                            "data": {"S": product.model_dump_json()},
+                            "expires_at": _ttl(expires),
+                        },
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+                except self._db.exceptions.ConditionalCheckFailedException:
+                    item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True)["Item"]
+                    existing = PricedProduct.model_validate_json(item["data"]["S"])
+            kept.append(existing or product)
+        return kept
