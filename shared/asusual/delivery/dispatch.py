@@ -156,9 +156,10 @@ def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResul
     if choice.channel is None or choice.address is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason=choice.reason)
     for _attempt in range(MAX_ATTEMPTS):
-        ledger = deps.messages.caps(customer.profile.profile_id)
         caps = CapState(exempt=True)
+        ledger = None  # transactional messages are neither capped nor counted: no read
         if intent.topic is Topic.MARKETING:
+            ledger = deps.messages.caps(customer.profile.profile_id)
             gate = _marketing_gate(intent, customer, list(ledger.sends.values()), deps, now)
             if gate is not None:
                 return gate
@@ -166,11 +167,7 @@ def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResul
         record, outgoing = _compose(intent, customer, choice, caps, deps, now)
         if record is None or outgoing is None:
             return DispatchResult(status=DispatchStatus.SKIPPED, reason="no_content", channel=choice.channel)
-        new_ledger = (
-            ledger.with_send(record.message_id, now, now - CAPS_KEPT)
-            if intent.topic is Topic.MARKETING
-            else None
-        )
+        new_ledger = ledger.with_send(record.message_id, now, now - CAPS_KEPT) if ledger is not None else None
         reserved = deps.messages.reserve(record, new_ledger)
         if reserved is ReserveOutcome.DUPLICATE:
             return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
