@@ -270,6 +270,8 @@ def patronymic_gender(middle_name: str | None) -> Gender | None:
     if not middle_name or not middle_name.strip():
         return None
     words = middle_name.strip().lower().replace("\u0451", "\u0435").replace("-", " ").split()  # yo → ye
+    if not words:
+        return None  # "-": the usual "no patronymic" of Russian forms
     last = words[-1]
     if last in ("оглы", "улы", "уулу"):
         return Gender.MALE

@@ -53,7 +53,7 @@ from asusual.delivery.records import (
 )
 from asusual.errors import RetryLater, TransientError
 from asusual.localtime import zone
-from asusual.offers.service import OfferPool, as_content, customer_day, priced, todays_offer
+from asusual.offers.service import OfferPool, as_content, customer_day, in_season, priced, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileRepository, live_profiles
@@ -155,6 +155,11 @@ def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResul
     choice = choose_channel(intent, state, customer.view.preferred_channel, reachable)
     if choice.channel is None or choice.address is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason=choice.reason)
+    if isinstance(intent.facts, ReplenishmentFacts):
+        product = deps.catalog.get_products({intent.facts.product_id}).get(intent.facts.product_id)
+        if product is not None and not in_season(product, common_season(now, customer.zones)):
+            # no sunscreen reminder in local winter (nor when the local season is unknown)
+            return DispatchResult(status=DispatchStatus.SKIPPED, reason="out_of_season")
     for _attempt in range(MAX_ATTEMPTS):
         caps = CapState(exempt=True)
         ledger = None  # transactional messages are neither capped nor counted: no read

@@ -117,6 +117,11 @@ def todays_offer(
         stored = decisions.keep_day_offer(candidate)
     if stored.offer is None:
         return stored
+    pooled = next((p for p in pool if p.product_id == stored.offer.product_id), None)
+    if pooled is not None and not in_season(pooled, season):
+        # decided before a season changed where the customer may be: show nothing rather than
+        # another offer (the day's price promise holds) or an offer out of season
+        return stored.model_copy(update={"offer": None})
     # a message about the same product today (a replenishment reminder) shows this price too
     kept = decisions.keep_prices(profile_id, day, [stored.offer])
     return stored.model_copy(update={"offer": kept[0]})

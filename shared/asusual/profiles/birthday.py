@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from asusual.localtime import country_zones
 from asusual.profiles.state import ProfileState
-from asusual.profiles.view import timezone_of
+from asusual.profiles.view import TimezoneEvidence, timezone_of
 
 
 class BirthdayEntry(BaseModel):
@@ -58,8 +58,10 @@ def plausible_zones(state: ProfileState, default_country: str | None) -> tuple[s
     """The customer's zone when known; else every zone of their country; else ()."""
     traits = {k: v.value for k, v in state.traits.items()}
     known = timezone_of(state, traits)
-    if known is not None:
+    if known is not None and known.evidence is not TimezoneEvidence.PHONE:
         return (known.zone,)
+    # a phone number's single zone is a guess (+7 4012 Kaliningrad gives Europe/Bucharest): the
+    # local rules then hold in every zone of the number's country instead
     return country_zones(country_of(traits, default_country))
 
 

@@ -1,18 +1,32 @@
 """Audit of the dispatcher: many random customers, moments and channels through the real use case.
 
-One seeded simulation (a module fixture) plays several weeks of simulated time for some hundreds
-of customers through ``dispatch`` (and the decide API for placements), with the in-memory stores
-of tests/unit/delivery/fakes.py, the real default content pack, the real link signer and the real
-local outbox on every channel. Deferred intents go back through the real deferred sweep when
-their release time comes. Then one test per retailer rule checks every message sent, and a
-failure names each case that breaks the rule: the customer's inputs, the moment in every zone,
-the channel, the variant and the text.
+One seeded simulation (a module fixture, deterministic) plays weeks of simulated time for 1,200
+customers through ``dispatch`` and the decide API (placements), with the in-memory stores of
+tests/unit/delivery/fakes.py, the real default content pack, the real link signer and the real
+local outbox on every channel. Then one test per retailer rule checks every message sent (the
+outbox record and its log entry with the explanation) and every placement, and a failure names
+each case that breaks the rule: the customer's inputs, the moment in every zone, the channel,
+the variant and the text.
+
+Generated: Russian names with and without a patronymic, English names, display names, junk
+("null", "{{ name }}", "-" as a middle name) or none; declared genders (clear, odd, empty);
+locales ru/en/de/none; consent per channel and topic (yes, no, never asked) and a change of it
+mid-simulation; email, E.164 or unnormalized phones, push tokens; past orders with sensitive and
+seasonal products; merged profiles reached through their tombstone; intents for birthdays (some
+emitted late), replenishment (catalog consumables, sensitive and seasonal ones), welcome and
+every order status, some emitted twice and some racing another dispatcher for the caps ledger;
+catalog prices changing every few hours. Time advances in steps of minutes to days, snaps to
+local 09:00, 21:00, midnight, daypart edges and DST gaps, around the DST changes of 2027 (EU
+03-28 and 10-31, AU 04-04 and 10-03, US 03-14 and 11-07) and the turns of the seasons. Deferred
+intents go back through the real deferred sweep at their release time (sometimes late).
 
 Where the customer is: the generator first decides the customer's real home zone, then derives
 the evidence from it (a declared zone, the device's zone, an address country, a geographic or
 mobile phone number, or nothing). A local rule must hold in the real zone and in every zone the
 dispatcher itself considered plausible (the explanation's ``quiet_hours.zones``). A customer
-without any evidence has no known zone: no marketing may reach them at all.
+without any evidence has no known zone: no marketing may reach them at all. The daypart and
+quiet-hours checks run once per kind of evidence, so a fault in one way of locating customers
+fails alone.
 """
 
 # ruff: noqa: RUF001  (Russian copy: Cyrillic letters that look Latin are intended)
@@ -29,6 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -566,10 +581,10 @@ def generate_customer(rng: random.Random, n: int) -> Generated:
         celebrated = (local(birthday_plan, truth) if truth else birthday_plan).date()
         if rng.random() < 0.1:
             celebrated -= timedelta(days=1)  # the sweep ran late: the day is (nearly) over
-        year = rng.randint(1960, 2005)
-        traits["birthday"] = celebrated.replace(year=year, day=min(celebrated.day, 28)).isoformat()
-        if celebrated.month == 2 and celebrated.day == 29:
-            celebrated = celebrated.replace(day=28)
+        born = celebrated.replace(year=rng.randint(1960, 2005))
+        if (celebrated.month, celebrated.day) == (2, 28) and rng.random() < 0.5:
+            born = date(rng.choice((1988, 1992, 2000)), 2, 29)  # congratulated on Feb 28 in 2027
+        traits["birthday"] = born.isoformat()
 
     # the profile: two parts when merged (a tombstone left behind by the absorbed profile)
     alias = f"{pid}_merged" if rng.random() < 0.12 else None
@@ -992,9 +1007,7 @@ def zones_for(customer: Customer, considered: Iterable[str]) -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def audit() -> Audit:
-    import time as timer
-
-    started = timer.perf_counter()
+    started = perf_counter()
     sim = Simulation(SEED)
     sim.populate(PROFILES)
     sim.run()
@@ -1005,7 +1018,7 @@ def audit() -> Audit:
         zones = zones_for(customer, record.explanation.quiet_hours["zones"])
         at = datetime.fromisoformat(out["sent_at"])
         sent.append(Sent(out, record, customer, sim.intents[out["send_once_key"]], at, zones))
-    return Audit(sim, sent, timer.perf_counter() - started)
+    return Audit(sim, sent, perf_counter() - started)
 
 
 # -- describing a case ----------------------------------------------------------------------------------
@@ -1055,11 +1068,14 @@ def decided_case(audit: Audit, decided: Decided, zones: Iterable[str], problem: 
     )
 
 
-def verdict(rule: str, violations: list[str]) -> None:
+def verdict(rule: str, violations: list[str], seen_before: str | None = None) -> None:
+    """Fail with the first cases; ``seen_before``: a product bug that once broke this rule."""
     if violations:
         shown = "\n".join(violations[:MAX_SHOWN])
+        earlier = f"\n(this audit found before: {seen_before})" if seen_before else ""
         pytest.fail(
-            f"{rule}: {len(violations)} violation(s); the first {min(len(violations), MAX_SHOWN)}:\n{shown}"
+            f"{rule}: {len(violations)} violation(s); the first {min(len(violations), MAX_SHOWN)}:\n"
+            f"{shown}{earlier}"
         )
 
 
@@ -1071,7 +1087,7 @@ def prose(text: str) -> str:
     return URL.sub(" ", text)
 
 
-# -- product bugs this audit found (each check that fails because of one is a strict xfail) ---------------
+# -- product bugs this audit found, fixed; kept so a regression names its case --------------------------
 
 PHONE_ZONE_BUG = (
     "product bug: a zone inferred from a geographic phone number is phonenumbers' single zone for the "
@@ -1097,7 +1113,7 @@ MIDDLE_NAME_BUG = (
 EVIDENCE = (
     "declared",
     "device",
-    pytest.param("phone_area", marks=pytest.mark.xfail(strict=True, reason=PHONE_ZONE_BUG)),
+    "phone_area",
     "country",
     "none",
 )
@@ -1157,7 +1173,7 @@ def test_daypart_follows_the_local_hour_and_greetings_never_contradict_it(audit,
         ):
             violations.append(decided_case(audit, decided, zones, problem))
     assert len(messages) >= 100 and len(placements) >= 30, (len(messages), len(placements))
-    verdict(f"daypart ({evidence})", violations)
+    verdict(f"daypart ({evidence})", violations, PHONE_ZONE_BUG if evidence == "phone_area" else None)
 
 
 # -- 2. season -------------------------------------------------------------------------------------------
@@ -1187,7 +1203,6 @@ def test_offers_in_messages_are_in_season_where_the_customer_is(audit):
     verdict("season (the offer of a message)", violations)
 
 
-@pytest.mark.xfail(strict=True, reason=STICKY_OFFER_BUG)
 def test_offers_on_placements_are_in_season_where_the_customer_is(audit):
     violations = []
     offered = [d for d in audit.sim.decided if d.decision.offer is not None]
@@ -1197,10 +1212,9 @@ def test_offers_on_placements_are_in_season_where_the_customer_is(audit):
         if problem := season_problem(decided.decision.offer.product_id, zones, decided.at):
             violations.append(decided_case(audit, decided, zones, "placement offer: " + problem))
     assert len(offered) >= 300
-    verdict("season (the offer of a placement)", violations)
+    verdict("season (the offer of a placement)", violations, STICKY_OFFER_BUG)
 
 
-@pytest.mark.xfail(strict=True, reason=SEASONAL_REMINDER_BUG)
 def test_marketing_messages_quote_prices_only_for_products_in_season(audit):
     """A replenishment reminder with its price and discount is an offer of that product too."""
     violations = []
@@ -1212,7 +1226,7 @@ def test_marketing_messages_quote_prices_only_for_products_in_season(audit):
                 problem := season_problem(product.product_id, sent.zones, sent.at)
             ):
                 violations.append(case(sent, "priced product: " + problem))
-    verdict("season (priced products of marketing messages)", violations)
+    verdict("season (priced products of marketing messages)", violations, SEASONAL_REMINDER_BUG)
 
 
 # -- 3. salutation ---------------------------------------------------------------------------------------
@@ -1320,7 +1334,7 @@ def test_marketing_goes_out_between_09_and_21_local_in_every_plausible_zone(audi
                 violations.append(case(sent, f"marketing at {moment:%H:%M} in {zone_name}"))
                 break
     assert len(tried) >= 100, len(tried)
-    verdict(f"quiet hours ({evidence})", violations)
+    verdict(f"quiet hours ({evidence})", violations, PHONE_ZONE_BUG if evidence == "phone_area" else None)
 
 
 # -- 6. consent ------------------------------------------------------------------------------------------
@@ -1519,7 +1533,6 @@ def test_each_send_once_key_goes_out_once_and_the_log_matches_the_outbox(audit):
 # -- no intent and no placement fails ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=MIDDLE_NAME_BUG)
 def test_every_intent_and_placement_is_answered_without_an_error(audit):
     violations = []
     for crash in audit.sim.crashed:
@@ -1531,7 +1544,7 @@ def test_every_intent_and_placement_is_answered_without_an_error(audit):
         violations.append(
             f"{type(crash.error).__name__}: {crash.error} for {what} at {crash.at}\n    {inputs}"
         )
-    verdict("errors", violations)
+    verdict("errors", violations, MIDDLE_NAME_BUG)
 
 
 # -- the generator really exercised the rules ------------------------------------------------------------
@@ -1637,5 +1650,5 @@ def test_the_simulation_exercised_every_rule(audit):
     assert counts["seasonal offers"] >= 100 and counts["gendered salutations"] >= 1000, counts
     assert len(sim.decided) >= 600 and len(season_turns) >= 3, counts
     assert counts["prices kept over a catalog change"] >= 100, counts
-    assert len(dst_sends) >= 10 and len(dst_deferrals) >= 10, counts
+    assert len(dst_sends) >= 10 and len(dst_deferrals) >= 5, counts
     assert counts["marketing at exactly 09:00 local"] >= 300, counts
