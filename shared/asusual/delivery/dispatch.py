@@ -57,6 +57,7 @@ from asusual.offers.service import OfferPool, as_content, customer_day, in_seaso
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileRepository, live_profiles
+from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
 from asusual.triggers.models import BirthdayFacts, Intent, OrderStatusFacts, ReplenishmentFacts, Topic
 from asusual.triggers.reminders import CatalogReader
@@ -103,6 +104,7 @@ class DispatchDeps:
 @dataclass(frozen=True)
 class Customer:
     profile: Profile
+    state: ProfileState  # the join of the profile's parts, computed once per intent
     view: ProfileView
     zones: tuple[str, ...]
     country: str | None
@@ -123,6 +125,7 @@ def load_customer(deps: DispatchDeps, profile_id: str) -> Customer | None:
     traits = {k: v.value for k, v in state.traits.items()}
     return Customer(
         profile=profile,
+        state=state,
         view=view(profile.profile_id, state, deps.tenure),
         zones=plausible_zones(state, deps.default_country),
         country=country_of(traits, deps.default_country),
@@ -150,7 +153,7 @@ def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResul
     customer = load_customer(deps, intent.profile_id)
     if customer is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason="unknown_profile")
-    state = customer.profile.state()
+    state = customer.state
     reachable = addresses(state, deps.webhooks)
     choice = choose_channel(intent, state, customer.view.preferred_channel, reachable)
     if choice.channel is None or choice.address is None:
@@ -241,7 +244,7 @@ def _compose(
     channel = choice.channel
     profile_id = customer.profile.profile_id
     message_id = message_id_for(intent.send_once_key)
-    state = customer.profile.state()
+    state = customer.state
     day = customer_day(now, customer.zones)
     season = common_season(now, customer.zones)
     wanted = {intent.facts.product_id} if isinstance(intent.facts, ReplenishmentFacts) else set()

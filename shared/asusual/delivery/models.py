@@ -19,6 +19,23 @@ class DeliveryChannel(StrEnum):
     CALL_CENTER = "call_center"  # signed webhook to the call-center system
 
 
+# design.md 3.2: what a delivered message record holds (the local outbox lists these, in this order)
+RECORD_FIELDS = (
+    "id",
+    "profile_id",
+    "channel",
+    "to",
+    "subject",
+    "body",
+    "trigger",
+    "template",
+    "locale",
+    "sent_at",
+    "local_sent_at",
+    "why_url",
+)
+
+
 class OutgoingMessage(BaseModel):
     """One rendered message, ready for its channel (also the local outbox's record)."""
 

@@ -10,12 +10,12 @@ newer one that landed first.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asusual import clock
 from asusual.catalog.models import CatalogProduct
-from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
 from asusual.store.tables import GSI1
 
 MAX_WORKERS = 8
@@ -24,11 +24,6 @@ OFFER_POOL = "OFFERS"
 
 def _product_key(product_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"PRODUCT#{product_id}"}, "sk": {"S": "PRODUCT"}}
-
-
-def _stamp(at: datetime) -> str:
-    """A fixed-width UTC timestamp, so that string order is time order in the condition."""
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class DynamoCatalogRepository:
@@ -55,26 +50,19 @@ class DynamoCatalogRepository:
     @translate_errors
     def offer_pool(self) -> list[CatalogProduct]:
         """Every promoted product (the offer pool), from its sparse index partition."""
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": GSI1.name,
-            "KeyConditionExpression": "gsi1pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": OFFER_POOL}},
-        }
-        products: list[CatalogProduct] = []
-        while True:
-            response = self._db.query(**kwargs)
-            products += [
-                CatalogProduct.model_validate_json(i["data"]["S"]) for i in response.get("Items", [])
-            ]
-            if "LastEvaluatedKey" not in response:
-                return products
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            self._db,
+            TableName=self._table,
+            IndexName=GSI1.name,
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": OFFER_POOL}},
+        )
+        return [CatalogProduct.model_validate_json(i["data"]["S"]) for i in items]
 
     def _put(self, product: CatalogProduct) -> bool:
         if product.updated_at is None:
             raise ValueError(f"product {product.product_id!r} has no updated_at")
-        stamp = _stamp(product.updated_at)
+        stamp = utc_stamp(product.updated_at)
         try:
             self._db.put_item(
                 TableName=self._table,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from asusual.errors import Throttled, TransientError
@@ -67,6 +68,21 @@ def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
 def is_conditional_failure(exc: Any) -> bool:
     reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
     return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+
+
+def utc_stamp(at: datetime) -> str:
+    """A fixed-width UTC timestamp: string order is time order (conditions, sort keys)."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query returns, page after page."""
+    while True:
+        response = client.query(**kwargs)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def batch_get(

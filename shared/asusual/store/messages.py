@@ -26,15 +26,11 @@ from asusual.delivery.records import (
     ReserveOutcome,
     release_bucket,
 )
-from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
 from asusual.store.tables import GSI1
 
 MESSAGE_DAYS = 400  # the message log (and its explanations) outlives a year of caps and audits
 DAY_ITEMS_DAYS = 3
-
-
-def _utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _ttl(instant: datetime) -> dict[str, str]:
@@ -198,7 +194,7 @@ class DynamoMessageRepository:
             "entity": {"S": "message"},
             "status": {"S": record.status.value},
             "gsi1pk": {"S": f"MSGLOG#{record.profile_id}"},
-            "gsi1sk": {"S": f"{_utc(record.created_at)}#{record.message_id}"},
+            "gsi1sk": {"S": f"{utc_stamp(record.created_at)}#{record.message_id}"},
             "data": {"S": record.model_dump_json()},
             "expires_at": _ttl(record.created_at + timedelta(days=MESSAGE_DAYS)),
         }
@@ -229,28 +225,23 @@ class DynamoMessageRepository:
             Item={
                 **_deferred_key(deferred.intent.intent_id),
                 "entity": {"S": "deferred"},
-                "release_at": {"S": _utc(deferred.release_at)},
+                "release_at": {"S": utc_stamp(deferred.release_at)},
                 "gsi1pk": {"S": release_bucket(deferred.release_at.astimezone(UTC))},
-                "gsi1sk": {"S": f"{_utc(deferred.release_at)}#{deferred.intent.intent_id}"},
+                "gsi1sk": {"S": f"{utc_stamp(deferred.release_at)}#{deferred.intent.intent_id}"},
                 "data": {"S": deferred.model_dump_json()},
             },
         )
 
     @translate_errors
     def due_deferred(self, bucket: str, until: datetime) -> list[Deferred]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": GSI1.name,
-            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
-            "ExpressionAttributeValues": {":p": {"S": bucket}, ":u": {"S": _utc(until) + "~"}},
-        }
-        found: list[Deferred] = []
-        while True:
-            response = self._db.query(**kwargs)
-            found += [Deferred.model_validate_json(i["data"]["S"]) for i in response.get("Items", [])]
-            if "LastEvaluatedKey" not in response:
-                return found
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = query_all(
+            self._db,
+            TableName=self._table,
+            IndexName=GSI1.name,
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
+            ExpressionAttributeValues={":p": {"S": bucket}, ":u": {"S": utc_stamp(until) + "~"}},
+        )
+        return [Deferred.model_validate_json(i["data"]["S"]) for i in items]
 
     @translate_errors
     def drop_deferred(self, deferred: Deferred) -> bool:
@@ -259,7 +250,7 @@ class DynamoMessageRepository:
                 TableName=self._table,
                 Key=_deferred_key(deferred.intent.intent_id),
                 ConditionExpression="release_at = :r",
-                ExpressionAttributeValues={":r": {"S": _utc(deferred.release_at)}},
+                ExpressionAttributeValues={":r": {"S": utc_stamp(deferred.release_at)}},
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False

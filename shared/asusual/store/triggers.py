@@ -18,7 +18,7 @@ from typing import Any
 
 from asusual.errors import Conflict
 from asusual.profiles.birthday import BirthdayEntry
-from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.dynamo import batch_get, query_all, translate_errors
 from asusual.store.tables import GSI1
 from asusual.triggers.birthday import BirthdayCandidate
 from asusual.triggers.orders import OrderRecord
@@ -224,15 +224,10 @@ class DynamoTriggerRepository:
             raise Conflict("changed concurrently") from exc
 
     def _query_index(self, partition: str, until: str | None = None) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": GSI1.name,
-            "KeyConditionExpression": "gsi1pk = :p" + (" AND gsi1sk <= :u" if until else ""),
-            "ExpressionAttributeValues": {":p": {"S": partition}, **({":u": {"S": until}} if until else {})},
-        }
-        while True:
-            response = self._db.query(**kwargs)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_all(
+            self._db,
+            TableName=self._table,
+            IndexName=GSI1.name,
+            KeyConditionExpression="gsi1pk = :p" + (" AND gsi1sk <= :u" if until else ""),
+            ExpressionAttributeValues={":p": {"S": partition}, **({":u": {"S": until}} if until else {})},
+        )

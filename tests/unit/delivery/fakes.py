@@ -41,6 +41,8 @@ class SimClock:
 
 
 class FakeProfiles:
+    """Only the reads the dispatcher and the decide API make (live_profiles: load, owners)."""
+
     def __init__(self) -> None:
         self.profiles: dict[str, Profile] = {}
         self.claims: dict[Identifier, str] = {}
@@ -55,18 +57,6 @@ class FakeProfiles:
 
     def owners(self, identifiers: list[Identifier]) -> dict[Identifier, str]:
         return {i: self.claims[i] for i in identifiers if i in self.claims}
-
-    def seen(self, message_id: str) -> bool:
-        raise NotImplementedError
-
-    def mark_seen(self, message_id: str, profile_id: str | None, expires_at: datetime) -> bool:
-        raise NotImplementedError
-
-    def commit(self, change: object) -> None:
-        raise NotImplementedError
-
-    def repoint(self, identifiers: list[Identifier], from_profile: str, to_profile: str) -> None:
-        raise NotImplementedError
 
 
 class FakeMessages:

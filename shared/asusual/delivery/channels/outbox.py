@@ -9,26 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from asusual.delivery.models import OutgoingMessage, SendReceipt
+from asusual.delivery.models import RECORD_FIELDS, OutgoingMessage, SendReceipt
 
-OUTBOX_FIELDS = (
-    "id",
-    "profile_id",
-    "channel",
-    "to",
-    "subject",
-    "body",
-    "trigger",
-    "template",
-    "locale",
-    "sent_at",
-    "local_sent_at",
-    "why_url",
-    "topic",
-    "html",
-    "unsubscribe_url",
-    "send_once_key",
-)
+OUTBOX_FIELDS = (*RECORD_FIELDS, "topic", "html", "unsubscribe_url", "send_once_key")
 
 
 class Outbox:

@@ -28,28 +28,14 @@ from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
 from asusual import clock as system_clock
-from asusual.delivery.models import OutgoingMessage, PermanentFailure, SendReceipt
+from asusual.delivery.models import RECORD_FIELDS, OutgoingMessage, PermanentFailure, SendReceipt
 from asusual.errors import Forbidden, TransientError
 
 SIGNATURE_HEADER = "X-Asusual-Signature"
 TIMESTAMP_HEADER = "X-Asusual-Timestamp"
 MESSAGE_ID_HEADER = "X-Asusual-Message-Id"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-WEBHOOK_FIELDS = (
-    "id",
-    "profile_id",
-    "channel",
-    "to",
-    "subject",
-    "body",
-    "trigger",
-    "template",
-    "locale",
-    "topic",
-    "sent_at",
-    "local_sent_at",
-    "why_url",
-)
+WEBHOOK_FIELDS = (*RECORD_FIELDS, "topic")  # what a POS or call-center system receives
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 MAX_HEADER_LENGTH = 1024
 MAX_ANSWER_BYTES = 64 * 1024  # of the receiver's answer, read for its id
