@@ -6,7 +6,9 @@ tests/unit/delivery/fakes.py, the real default content pack, the real link signe
 local outbox on every channel. Then one test per retailer rule checks every message sent (the
 outbox record and its log entry with the explanation) and every placement, and a failure names
 each case that breaks the rule: the customer's inputs, the moment in every zone, the channel,
-the variant and the text.
+the variant and the text. Every dispatch that ends in SKIPPED no_content is recorded with the
+ContentUnavailable that caused it (the real compose, wrapped while the simulation runs), so the
+content rule can name the template, locale, variant and reason.
 
 Generated: Russian names with and without a patronymic, English names, display names, junk
 ("null", "{{ name }}", "-" as a middle name) or none; declared genders (clear, odd, empty);
@@ -45,13 +47,23 @@ from functools import cache
 from importlib import resources
 from time import perf_counter
 from typing import Any
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
 
+import asusual.delivery.dispatch as dispatch_module
 from asusual.catalog.models import CatalogProduct, Season
-from asusual.content.render import default_pack
+from asusual.content.pack import ContentPack
+from asusual.content.render import (
+    ContentInput,
+    ContentUnavailable,
+    Rendered,
+    compose,
+    default_pack,
+    resolve_locale,
+)
 from asusual.delivery.channels.outbox import Outbox, OutboxSender
 from asusual.delivery.deferred import sweep
 from asusual.delivery.dispatch import DispatchDeps, DispatchResult, DispatchStatus, dispatch
@@ -838,6 +850,33 @@ class Crashed:
     error: Exception
 
 
+@dataclass(frozen=True)
+class NoContent:
+    """One ContentUnavailable the dispatcher turned into SKIPPED no_content, with its cause."""
+
+    intent: Intent
+    at: datetime
+    trigger: str  # the template key: birthday, order_shipped, ...
+    channel: str
+    locale: str
+    message: str  # ContentUnavailable's message: every variant tried and why it failed
+
+    @property
+    def topic(self) -> str:
+        return self.intent.topic.value
+
+    @property
+    def cause(self) -> str:
+        """Why the last variant (the one that should always render) failed, or what else did;
+        quoted values are elided so that cases group."""
+        text = self.message
+        if " renders (" in text:
+            text = text.split(" renders (", 1)[1].removesuffix(")").split("; ")[-1]
+        elif ": " in text and text.split(": ", 1)[0].count(".") == 2:
+            text = text.split(": ", 1)[1]  # "<template>.<locale>: the why line ..."
+        return re.sub(r"'[^']*'", "'...'", text)
+
+
 class Collect:
     def __init__(self) -> None:
         self.intents: list[Intent] = []
@@ -872,6 +911,8 @@ class Simulation:
         self.dispatched: list[Dispatched] = []
         self.decided: list[Decided] = []
         self.crashed: list[Crashed] = []
+        self.no_content: list[NoContent] = []
+        self.dispatching: tuple[Intent, datetime] | None = None
         self.queue: list[tuple[datetime, int, int, str, Any]] = []
         self.seq = 0
 
@@ -898,6 +939,23 @@ class Simulation:
             )
 
     def run(self) -> None:
+        with patch.object(dispatch_module, "compose", self.compose):
+            self._run()
+
+    def compose(self, pack: ContentPack, request: ContentInput) -> Rendered:
+        """The dispatcher's real compose, recording why a message had no content."""
+        try:
+            return compose(pack, request)
+        except ContentUnavailable as exc:
+            assert self.dispatching is not None
+            intent, at = self.dispatching
+            locale = resolve_locale(request.profile.locale, pack)
+            self.no_content.append(
+                NoContent(intent, at, request.trigger, request.channel, locale, exc.message)
+            )
+            raise
+
+    def _run(self) -> None:
         while self.queue:
             at, _priority, _seq, kind, payload = heapq.heappop(self.queue)
             self.clock.now = at
@@ -930,11 +988,14 @@ class Simulation:
 
     def dispatch(self, intent: Intent, at: datetime, released: bool = False, raced: bool = False) -> None:
         self.intents.setdefault(intent.send_once_key, intent)
+        outer, self.dispatching = self.dispatching, (intent, at)  # a raced dispatch runs inside another
         try:
             result = dispatch(intent, self.deps, at)
         except Exception as exc:  # the queue would retry it for ever and then dead-letter it
             self.crashed.append(Crashed(intent, at, exc))
             return
+        finally:
+            self.dispatching = outer
         self.dispatched.append(Dispatched(intent, at, result, released, raced))
         if result.status is DispatchStatus.DEFERRED:
             assert result.release_at is not None and result.release_at > at, result
@@ -1109,6 +1170,11 @@ MIDDLE_NAME_BUG = (
     "product bug: a middle name of only hyphens ('-', the usual 'no patronymic' in Russian forms) and no "
     "declared gender makes patronymic_gender() raise IndexError (words[-1] of an empty split) in every "
     "compose: the dispatcher and the decide API fail for that customer, order updates included"
+)
+CONTENT_GAP_BUG = (
+    "product bug: the default pack had no birthday, replenishment or welcome template for the store and "
+    "call_center channels; a customer who opted in to marketing there (and preferred it, or was seen "
+    "there most) got nothing: SKIPPED no_content, 444 of 9,177 dispatches"
 )
 EVIDENCE = (
     "declared",
@@ -1528,6 +1594,48 @@ def test_each_send_once_key_goes_out_once_and_the_log_matches_the_outbox(audit):
         f"{m} logged as sent but not in the outbox" for m in logged - {s.out["id"] for s in audit.sent}
     ]
     verdict("exactly once", violations)
+
+
+# -- 12. content ---------------------------------------------------------------------------------------------
+
+# (topic, trigger, channel, cause) -> how many dispatches may end in no_content because no message can
+# be right. None: the pack has every trigger on every channel in both locales, every template's last
+# variant renders for every customer the generator makes, and every order update carries its order id.
+EXPECTED_NO_CONTENT: Counter[tuple[str, str, str, str]] = Counter()
+
+
+def no_content_case(audit: Audit, found: NoContent) -> str:
+    customer = audit.sim.customers.get(found.intent.profile_id.removesuffix("_merged"))
+    return (
+        f"{found.topic} {found.trigger}.{found.channel}.{found.locale}: {found.message}\n"
+        f"    intent {found.intent.send_once_key} at {found.at:%Y-%m-%d %H:%M}Z\n"
+        f"    customer {customer.pid if customer else found.intent.profile_id}: "
+        f"{customer.inputs if customer else 'unknown'}\n"
+        f"    facts {found.intent.facts.model_dump(mode='json')}"
+    )
+
+
+def test_every_eligible_message_has_content_and_order_updates_always_do(audit):
+    sim = audit.sim
+    skipped = [d for d in sim.dispatched if d.result.reason == "no_content"]
+    breakdown = Counter((f.topic, f.trigger, f.channel, f.locale, f.cause) for f in sim.no_content)
+    print("no_content by topic, trigger, channel, locale, cause:", dict(breakdown.most_common()) or "none")
+    violations = []
+    if len(skipped) != len(sim.no_content):
+        violations.append(f"{len(skipped)} no_content dispatches, {len(sim.no_content)} causes recorded")
+    violations += [
+        "an order update without a message: " + no_content_case(audit, f)
+        for f in sim.no_content
+        if isinstance(f.intent.facts, OrderStatusFacts)
+    ]
+    found = Counter((f.topic, f.trigger, f.channel, f.cause) for f in sim.no_content)
+    if found != EXPECTED_NO_CONTENT:
+        unexpected = [
+            f for f in sim.no_content if (f.topic, f.trigger, f.channel, f.cause) not in EXPECTED_NO_CONTENT
+        ]
+        violations.append(f"no_content {dict(found)}, expected exactly {dict(EXPECTED_NO_CONTENT)}")
+        violations += [no_content_case(audit, f) for f in unexpected]
+    verdict("content", violations, CONTENT_GAP_BUG)
 
 
 # -- no intent and no placement fails ---------------------------------------------------------------------
