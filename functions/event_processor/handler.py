@@ -40,6 +40,7 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         reminders=triggers,
         catalog=DynamoCatalogRepository(db, settings.table_name),
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
+        news_max_age=timedelta(hours=settings.news_max_age_hours),
     )
     return repo, IdentityPolicy(), services
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     sqs_send_workers: int = Field(default=8, ge=1, le=32, description="parallel SendMessageBatch calls")
     birthday_window_start: time = Field(default=time(10, 0), description="birthday greetings from (local)")
     birthday_window_end: time = Field(default=time(21, 0), description="birthday greetings until (local)")
+    news_max_age_hours: int = Field(
+        default=72, ge=1, description="an order status or subscription this old on arrival is kept, not told"
+    )
     reminder_lookback_days: int = Field(
         default=2, ge=0, le=14, description="the replenishment sweep re-reads due partitions this far back"
     )

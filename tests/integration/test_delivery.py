@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -147,7 +148,7 @@ def test_a_retryable_channel_failure_releases_the_key_and_the_retry_sends_once(
 
 # -- marketing: consent, quiet hours, caps -----------------------------------------------------
 def test_a_new_subscriber_late_in_the_evening_is_welcomed_at_nine_local_next_morning(
-    send, profile, outbox, at
+    send, profile, outbox, at, messages_api
 ):
     send(
         "web_local_key",
@@ -165,6 +166,21 @@ def test_a_new_subscriber_late_in_the_evening_is_welcomed_at_nine_local_next_mor
     assert welcome["trigger"] == "welcome"
     assert welcome["local_sent_at"] == "2026-11-24T09:00:00+03:00"
     assert welcome["unsubscribe_url"] and "/v1/unsubscribe?token=" in welcome["unsubscribe_url"]
+    why = messages_api("GET", f"/v1/messages/{welcome['id']}/why").json()
+    assert why["explanation"]["quiet_hours"]["deferrals"] == [
+        {"reason": "quiet_hours", "deferred_at": "2026-11-23T19:00:00Z", "release_at": "2026-11-24T06:00:00Z"}
+    ]
+
+
+def test_an_imported_old_subscription_is_kept_but_not_welcomed(send, profile, outbox):
+    send(
+        "web_local_key",
+        identify("u-2024", ts="2024-05-01T09:00:00Z", email="old@example.com", timezone=MOSCOW,
+                 subscriptions={"email": {"marketing": True}}),
+    )  # fmt: skip
+    found = profile("user_id", "u-2024")
+    assert found["subscriptions"]["email"]["marketing"] is True
+    assert mine(outbox, found["profile_id"]) == []
 
 
 def test_marketing_without_consent_is_not_sent_but_the_order_update_is(
@@ -183,7 +199,7 @@ def test_marketing_without_consent_is_not_sent_but_the_order_update_is(
 
 
 def test_second_marketing_message_of_a_local_day_waits_for_the_next_day(
-    send, outbox, runtime, at, catalog, anna
+    send, outbox, runtime, at, catalog, anna, messages_api
 ):
     [welcome] = mine(outbox, anna)  # 12:00 in Moscow: the welcome used the day's slot
     assert welcome["trigger"] == "welcome"
@@ -204,6 +220,8 @@ def test_second_marketing_message_of_a_local_day_waits_for_the_next_day(
     sent = mine(outbox, anna)
     assert [m["trigger"] for m in sent] == ["welcome", "replenishment"]
     assert sent[1]["local_sent_at"] == "2026-11-24T09:00:00+03:00"
+    why = messages_api("GET", f"/v1/messages/{sent[1]['id']}/why").json()
+    assert [d["reason"] for d in why["explanation"]["quiet_hours"]["deferrals"]] == ["frequency_cap"]
 
 
 def test_unknown_timezone_waits_until_the_window_holds_in_every_zone_of_the_country(
@@ -376,6 +394,7 @@ def test_decide_for_an_unknown_identifier_answers_neutrally_and_bad_input_names_
                                                "placement": "site_greeting", "channel": "web"})  # fmt: skip
     assert answer.status == 200, answer.body
     assert answer.json()["profile_id"] is None and answer.json()["greeting"]
+    assert answer.json()["known"] == {"email": False, "phone": False, "marketing": []}
     bad = decide_api("POST", "/v1/decide", {"identifier": {"type": "email", "value": "x@example.com"},
                                             "placement": "lock_screen", "channel": "web"})  # fmt: skip
     assert bad.status == 400 and "placement" in bad.json()["message"]
@@ -394,3 +413,18 @@ def test_deferred_intents_are_released_by_the_sweep_only_when_due(runtime, catal
     assert partitions(now, 2)[-1] == f"DEFER#{now:%Y-%m-%dT%H}"
     assert len(partitions(now, 2)) == 3
     assert repo.due_deferred(f"DEFER#{now:%Y-%m-%dT%H}", now + timedelta(hours=1)) == []
+
+
+def test_decide_tells_the_site_what_not_to_ask_for_without_revealing_it(decide_api, catalog, anna, send):
+    send("web_local_key", {"type": "page", "anonymousId": "anon-9", "name": "Home"})
+    answers = {
+        kind: decide_api(
+            "POST",
+            "/v1/decide",
+            {"identifier": {"type": kind, "value": value}, "placement": "site_banner", "channel": "web"},
+        ).json()
+        for kind, value in (("user_id", "u-anna"), ("anonymous_id", "anon-9"))
+    }
+    assert answers["user_id"]["known"] == {"email": True, "phone": True, "marketing": ["email"]}
+    assert answers["anonymous_id"]["known"] == {"email": False, "phone": False, "marketing": []}
+    assert "anna@example.com" not in json.dumps(answers) and "7916" not in json.dumps(answers)

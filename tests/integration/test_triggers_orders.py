@@ -122,3 +122,16 @@ def test_order_redelivered_after_a_crash_emits_the_same_intent_id_never_a_second
         TableName="asusual-local", Key={"pk": {"S": "ORDER#o-1"}, "sk": {"S": "ORDER"}}
     )["Item"]
     assert order["version"]["N"] == "1"
+
+
+def test_order_status_older_than_the_max_age_moves_the_order_but_tells_nobody(send, intents, profile):
+    old = order_event("Order Completed", order_id="o-2025", **PLACED)
+    old["timestamp"] = "2026-11-19T09:00:00Z"  # four days before the clock: a history import
+    recent = order_event("Order Completed", order_id="o-recent", **PLACED)
+    recent["timestamp"] = "2026-11-21T09:30:00Z"  # two days: a backlog still worth telling
+    send("web_local_key", old, recent)
+    assert statuses(intents) == [("o-recent", "placed")]
+    assert profile("user_id", "u-1")["tenure"]["order_count"] == 2
+    late = order_event("Order Shipped", order_id="o-2025", minutes=1)
+    send("web_local_key", late)  # a fresh status of the old order is news again
+    assert statuses(intents) == [("o-recent", "placed"), ("o-2025", "shipped")]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from asusual.delivery.records import MessageRepository, release_bucket
-from asusual.triggers.models import SweepReport
+from asusual.delivery.records import Deferred, MessageRepository, release_bucket
+from asusual.triggers.models import Deferral, Intent, SweepReport
 from asusual.triggers.ports import IntentPublisher
 
 
@@ -29,7 +29,7 @@ def sweep(
         for deferred in due:
             # publish first, then drop: a crash in between re-publishes, and the dispatcher's
             # send-once key keeps that from sending twice
-            publisher.publish([deferred.intent])
+            publisher.publish([released(deferred)])
             if messages.drop_deferred(deferred):
                 report.emitted += 1
             else:
@@ -37,3 +37,11 @@ def sweep(
                     report.skipped.get("dropped_by_another_sweep", 0) + 1
                 )
     return report
+
+
+def released(deferred: Deferred) -> Intent:
+    """The intent as it goes back on the queue, carrying this hold-back in its history (the
+    message's explanation then says it waited, and why)."""
+    note = Deferral(reason=deferred.reason, deferred_at=deferred.deferred_at, release_at=deferred.release_at)
+    intent = deferred.intent
+    return intent.model_copy(update={"deferrals": (*intent.deferrals, note)})

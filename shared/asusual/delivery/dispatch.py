@@ -375,6 +375,7 @@ def _explain(
             "zones": list(customer.zones),
             "local_times": [now.astimezone(tz).isoformat() for z in customer.zones if (tz := zone(z))][:3],
             "intent_created_at": intent.created_at.isoformat(),
+            "deferrals": [d.model_dump(mode="json") for d in intent.deferrals],
         },
         template=rendered.template_id,
         variant=rendered.variant_id,

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from asusual.content.context import common_season
 from asusual.content.pack import ContentPack
 from asusual.content.render import ContentInput, compose
+from asusual.delivery.models import DeliveryChannel
+from asusual.delivery.policy import addresses, consent_for
 from asusual.delivery.records import DecisionRepository, PricedProduct
 from asusual.identity.extract import lookup_identifier
 from asusual.localtime import country_zones
@@ -20,6 +22,7 @@ from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import TenurePolicy, view
+from asusual.triggers.models import Topic
 
 ANONYMOUS = "anonymous"
 
@@ -66,6 +69,29 @@ class OfferView(BaseModel):
     currency: str
 
 
+class KnownContact(BaseModel):
+    """What the customer already gave us, as yes/no only (no address leaves the engine): a form
+    must not ask for an email we write to, nor offer a subscription the customer already has."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email: bool = Field(description="we hold an email address: do not ask for it")
+    phone: bool = Field(description="we hold a phone number we can text: do not ask for it")
+    marketing: list[str] = Field(description="channels the customer opted in to marketing on")
+
+
+NOBODY = KnownContact(email=False, phone=False, marketing=[])
+
+
+def known_contact(state: ProfileState) -> KnownContact:
+    reachable = addresses(state, ())
+    return KnownContact(
+        email=DeliveryChannel.EMAIL in reachable,
+        phone=DeliveryChannel.SMS in reachable,
+        marketing=[c.value for c in DeliveryChannel if consent_for(state, c, Topic.MARKETING)[0] is not None],
+    )
+
+
 class Decision(BaseModel):
     """What to say and show. ``offer`` is null when nothing in the pool fits (season, history)."""
 
@@ -81,6 +107,7 @@ class Decision(BaseModel):
     locale: str
     decided_for: date = Field(description="the customer's local date the offer holds for")
     context: dict[str, object] = Field(description="daypart, season, holiday, tenure the text used")
+    known: KnownContact = Field(description="what the customer already gave us (no addresses, yes/no)")
 
 
 def _offer_view(product: PricedProduct | None) -> OfferView | None:
@@ -115,6 +142,7 @@ def decide(
         chosen = choose_offer(products, state, common_season(now, zones), ANONYMOUS, day)
         offer = priced(chosen) if chosen is not None else None
         profile_id = None
+        known = NOBODY
     else:
         state = profile.state()
         zones = plausible_zones(state, default_country)
@@ -126,6 +154,7 @@ def decide(
             f"{request.channel.value}:{request.placement.value}",
         ).offer  # fmt: skip
         profile_id = profile.profile_id
+        known = known_contact(state)
     rendered = compose(
         pack,
         ContentInput(
@@ -150,4 +179,5 @@ def decide(
         locale=rendered.locale,
         decided_for=day,
         context=rendered.context,
+        known=known,
     )

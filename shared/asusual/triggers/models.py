@@ -95,6 +95,16 @@ Facts = Annotated[
 ]
 
 
+class Deferral(BaseModel):
+    """One time the dispatcher held the intent back, kept so the message can say so."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str = Field(description="quiet_hours or frequency_cap")
+    deferred_at: datetime
+    release_at: datetime
+
+
 class Intent(BaseModel):
     """One message that should go out (unless consent, caps or content say otherwise)."""
 
@@ -106,6 +116,7 @@ class Intent(BaseModel):
     send_once_key: str = Field(description="the dispatcher sends each key at most once, ever")
     facts: Facts
     created_at: datetime
+    deferrals: tuple[Deferral, ...] = Field(default=(), description="each hold-back, oldest first")
 
     @property
     def trigger(self) -> str:

@@ -41,6 +41,10 @@ class TriggerServices:
     catalog: CatalogReader
     publisher: IntentPublisher
     replenishment: ReplenishmentPolicy = field(default_factory=ReplenishmentPolicy)
+    # an order status or a subscription older than this when it arrives (a history import, a
+    # backlog of days) changes the order or the profile but tells the customer nothing: "your order
+    # is paid" about last year's order, or "welcome" to a subscriber of 2024, is noise
+    news_max_age: timedelta = timedelta(hours=72)
 
 
 @dataclass
@@ -67,12 +71,14 @@ def process(
         result.outcome = outcome
         change = status_change(applied_event)
         if change is not None:
-            intent, ignored = order_status(applied_event, change, outcome.profile_id, services.orders, now)
+            intent, ignored = order_status(
+                applied_event, change, outcome.profile_id, services.orders, now, services.news_max_age
+            )
             if intent is not None:
                 result.intents.append(intent)
             if ignored:
                 result.ignored.append(ignored)
-        welcome = welcome_intent(applied_event, outcome, now)
+        welcome = welcome_intent(applied_event, outcome, now, services.news_max_age)
         if welcome is not None:
             result.intents.append(welcome)
         if result.intents:
@@ -103,9 +109,15 @@ def process(
 
 
 def order_status(
-    event: IntakeEvent, change: StatusChange, profile_id: str | None, orders: OrderRepository, now: datetime
+    event: IntakeEvent,
+    change: StatusChange,
+    profile_id: str | None,
+    orders: OrderRepository,
+    now: datetime,
+    max_age: timedelta | None = None,
 ) -> tuple[Intent | None, str | None]:
-    """Move the order's state machine; the intent to emit (at most one per order and status)."""
+    """Move the order's state machine; the intent to emit (at most one per order and status).
+    A status whose event time is more than ``max_age`` before ``now`` is recorded but not told."""
     for _attempt in range(MAX_ATTEMPTS):
         current = orders.load_order(change.order_id)
         step = advance(current, change, event, profile_id)
@@ -123,6 +135,14 @@ def order_status(
             )
             return None, step.ignored
         recipient = profile_id or step.emit.profile_id
+        if max_age is not None and now - event.timestamp > max_age:
+            logger.info(
+                "order status too old to tell the customer",
+                order_id=change.order_id,
+                status=change.status.value,
+                event_time=event.timestamp.isoformat(),
+            )
+            return None, "historical"
         if recipient is None:
             logger.info("order status for an unknown customer", order_id=change.order_id)
             return None, "unknown_customer"
@@ -130,9 +150,14 @@ def order_status(
     raise TransientError("order changed concurrently too often; retry")
 
 
-def welcome_intent(event: IntakeEvent, outcome: Outcome, now: datetime) -> Intent | None:
-    """A customer who had no marketing consent anywhere and now has it is welcomed, once per profile."""
+def welcome_intent(
+    event: IntakeEvent, outcome: Outcome, now: datetime, max_age: timedelta | None = None
+) -> Intent | None:
+    """A customer who had no marketing consent anywhere and now has it is welcomed, once per profile
+    (not when the subscription is more than ``max_age`` old on arrival: an import of old consents)."""
     if outcome.profile is None or outcome.profile_id is None:
+        return None
+    if max_age is not None and now - event.timestamp > max_age:
         return None
     after = outcome.profile.state()
     if not has_marketing_consent(after):
