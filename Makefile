@@ -7,6 +7,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8787
+# make serve DYNAMODB_ENDPOINT=http://127.0.0.1:8000 [TABLE=...]: the table in DynamoDB Local or real DynamoDB
+DYNAMODB_ENDPOINT ?=
+TABLE ?=
+DYNAMODB_PORT ?= 8000
 STAMP := $(VENV)/.deps-stamp
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 CDK := infra/node_modules/.bin/cdk
@@ -28,12 +32,14 @@ CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
   $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY))
 
-.PHONY: help venv npm test lint types pytest serve demo openapi build synth deploy destroy lock clean
+.PHONY: help venv npm test lint types pytest serve dynamodb-local demo openapi build synth deploy destroy lock clean
 
 help:
-	@echo "make demo    run the local stack and play a story through a real Segment client"
-	@echo "make test    lint, types, unit + integration (moto) tests"
+	@echo "make demo    three weeks of a retailer's channels on the local stack, through the Segment client"
+	@echo "make test    everything: lint, types, unit, integration (moto, DynamoDB Local), CDK synth + cdk-nag"
 	@echo "make serve   local API on http://127.0.0.1:$(PORT) (PORT=... overrides) on in-memory AWS"
+	@echo "             DYNAMODB_ENDPOINT=http://127.0.0.1:8000 [TABLE=...]: the table in DynamoDB Local or real DynamoDB"
+	@echo "make dynamodb-local  Amazon's DynamoDB Local on http://127.0.0.1:$(DYNAMODB_PORT) (DYNAMODB_PORT=...), in memory"
 	@echo "make openapi regenerate docs/openapi.json from the code"
 	@echo "make build   Lambda code asset and arm64 dependency layer into build/ (no Docker)"
 	@echo "make synth   CDK synth + cdk-nag into cdk.out/ (no AWS account needed)"
@@ -50,7 +56,7 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 venv: $(STAMP)
 
 $(NPM_STAMP): infra/package.json infra/package-lock.json
-	@echo "installing the CDK command line into infra/node_modules ..."
+	@echo "installing the CDK command line and DynamoDB Local into infra/node_modules ..."
 	@npm ci --prefix infra --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -72,11 +78,16 @@ pytest: venv
 	$(BIN)/pytest $(ARGS)
 
 serve: venv
-	$(BIN)/python -m asusual.local.serve --port $(PORT) $(ARGS)
+	$(BIN)/python -m asusual.local.serve --port $(PORT) \
+	  $(if $(DYNAMODB_ENDPOINT),--dynamodb-endpoint '$(DYNAMODB_ENDPOINT)') $(if $(TABLE),--table '$(TABLE)') $(ARGS)
 
-# The demo prints a story for a person; the handlers' JSON logs and metrics stay quiet here.
+dynamodb-local: venv npm
+	$(BIN)/python -m asusual.local.dynamodb_local --port $(DYNAMODB_PORT)
+
+# The demo prints the story for a person; the handlers' JSON logs and metrics go to a file it names
+# at the end (ARGS="--log demo.log" to choose it).
 demo: venv
-	POWERTOOLS_METRICS_DISABLED=true POWERTOOLS_LOG_LEVEL=ERROR $(BIN)/python -m asusual.local.demo
+	$(BIN)/python -m asusual.local.demo $(ARGS)
 
 openapi: venv
 	$(BIN)/python -m asusual.local.openapi > docs/openapi.json

@@ -1,8 +1,5 @@
 """The local server over real HTTP: the stock Segment client, time travel, queue draining."""
 
-import json
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +7,7 @@ import pytest
 from asusual.local.gateway import LocalGateway
 from asusual.local.runtime import Consumer, Schedule
 from asusual.store.queues import decode_event
+from tests.integration.local_http import http
 
 pytestmark = pytest.mark.slow
 
@@ -19,18 +17,6 @@ def server(runtime):
     gateway = LocalGateway(runtime, port=0).start()
     yield gateway
     gateway.stop()
-
-
-def http(server, method, path, body=None, key="admin_local_key"):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(server.url + path, data=data, method=method)
-    if key:
-        request.add_header("Authorization", f"Bearer {key}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 @pytest.mark.parametrize("gzip", [False, True])
@@ -162,3 +148,65 @@ def test_openapi_json_is_served_and_lists_every_intake_route(server):
 
 def test_unknown_path_is_404_json(server):
     assert http(server, "GET", "/nope", key=None)[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/_local/clock"), ("POST", "/_local/clock"), ("POST", "/_local/run"), ("GET", "/_local/outbox")],
+)
+@pytest.mark.parametrize(("key", "status"), [(None, 401), ("read_local_key", 403), ("web_local_key", 403)])
+def test_local_routes_need_the_admin_key(server, method, path, key, status):
+    body = {"now": "2027-01-01T00:00:00Z"} if method == "POST" else None
+    assert http(server, method, path, body, key=key)[0] == status
+
+
+def test_local_outbox_lists_a_delivered_message_with_every_design_field(server, runtime):
+    from asusual.delivery.models import RECORD_FIELDS
+
+    http(server, "POST", "/_local/clock", {"now": "2027-01-12T09:00:00Z", "frozen": True})
+    identify = {"userId": "u-1", "traits": {"email": "ivan@example.com", "firstName": "Иван",
+                                            "timezone": "Asia/Yekaterinburg"}}  # fmt: skip
+    order = {"userId": "u-1", "event": "Order Completed",
+             "properties": {"order_id": "o-1", "total": 990, "currency": "RUB"}}  # fmt: skip
+    assert http(server, "POST", "/v1/identify", identify, key="web_local_key")[0] == 200
+    assert http(server, "POST", "/v1/track", order, key="web_local_key")[0] == 200
+    http(server, "POST", "/_local/run")
+    status, [message] = http(server, "GET", "/_local/outbox")
+    assert status == 200
+    assert RECORD_FIELDS == ("id", "profile_id", "channel", "to", "subject", "body", "trigger", "template",
+                             "locale", "sent_at", "local_sent_at", "why_url")  # fmt: skip
+    assert set(RECORD_FIELDS) <= set(message)
+    assert message["channel"] == "email" and message["to"] == "ivan@example.com"
+    assert message["trigger"] == "order_placed" and message["locale"] == "ru"
+    assert message["sent_at"] == "2027-01-12T09:00:00Z"
+    assert message["local_sent_at"] == "2027-01-12T14:00:00+05:00"
+    assert "o-1" in message["subject"] and message["body"] and message["template"].startswith("order_placed")
+    # the why link points at this gateway, whatever its port, and opens without a key
+    assert message["why_url"].startswith(server.url + "/v1/messages/")
+    status, why = http(server, "GET", message["why_url"][len(server.url) :], key=None)
+    assert status == 200 and why["explanation"]["message_id"] == message["id"]
+
+
+def test_local_run_consumes_what_a_schedule_tick_emits_at_the_time_of_that_tick(server, runtime):
+    from asusual.store import clients
+
+    consumed = []
+    runtime.schedules.clear()
+
+    def sweep(event, context):
+        clients.sqs().send_message(QueueUrl=runtime.queue_urls["intents"], MessageBody=event["time"])
+
+    def dispatcher(event, context):
+        consumed.extend((r["body"], runtime.clock.now().isoformat()[:19]) for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    runtime.add_schedule(Schedule("hourly", every=__import__("datetime").timedelta(hours=1),
+                                  function_name="sweep", handler=sweep))  # fmt: skip
+    runtime.add_consumer("intents", Consumer("dispatcher", dispatcher))
+    http(server, "POST", "/_local/clock", {"now": "2027-01-01T10:00:00Z", "frozen": True})
+    http(server, "POST", "/_local/run")
+    http(server, "POST", "/_local/clock", {"now": "2027-01-01T13:30:00Z"})
+    report = http(server, "POST", "/_local/run")[1]
+    assert report["queues"]["intents"]["delivered"] == 3
+    # a message a 11:00 tick emits is consumed at 11:00, as the event source mapping would at once
+    assert consumed == [(f"2027-01-01T{h}:00:00Z", f"2027-01-01T{h}:00:00") for h in (10, 11, 12, 13)]

@@ -71,6 +71,7 @@ class LocalGateway:
         self.server = ThreadingHTTPServer((host, port), _handler_class(self))
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        runtime.set_public_url(self.url)  # why and unsubscribe links point here, whatever the port
 
     @property
     def url(self) -> str:

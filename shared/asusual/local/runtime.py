@@ -1,18 +1,26 @@
 """The local AWS: moto in-process, the table and queues built from the same specs as the CDK
 stack, the fixed local keys, and the pieces of Lambda that AWS would run for us — event source
 mappings (queue → consumer function as SQS batch events, partial batch failures honoured, DLQ
-after max receives) and EventBridge schedules driven by the injected clock."""
+after max receives) and EventBridge schedules driven by the injected clock.
+
+With ``dynamodb_endpoint`` the table lives in DynamoDB Local or real DynamoDB instead (created if
+absent, reused if present, so the data outlives the process); everything else stays on moto. A
+request to a local endpoint (http://127.0.0.1:8000) matches none of moto's AWS URL patterns and
+goes out as usual; for an AWS endpoint moto is told to pass DynamoDB through and to leave the
+credentials in the environment alone."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from asusual import clock as clock_module
 from asusual.access.keys import hash_key
@@ -25,11 +33,14 @@ from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
 from asusual.store.queues import QUEUES, QueueSpec
 from asusual.store.secrets import reset_secrets
-from asusual.store.tables import create_main_table
+from asusual.store.tables import TableMismatch, ensure_main_table
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
 TABLE = "asusual-local"
+
+if TYPE_CHECKING:
+    from moto.core.config import DefaultConfig
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -63,17 +74,59 @@ LOCAL_SOURCES = (
 READ_KEY = "read_local_key"
 ADMIN_KEY = "admin_local_key"
 LOCAL_COUNTRY = "RU"
+PUBLIC_URL = "http://127.0.0.1:8787"
 LINK_SECRET = "local-only-link-secret"  # noqa: S105 - signs why/unsubscribe links in local mode; never deployed
+
+
+class LocalSetupError(RuntimeError):
+    """The local runtime cannot start: DynamoDB unreachable or refusing, or its table does not fit."""
+
+
+AWS_HOST = re.compile(r"(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$")
+AWS_REGION_IN_HOST = re.compile(r"(?:^|\.)dynamodb(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d+)\.")
+
+
+def is_aws_endpoint(endpoint: str | None) -> bool:
+    """True for real AWS (https://dynamodb.<region>.amazonaws.com and the like)."""
+    host = (urlsplit(endpoint).hostname or "") if endpoint else ""
+    return bool(AWS_HOST.search(host.lower()))
+
+
+def dynamodb_region(endpoint: str | None) -> str:
+    """The region of the local stack: the one in a real AWS endpoint's host name, else
+    AWS_DEFAULT_REGION (or AWS_REGION) for an AWS endpoint without one, else ``REGION``."""
+    if endpoint is None or not is_aws_endpoint(endpoint):
+        return REGION
+    found = AWS_REGION_IN_HOST.search((urlsplit(endpoint).hostname or "").lower())
+    if found:
+        return found.group(1)
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or REGION
+
+
+def moto_config(endpoint: str | None) -> DefaultConfig | None:
+    """mock_aws's config: its defaults, or for real AWS DynamoDB passed through (by service and
+    by the endpoint's URL, which also covers hosts moto has no pattern for) and the environment's
+    credentials left as they are (moto would replace them with fakes)."""
+    if endpoint is None or not is_aws_endpoint(endpoint):
+        return None
+    return {
+        "core": {
+            "mock_credentials": False,
+            "passthrough": {"services": ["dynamodb"], "urls": [re.escape(endpoint.rstrip("/")) + "(/.*)?$"]},
+            "reset_boto3_session": True,
+            "service_whitelist": None,
+        }
+    }
 
 
 class LocalContext:
     """The parts of a Lambda context that powertools reads."""
 
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, region: str = REGION) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name}"
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = "local"
@@ -119,6 +172,9 @@ class QueueReport:
 @dataclass
 class LocalRuntime:
     clock: ManualClock = field(default_factory=ManualClock)
+    # None: the table is in moto too; else DynamoDB Local or real DynamoDB at this URL
+    dynamodb_endpoint: str | None = None
+    table_name: str = TABLE
     consumers: dict[str, Consumer] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
     outbox: Outbox = field(default_factory=lambda: OUTBOX)
@@ -127,22 +183,40 @@ class LocalRuntime:
     # a clock jump fires the missed ticks of this last stretch only: the sweeps read their own
     # look-back, so older ticks would find nothing new, and a months-long jump stays fast
     catch_up: timedelta = timedelta(hours=24)
+    region: str = field(default=REGION, init=False)  # set by start(): see dynamodb_region
+    table_created: bool = field(default=False, init=False)  # set by start(): False when reused
     _mock: Any = None
     _previous_clock: Any = None
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalRuntime:
+        """Start moto, build (or find) the table and the queues, seed the local keys. On failure
+        everything started is stopped again; :class:`LocalSetupError` says what went wrong."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalRuntime:
         from moto import mock_aws
 
+        aws = is_aws_endpoint(self.dynamodb_endpoint)
+        self.region = dynamodb_region(self.dynamodb_endpoint)
+        if not aws:  # requests never leave the machine: fixed fake credentials
+            os.environ.update(
+                {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+            )
+        if self.dynamodb_endpoint:
+            os.environ["ASUSUAL_DYNAMODB_ENDPOINT"] = self.dynamodb_endpoint
+        else:
+            os.environ.pop("ASUSUAL_DYNAMODB_ENDPOINT", None)
         os.environ.update(
             {
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "AWS_SESSION_TOKEN": "local",
-                "AWS_DEFAULT_REGION": REGION,
+                "AWS_DEFAULT_REGION": self.region,
                 "ASUSUAL_STAGE": "local",
-                "ASUSUAL_REGION": REGION,
-                "ASUSUAL_TABLE_NAME": TABLE,
+                "ASUSUAL_REGION": self.region,
+                "ASUSUAL_TABLE_NAME": self.table_name,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_NAMESPACE": "asusual",
                 "ASUSUAL_SQS_SEND_WORKERS": "1",
@@ -150,13 +224,16 @@ class LocalRuntime:
                 "ASUSUAL_DELIVERY_MODE": "outbox",
                 "ASUSUAL_LINK_SECRETS": LINK_SECRET,
                 "ASUSUAL_OFFER_POOL_CACHE_SECONDS": "0",  # an upload shows in the next decision
+                "ASUSUAL_PUBLIC_BASE_URL": PUBLIC_URL,  # until set_public_url gives the gateway's own
             }
         )
-        self._mock = mock_aws()
+        if aws:
+            self._check_credentials()
+        self._mock = mock_aws(config=moto_config(self.dynamodb_endpoint))
         self._mock.start()
         self.outbox.clear()
         self._reset_caches()
-        create_main_table(clients.dynamodb(), TABLE)
+        self.table_created = self._ensure_table()
         for spec in QUEUES:
             self.queue_urls[spec.name] = self._create_queue(spec)
             os.environ[f"ASUSUAL_{spec.settings_field.upper()}"] = self.queue_urls[spec.name]
@@ -174,6 +251,7 @@ class LocalRuntime:
     def stop(self) -> None:
         if self._previous_clock is not None:
             clock_module.set_clock(self._previous_clock)
+            self._previous_clock = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -185,6 +263,11 @@ class LocalRuntime:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def set_public_url(self, url: str) -> None:
+        """Why and unsubscribe links point at ``url`` (the gateway's address, once it listens)."""
+        os.environ["ASUSUAL_PUBLIC_BASE_URL"] = url.rstrip("/")
+        self._reset_caches()
+
     @staticmethod
     def _reset_caches() -> None:
         reset_settings()
@@ -192,6 +275,29 @@ class LocalRuntime:
         clients.reset_clients()
         for function in FUNCTIONS:
             function.reset()
+
+    def _check_credentials(self) -> None:
+        import boto3
+
+        if boto3.session.Session(region_name=self.region).get_credentials() is None:
+            raise LocalSetupError(
+                f"real DynamoDB at {self.dynamodb_endpoint} needs AWS credentials: none found "
+                "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or aws sso login)"
+            )
+
+    def _ensure_table(self) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = f"DynamoDB at {self.dynamodb_endpoint}" if self.dynamodb_endpoint else "DynamoDB"
+        try:
+            return ensure_main_table(clients.dynamodb(), self.table_name)
+        except TableMismatch as exc:
+            raise LocalSetupError(f"{where}: {exc}") from exc
+        except ClientError as exc:
+            raise LocalSetupError(f"{where} refused to set up table {self.table_name!r}: {exc}") from exc
+        except BotoCoreError as exc:
+            hint = "" if is_aws_endpoint(self.dynamodb_endpoint) else " (is `make dynamodb-local` running?)"
+            raise LocalSetupError(f"cannot reach {where}{hint}: {exc}") from exc
 
     def _create_queue(self, spec: QueueSpec) -> str:
         sqs = clients.sqs()
@@ -212,9 +318,12 @@ class LocalRuntime:
         return url
 
     def _seed_keys(self) -> None:
+        """The fixed local keys; those already in the table (a reused one) stay as they are."""
         repo = self.access_repository()
         created = self.clock.now()
         for local in LOCAL_SOURCES:
+            if repo.get_source(local.source_id) is not None or repo.find_key(hash_key(local.key)):
+                continue
             source = Source(
                 source_id=local.source_id,
                 name=local.name,
@@ -235,15 +344,17 @@ class LocalRuntime:
                 ),
             )
         for key, scope in ((READ_KEY, KeyScope.READ), (ADMIN_KEY, KeyScope.ADMIN)):
+            if repo.find_key(hash_key(key)) is not None:
+                continue
             repo.add_key(ApiKey(key_hash=hash_key(key), scope=scope, created_at=created, label="local only"))
 
     def access_repository(self) -> DynamoAccessRepository:
-        return DynamoAccessRepository(clients.dynamodb(), TABLE)
+        return DynamoAccessRepository(clients.dynamodb(), self.table_name)
 
     # -- functions ---------------------------------------------------------------------------
     def invoke(self, function_name: str, handler: Handler, event: dict[str, Any]) -> Any:
         with self.lock:
-            return handler(event, LocalContext(function_name))
+            return handler(event, LocalContext(function_name, self.region))
 
     def add_consumer(self, queue: str, consumer: Consumer) -> None:
         self.consumers[queue] = consumer
@@ -253,20 +364,28 @@ class LocalRuntime:
 
     # -- time travel ---------------------------------------------------------------------------
     def run(self, max_rounds: int = 10_000) -> dict[str, Any]:
-        """Drain every queue, fire every due schedule (each at its own time), drain again."""
-        with self.lock:
-            first = self.drain(max_rounds=max_rounds)
-            fired = self._fire_due_schedules()
-            queues = self.drain(max_rounds=max_rounds)
-        for name, report in first.items():
-            queues[name]["delivered"] += report["delivered"]
-            queues[name]["failed"] += report["failed"]
-        return {"now": self.clock.now().isoformat(), "schedules": fired, "queues": queues}
+        """Drain every queue; fire every due schedule tick at its own time and drain the queues
+        right after it, at that time (in AWS the consumers run at once, so a birthday intent a
+        sweep emits at 07:00 is sent at 07:00, not when the clock is next looked at); drain again."""
+        totals: dict[str, dict[str, int]] = {}
 
-    def _fire_due_schedules(self) -> dict[str, int]:
+        def drained(depths: bool = False) -> None:
+            for name, report in self.drain(max_rounds=max_rounds, depths=depths).items():
+                total = totals.setdefault(name, dict.fromkeys(report, 0))
+                total["delivered"] += report["delivered"]
+                total["failed"] += report["failed"]
+                total["waiting"], total["dead_lettered"] = report["waiting"], report["dead_lettered"]
+
+        with self.lock:
+            drained()
+            fired = self._fire_due_schedules(after_each=drained)
+            drained(depths=True)
+        return {"now": self.clock.now().isoformat(), "schedules": fired, "queues": totals}
+
+    def _fire_due_schedules(self, after_each: Callable[[], None] | None = None) -> dict[str, int]:
         """Every tick a schedule missed since the last run (within ``catch_up``) fires, in time
-        order, with the clock set to the tick (as EventBridge would have invoked it then); the
-        clock ends where it was."""
+        order, with the clock set to the tick (as EventBridge would have invoked it then), and
+        ``after_each`` runs at that time too; the clock ends where it was."""
         now = self.clock.now()
         fired: dict[str, int] = {s.name: 0 for s in self.schedules}
         ticks: list[tuple[datetime, int]] = []
@@ -289,20 +408,22 @@ class LocalRuntime:
                     "source": "aws.events",
                     "account": ACCOUNT,
                     "time": tick.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "region": REGION,
-                    "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{schedule.name}"],
+                    "region": self.region,
+                    "resources": [f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{schedule.name}"],
                     "detail": {},
                 }
                 self.invoke(schedule.function_name, schedule.handler, event)
                 fired[schedule.name] += 1
+                if after_each is not None:
+                    after_each()
         finally:
             self.clock.set(now)
         return fired
 
-    def drain(self, max_rounds: int = 10_000) -> dict[str, dict[str, int]]:
+    def drain(self, max_rounds: int = 10_000, depths: bool = True) -> dict[str, dict[str, int]]:
         """Feed queued messages to their consumers as SQS batch events until no queue has work.
         Failed items are made visible again at once; SQS moves them to the DLQ after the queue's
-        max receives, as in AWS."""
+        max receives, as in AWS. ``depths``: also count what waits and what is dead-lettered."""
         sqs = clients.sqs()
         reports = {name: QueueReport() for name in self.queue_urls if not name.endswith("-dlq")}
         for _round in range(max_rounds):
@@ -340,13 +461,14 @@ class LocalRuntime:
             if not busy:
                 break
         for name, report in reports.items():
-            report.waiting = self.depth(name)
-            report.dead_lettered = self.depth(f"{name}-dlq")
+            if depths:
+                report.waiting = self.depth(name)
+                report.dead_lettered = self.depth(f"{name}-dlq")
         return {name: report.as_dict() for name, report in reports.items()}
 
     def _deliver(self, queue: str, consumer: Consumer, messages: list[dict[str, Any]]) -> set[str]:
-        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
-        event = {"Records": [sqs_record(m, arn) for m in messages]}
+        arn = f"arn:aws:sqs:{self.region}:{ACCOUNT}:{queue}"
+        event = {"Records": [sqs_record(m, arn, self.region) for m in messages]}
         try:
             response = self.invoke(consumer.function_name, consumer.handler, event) or {}
         except Exception:  # the whole invocation failed: every message returns to the queue
@@ -392,7 +514,7 @@ def _next_tick(tick: datetime, every: timedelta) -> datetime:
     return datetime.fromtimestamp((epoch // step + 1) * step, tz=tick.tzinfo)
 
 
-def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+def sqs_record(message: dict[str, Any], arn: str, region: str = REGION) -> dict[str, Any]:
     """An SQS message as Lambda's event source mapping hands it to a function."""
     attributes = message.get("Attributes", {})
     return {
@@ -417,5 +539,5 @@ def sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
         "md5OfBody": message.get("MD5OfBody", ""),
         "eventSource": "aws:sqs",
         "eventSourceARN": arn,
-        "awsRegion": REGION,
+        "awsRegion": region,
     }
