@@ -1,11 +1,53 @@
+"""`make demo`: the story holds its expectations, prints what each customer got, and exits non-zero
+when an expectation fails."""
+
+import io
+import json
+
 import pytest
+
+from asusual.local import demo
 
 pytestmark = pytest.mark.slow
 
 
-def test_demo_story_holds_its_expectations(capsys):
-    from asusual.local.demo import main
+def test_demo_story_holds_every_expectation_and_prints_each_customers_table(tmp_path):
+    out = io.StringIO()
+    log = tmp_path / "demo.log"
+    status = demo.main(["--log", str(log)], out=out)
+    text = out.getvalue()
+    assert status == 0, text
+    assert "demo passed" in text and "FAIL" not in text
+    for person in demo.PEOPLE.values():
+        assert f"\n{person.name} · " in text
+    assert text.count("local time        channel") == len(demo.PEOPLE)
+    # the handlers' output went to the log file, one JSON document a line, and not to the story
+    lines = log.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert len(records) > 100
+    assert any(r.get("message") == "intent dispatched" for r in records)
+    assert '"_aws"' not in text and '"level"' not in text
 
-    assert main() == 0
-    out = capsys.readouterr().out
-    assert "demo passed" in out and "FAIL" not in out
+
+def test_demo_exits_non_zero_and_names_the_expectation_that_failed(tmp_path, monkeypatch):
+    def play(story):
+        story.expect(True, "a kept promise")
+        story.expect(False, "a planted broken promise")
+
+    monkeypatch.setattr(demo.Story, "play", play)
+    monkeypatch.setattr(demo, "report", lambda story: None)
+    out = io.StringIO()
+    assert demo.main(["--log", str(tmp_path / "demo.log")], out=out) == 1
+    text = out.getvalue()
+    assert "demo FAILED" in text and "1 of 2 expectations failed" in text
+    assert "- a planted broken promise" in text
+
+
+def test_demo_stops_with_a_failure_when_the_stack_answers_an_error(tmp_path, monkeypatch):
+    def play(story):
+        story.api.ok("GET", "/v1/profiles/user_id/x", None)  # no key: 401
+
+    monkeypatch.setattr(demo.Story, "play", play)
+    out = io.StringIO()
+    assert demo.main(["--log", str(tmp_path / "demo.log")], out=out) == 1
+    assert "the story stopped: GET /v1/profiles/user_id/x answered 401" in out.getvalue()
