@@ -64,6 +64,7 @@ def dependencies() -> DispatchDeps:
         ),
         default_country=settings.default_country,
         webhooks=tuple(settings.webhooks),
+        reader=messages,
     )
 
 

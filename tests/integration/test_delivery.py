@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from asusual.delivery.channels.outbox import OUTBOX
+from asusual.delivery.records import ReserveOutcome
 from asusual.errors import TransientError
 from asusual.store import clients
 from asusual.store.messages import DynamoMessageRepository
@@ -428,3 +429,88 @@ def test_decide_tells_the_site_what_not_to_ask_for_without_revealing_it(decide_a
     assert answers["user_id"]["known"] == {"email": True, "phone": True, "marketing": ["email"]}
     assert answers["anonymous_id"]["known"] == {"email": False, "phone": False, "marketing": []}
     assert "anna@example.com" not in json.dumps(answers) and "7916" not in json.dumps(answers)
+
+
+# -- one read per dispatch --------------------------------------------------------------------------
+class DynamoCalls:
+    """DynamoDB API calls through the package's client, by operation."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        clients.dynamodb().meta.events.register("after-call.dynamodb", self._count)
+
+    def _count(self, event_name: str, **_kwargs) -> None:
+        self.calls.append(event_name.rsplit(".", 1)[-1])
+
+
+def test_an_order_update_costs_one_read_and_two_writes(send, outbox, runtime, catalog, profile, intents):
+    send("web_local_key", identify("u-3", email="three@example.com", timezone=MOSCOW))
+    send(
+        "web_local_key",
+        order("u-3", "Order Completed", "o-3", total=2580, currency="RUB",
+              products=[{"product_id": "food-1", "quantity": 2}, {"product_id": "tea-1", "quantity": 1}]),
+    )  # fmt: skip
+    assert [i.trigger for i in intents()] == ["order_status"]
+    from asusual.local.runtime import Consumer
+    from functions.dispatcher import handler
+
+    runtime.add_consumer("intents", Consumer("dispatcher", handler.lambda_handler))
+    counted = DynamoCalls()
+    runtime.drain(depths=False)
+    calls = list(counted.calls)
+    assert [m["trigger"] for m in mine(outbox, profile("user_id", "u-3")["profile_id"])] == ["order_placed"]
+    assert calls == ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]
+
+
+def test_a_reminder_shows_the_price_the_site_showed_that_day_after_a_catalog_change(
+    send, decide_api, admin_api, runtime, outbox, catalog, profile
+):
+    # subscribed long ago (no welcome takes today's slot), in Moscow; 12:00 local now
+    old = identify("u-old", ts="2026-10-01T09:00:00Z", email="old@example.com", timezone=MOSCOW,
+                   subscriptions={"email": {"marketing": True}})  # fmt: skip
+    send("web_local_key", old)
+    pid = profile("user_id", "u-old")["profile_id"]
+    ask = {"identifier": {"type": "user_id", "value": "u-old"}, "placement": "site_banner", "channel": "web"}
+    site = decide_api("POST", "/v1/decide", ask).json()
+    assert (site["offer"]["product_id"], site["offer"]["price"]) == ("tea-1", "349.00")
+    admin_api("POST", "/v1/catalog/products", {**CATALOG[0], "price": "399.00"})  # the price rises
+    facts = ReplenishmentFacts(
+        product_id="tea-1", product_name="Чай", last_purchase_at=datetime(2026, 10, 28, 9, tzinfo=UTC),
+        last_purchase_channel="web", quantity=1, days_since=26,
+        expected_runout_at=datetime(2026, 11, 23, 9, tzinfo=UTC), basis="catalog",
+    )  # fmt: skip
+    publish(
+        runtime, make_intent(pid, Topic.MARKETING, f"replenishment:{pid}:tea-1:x", facts, runtime.clock.now())
+    )
+    runtime.run()
+    [reminder] = mine(outbox, pid)
+    assert reminder["trigger"] == "replenishment"
+    assert "349,00" in reminder["body"] and "399" not in reminder["body"]
+
+
+def test_a_dispatch_that_loses_a_race_on_the_day_items_decides_again_from_a_fresh_read(
+    send, runtime, outbox, catalog, profile, monkeypatch
+):
+    send("web_local_key", identify("u-race", email="race@example.com", timezone=MOSCOW,
+                                   subscriptions={"email": {"marketing": True}}), run=False)  # fmt: skip
+    requests, outcomes = [], []
+    real_read, real_reserve = DynamoMessageRepository.read_for_dispatch, DynamoMessageRepository.reserve
+
+    def read(self, request):
+        requests.append(request)
+        return real_read(self, request)
+
+    def reserve(self, record, ledger, days=None):
+        outcome = real_reserve(self, record, ledger, days) if outcomes else ReserveOutcome.CONFLICT
+        outcomes.append(outcome)
+        return outcome
+
+    monkeypatch.setattr(DynamoMessageRepository, "read_for_dispatch", read)
+    monkeypatch.setattr(DynamoMessageRepository, "reserve", reserve)
+    runtime.run()
+    [welcome] = mine(outbox, profile("user_id", "u-race")["profile_id"])
+    assert welcome["trigger"] == "welcome"
+    assert outcomes == [ReserveOutcome.CONFLICT, ReserveOutcome.RESERVED]
+    assert len(requests) == 2 and requests[0].days and requests[0].caps
+    # the offer priced on the first try was not read then: the second read includes its day price
+    assert set(requests[1].product_ids) - set(requests[0].product_ids)

@@ -17,8 +17,8 @@ local moment, with the right words — or a logged reason why not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
@@ -43,6 +43,8 @@ from asusual.delivery.policy import (
 from asusual.delivery.records import (
     DecisionRepository,
     Deferred,
+    DispatchReader,
+    DispatchReadRequest,
     Explanation,
     MessageRecord,
     MessageRepository,
@@ -51,12 +53,19 @@ from asusual.delivery.records import (
     ReserveOutcome,
     message_id_for,
 )
+from asusual.delivery.snapshot import (
+    PendingDecisions,
+    SnapshotCatalog,
+    SnapshotMessages,
+    SnapshotProfiles,
+    local_dates,
+)
 from asusual.errors import RetryLater, TransientError
 from asusual.localtime import zone
 from asusual.offers.service import OfferPool, as_content, customer_day, in_season, priced, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
-from asusual.profiles.processor import ProfileRepository, live_profiles
+from asusual.profiles.processor import ProfileLoader, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
 from asusual.triggers.models import BirthdayFacts, Intent, OrderStatusFacts, ReplenishmentFacts, Topic
@@ -87,7 +96,7 @@ class DispatchResult(BaseModel):
 
 @dataclass
 class DispatchDeps:
-    profiles: ProfileRepository
+    profiles: ProfileLoader
     messages: MessageRepository
     decisions: DecisionRepository
     catalog: CatalogReader
@@ -99,6 +108,9 @@ class DispatchDeps:
     tenure: TenurePolicy = field(default_factory=TenurePolicy)
     default_country: str | None = None
     webhooks: Sequence[str] = ()
+    # reads everything one dispatch needs in one round trip (production); without it each
+    # repository is read on its own (the in-memory fakes of the unit tests)
+    reader: DispatchReader | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,58 @@ def useful_until(intent: Intent, zones: Sequence[str]) -> datetime | None:
 
 
 def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult:
+    """Decide and send; a reservation that lost a race (caps ledger, a day decision) decides again
+    from a fresh read."""
+    unread: set[str] = set()
+    for _attempt in range(MAX_ATTEMPTS):
+        attempt, pending = _snapshot_deps(intent, deps, now, unread) if deps.reader else (deps, None)
+        result = _dispatch_once(intent, attempt, now)
+        if result is not None:
+            return result
+        if pending is not None:
+            unread |= pending.unread_products  # read them too next time
+    raise TransientError("the caps ledger or the day's decisions changed concurrently too often; retry")
+
+
+def read_request(
+    intent: Intent, now: datetime, extra_products: Set[str] = frozenset()
+) -> DispatchReadRequest:
+    """What one dispatch of ``intent`` may read: its products, and the day items of every local
+    date that exists now when the message may show an offer or a price."""
+    products = set(extra_products)
+    facts = intent.facts
+    if isinstance(facts, ReplenishmentFacts):
+        products.add(facts.product_id)
+    if isinstance(facts, OrderStatusFacts):
+        products |= {line.product_id for line in facts.products}
+    priced_today = facts.trigger in ("birthday", "welcome") or isinstance(facts, ReplenishmentFacts)
+    return DispatchReadRequest(
+        send_once_key=intent.send_once_key,
+        profile_id=intent.profile_id,
+        caps=intent.topic is Topic.MARKETING,
+        product_ids=tuple(sorted(products)),
+        days=local_dates(now) if priced_today else (),
+    )
+
+
+def _snapshot_deps(
+    intent: Intent, deps: DispatchDeps, now: datetime, unread: set[str]
+) -> tuple[DispatchDeps, PendingDecisions]:
+    assert deps.reader is not None
+    snapshot = deps.reader.read_for_dispatch(read_request(intent, now, unread))
+    decisions = PendingDecisions(snapshot)
+    views = replace(
+        deps,
+        profiles=SnapshotProfiles(deps.profiles, snapshot),
+        messages=SnapshotMessages(deps.messages, snapshot, decisions),
+        decisions=decisions,
+        catalog=SnapshotCatalog(deps.catalog, snapshot),
+    )
+    return views, decisions
+
+
+def _dispatch_once(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult | None:
+    """One decision; None when the reservation lost a race and the caller should decide again."""
     if deps.messages.send_record(intent.send_once_key) is not None:
         return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
     customer = load_customer(deps, intent.profile_id)
@@ -163,26 +227,24 @@ def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResul
         if product is not None and not in_season(product, common_season(now, customer.zones)):
             # no sunscreen reminder in local winter (nor when the local season is unknown)
             return DispatchResult(status=DispatchStatus.SKIPPED, reason="out_of_season")
-    for _attempt in range(MAX_ATTEMPTS):
-        caps = CapState(exempt=True)
-        ledger = None  # transactional messages are neither capped nor counted: no read
-        if intent.topic is Topic.MARKETING:
-            ledger = deps.messages.caps(customer.profile.profile_id)
-            gate = _marketing_gate(intent, customer, list(ledger.sends.values()), deps, now)
-            if gate is not None:
-                return gate
-            caps = cap_state(now, customer.zones, ledger.sends.values(), deps.policy)
-        record, outgoing = _compose(intent, customer, choice, caps, deps, now)
-        if record is None or outgoing is None:
-            return DispatchResult(status=DispatchStatus.SKIPPED, reason="no_content", channel=choice.channel)
-        new_ledger = ledger.with_send(record.message_id, now, now - CAPS_KEPT) if ledger is not None else None
-        reserved = deps.messages.reserve(record, new_ledger)
-        if reserved is ReserveOutcome.DUPLICATE:
-            return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
-        if reserved is ReserveOutcome.CONFLICT:
-            continue
-        return _send(record, outgoing, deps)
-    raise TransientError("the caps ledger changed concurrently too often; retry")
+    caps = CapState(exempt=True)
+    ledger = None  # transactional messages are neither capped nor counted: no read
+    if intent.topic is Topic.MARKETING:
+        ledger = deps.messages.caps(customer.profile.profile_id)
+        gate = _marketing_gate(intent, customer, list(ledger.sends.values()), deps, now)
+        if gate is not None:
+            return gate
+        caps = cap_state(now, customer.zones, ledger.sends.values(), deps.policy)
+    record, outgoing = _compose(intent, customer, choice, caps, deps, now)
+    if record is None or outgoing is None:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason="no_content", channel=choice.channel)
+    new_ledger = ledger.with_send(record.message_id, now, now - CAPS_KEPT) if ledger is not None else None
+    reserved = deps.messages.reserve(record, new_ledger)
+    if reserved is ReserveOutcome.DUPLICATE:
+        return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
+    if reserved is ReserveOutcome.CONFLICT:
+        return None
+    return _send(record, outgoing, deps)
 
 
 def _marketing_gate(

@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from asusual.catalog.models import CatalogProduct
 from asusual.delivery.policy import CapState, ConsentBasis
+from asusual.profiles.model import Profile
 from asusual.triggers.models import Intent
 
 
@@ -131,10 +133,61 @@ class DayOffer(BaseModel):
     decided_on: str = Field(description="the channel or message that decided first")
 
 
+class DayPrice(BaseModel):
+    """The price a product was first shown at to a customer on one local day."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_id: str
+    day: date
+    product: PricedProduct
+
+
+class DayWrites(BaseModel):
+    """The day's decisions a message took (offer, prices), stored in its reservation transaction:
+    an offer only if none is stored, a price only if none or the same is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    offers: tuple[DayOffer, ...] = ()
+    prices: tuple[DayPrice, ...] = ()
+
+
+class DispatchReadRequest(BaseModel):
+    """Everything one dispatch may read, asked for in one round trip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    send_once_key: str
+    profile_id: str
+    caps: bool = Field(description="marketing: the caps ledger too")
+    product_ids: tuple[str, ...] = ()
+    days: tuple[date, ...] = Field(default=(), description="local dates whose offer and prices to read")
+
+
+class DispatchSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request: DispatchReadRequest
+    sent_message_id: str | None = None
+    profile: Profile | None = None
+    caps: CapsLedger | None = None
+    products: dict[str, CatalogProduct] = Field(default_factory=dict)
+    day_offers: dict[date, DayOffer] = Field(default_factory=dict)
+    day_prices: dict[str, PricedProduct] = Field(default_factory=dict, description="<date>#<product_id>")
+
+
+class DispatchReader(Protocol):
+    def read_for_dispatch(self, request: DispatchReadRequest) -> DispatchSnapshot:
+        """One strongly consistent read of the send-once record, the profile, the caps ledger,
+        the products and the day items the request names (absent items are simply absent)."""
+        ...
+
+
 class ReserveOutcome(StrEnum):
     RESERVED = "reserved"
     DUPLICATE = "duplicate"  # the send-once key was taken: sent (or being sent) already
-    CONFLICT = "conflict"  # the caps ledger moved: re-read and decide again
+    CONFLICT = "conflict"  # the caps ledger or a day decision moved: re-read and decide again
 
 
 class MessageRepository(Protocol):
@@ -144,9 +197,11 @@ class MessageRepository(Protocol):
 
     def caps(self, profile_id: str) -> CapsLedger: ...
 
-    def reserve(self, record: MessageRecord, ledger: CapsLedger | None) -> ReserveOutcome:
-        """One transaction: take the send-once key, write the message (sending) and, for
-        marketing, the ledger (conditional on its version)."""
+    def reserve(
+        self, record: MessageRecord, ledger: CapsLedger | None, days: DayWrites | None = None
+    ) -> ReserveOutcome:
+        """One transaction: take the send-once key, write the message (sending), for marketing
+        the ledger (conditional on its version), and the day's decisions the message took."""
         ...
 
     def mark_sent(self, record: MessageRecord, provider_id: str | None) -> None: ...

@@ -85,7 +85,11 @@ class Outcome:
 OnApplied = Callable[[IntakeEvent, Outcome], None]
 
 
-def live_profiles(repo: ProfileRepository, ids: set[str]) -> dict[str, Profile]:
+class ProfileLoader(Protocol):
+    def load(self, profile_ids: set[str]) -> dict[str, Profile]: ...
+
+
+def live_profiles(repo: ProfileLoader, ids: set[str]) -> dict[str, Profile]:
     """Each id → the live profile it is (or was merged into), following tombstones."""
     resolved: dict[str, Profile] = {}
     pending = {i: i for i in ids}  # original id → id to load next

@@ -14,19 +14,27 @@ DayPrice  pk=PROFILE#<profile_id>          sk=DAY#<date>#PRICE#<product>  data, 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from typing import Any
 
+from asusual.catalog.models import CatalogProduct
 from asusual.delivery.records import (
     CapsLedger,
     DayOffer,
+    DayPrice,
+    DayWrites,
     Deferred,
+    DispatchReadRequest,
+    DispatchSnapshot,
     MessageRecord,
     MessageStatus,
     PricedProduct,
     ReserveOutcome,
     release_bucket,
 )
+from asusual.store.catalog import _product_key
 from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
+from asusual.store.profiles import _profile_key, profile_from_item
 from asusual.store.tables import GSI1
 
 MESSAGE_DAYS = 400  # the message log (and its explanations) outlives a year of caps and audits
@@ -57,6 +65,10 @@ def _day_key(profile_id: str, day: date, suffix: str) -> dict[str, Any]:
     return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": f"DAY#{day.isoformat()}#{suffix}"}}
 
 
+def _day_expiry(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=DAY_ITEMS_DAYS)
+
+
 class DynamoMessageRepository:
     def __init__(self, client: Any, table_name: str) -> None:
         self._db = client
@@ -71,6 +83,45 @@ class DynamoMessageRepository:
         return item["message_id"]["S"] if item else None
 
     @translate_errors
+    def read_for_dispatch(self, request: DispatchReadRequest) -> DispatchSnapshot:
+        """One BatchGetItem (strongly consistent) of every item a dispatch may need."""
+        pid = request.profile_id
+        keys = [_send_key(request.send_once_key), _profile_key(pid)]
+        keys += [_caps_key(pid)] if request.caps else []
+        keys += [_product_key(p) for p in request.product_ids]
+        for day in request.days:
+            keys.append(_day_key(pid, day, "OFFER"))
+            keys += [_day_key(pid, day, f"PRICE#{p}") for p in request.product_ids]
+        found: dict[str, Any] = {
+            "sent_message_id": None,
+            "profile": None,
+            "caps": None,
+            "products": {},
+            "day_offers": {},
+            "day_prices": {},
+        }
+        for item in batch_get(self._db, self._table, keys):
+            sk = item["sk"]["S"]
+            if sk == "SEND":
+                found["sent_message_id"] = item["message_id"]["S"]
+            elif sk == "PROFILE":
+                found["profile"] = profile_from_item(item)
+            elif sk == "CAPS":
+                found["caps"] = CapsLedger.model_validate_json(item["data"]["S"])
+            elif sk == "PRODUCT":
+                product = CatalogProduct.model_validate_json(item["data"]["S"])
+                found["products"][product.product_id] = product
+            elif sk.endswith("#OFFER"):
+                offer = DayOffer.model_validate_json(item["data"]["S"])
+                found["day_offers"][offer.day] = offer
+            elif "#PRICE#" in sk:
+                _, day, _, product_id = sk.split("#", 3)
+                found["day_prices"][f"{day}#{product_id}"] = PricedProduct.model_validate_json(
+                    item["data"]["S"]
+                )
+        return DispatchSnapshot(request=request, **found)
+
+    @translate_errors
     def caps(self, profile_id: str) -> CapsLedger:
         item = self._db.get_item(TableName=self._table, Key=_caps_key(profile_id), ConsistentRead=True).get(
             "Item"
@@ -80,7 +131,9 @@ class DynamoMessageRepository:
         return CapsLedger.model_validate_json(item["data"]["S"])
 
     @translate_errors
-    def reserve(self, record: MessageRecord, ledger: CapsLedger | None) -> ReserveOutcome:
+    def reserve(
+        self, record: MessageRecord, ledger: CapsLedger | None, days: DayWrites | None = None
+    ) -> ReserveOutcome:
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -98,6 +151,9 @@ class DynamoMessageRepository:
         ]
         if ledger is not None:
             items.append({"Put": self._ledger_put(ledger)})
+        if days is not None:
+            items += [{"Put": self._day_offer_put(offer)} for offer in days.offers]
+            items += [{"Put": self._day_price_put(price)} for price in days.prices]
         try:
             self._db.transact_write_items(TransactItems=items)
         except self._db.exceptions.TransactionCanceledException as exc:
@@ -178,7 +234,10 @@ class DynamoMessageRepository:
 
     @translate_errors
     def messages_of(self, profile_id: str, limit: int) -> list[MessageRecord]:
-        response = self._db.query(
+        """The newest ``limit`` messages; a 1 MB page holds fewer when messages are large, so the
+        pages are followed until ``limit``."""
+        items = query_all(
+            self._db,
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p",
@@ -186,7 +245,7 @@ class DynamoMessageRepository:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [MessageRecord.model_validate_json(i["data"]["S"]) for i in response.get("Items", [])]
+        return [MessageRecord.model_validate_json(i["data"]["S"]) for i in islice(items, limit)]
 
     def _message_item(self, record: MessageRecord) -> dict[str, Any]:
         return {
@@ -266,25 +325,42 @@ class DynamoMessageRepository:
 
     @translate_errors
     def keep_day_offer(self, offer: DayOffer) -> DayOffer:
-        expires = datetime.combine(offer.day, datetime.min.time(), tzinfo=UTC) + timedelta(
-            days=DAY_ITEMS_DAYS
-        )
         try:
-            self._db.put_item(
-                TableName=self._table,
-                Item={
-                    **_day_key(offer.profile_id, offer.day, "OFFER"),
-                    "entity": {"S": "day_offer"},
-                    "data": {"S": offer.model_dump_json()},
-                    "expires_at": _ttl(expires),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            self._db.put_item(**self._day_offer_put(offer))
         except self._db.exceptions.ConditionalCheckFailedException:
             stored = self.day_offer(offer.profile_id, offer.day)
             if stored is not None:
                 return stored
         return offer
+
+    def _day_offer_put(self, offer: DayOffer) -> dict[str, Any]:
+        """Stored only if no offer is stored for that day (the first decision holds)."""
+        return {
+            "TableName": self._table,
+            "Item": {
+                **_day_key(offer.profile_id, offer.day, "OFFER"),
+                "entity": {"S": "day_offer"},
+                "data": {"S": offer.model_dump_json()},
+                "expires_at": _ttl(_day_expiry(offer.day)),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+
+    def _day_price_put(self, price: DayPrice) -> dict[str, Any]:
+        """Stored if no price is stored for that product and day, or the very same one."""
+        data = price.product.model_dump_json()
+        return {
+            "TableName": self._table,
+            "Item": {
+                **_day_key(price.profile_id, price.day, f"PRICE#{price.product.product_id}"),
+                "entity": {"S": "day_price"},
+                "data": {"S": data},
+                "expires_at": _ttl(_day_expiry(price.day)),
+            },
+            "ConditionExpression": "attribute_not_exists(pk) OR #d = :d",
+            "ExpressionAttributeNames": {"#d": "data"},
+            "ExpressionAttributeValues": {":d": {"S": data}},
+        }
 
     @translate_errors
     def keep_prices(self, profile_id: str, day: date, products: list[PricedProduct]) -> list[PricedProduct]:
@@ -295,22 +371,13 @@ class DynamoMessageRepository:
             item["sk"]["S"]: PricedProduct.model_validate_json(item["data"]["S"])
             for item in batch_get(self._db, self._table, keys, "sk, #d")
         }
-        expires = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=DAY_ITEMS_DAYS)
         kept: list[PricedProduct] = []
         for product, key in zip(products, keys, strict=True):
             existing = stored.get(key["sk"]["S"])
             if existing is None:
+                put = self._day_price_put(DayPrice(profile_id=profile_id, day=day, product=product))
                 try:
-                    self._db.put_item(
-                        TableName=self._table,
-                        Item={
-                            **key,
-                            "entity": {"S": "day_price"},
-                            "data": {"S": product.model_dump_json()},
-                            "expires_at": _ttl(expires),
-                        },
-                        ConditionExpression="attribute_not_exists(pk)",
-                    )
+                    self._db.put_item(**put)
                 except self._db.exceptions.ConditionalCheckFailedException:
                     item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True)["Item"]
                     existing = PricedProduct.model_validate_json(item["data"]["S"])
