@@ -1,7 +1,6 @@
 """`make serve DYNAMODB_ENDPOINT=...`: the local stack with its table in DynamoDB Local (a real
 DynamoDB Local process from infra/node_modules, see `make npm`), everything else on moto."""
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from asusual.local.runtime import (
     is_aws_endpoint,
 )
 from asusual.store import clients
+from asusual.store.profiles import profile_from_item
 from tests.conftest import T0
 from tests.integration.local_http import http
 
@@ -100,7 +100,7 @@ def test_profile_from_the_api_is_stored_in_dynamodb_local(ddb):
     assert profile["email"] == "anna@example.com"
     items = scan(ddb, table)
     stored = items[(f"PROFILE#{profile['profile_id']}", "PROFILE")]
-    assert json.loads(stored["data"]["S"])  # the whole profile, as JSON
+    assert profile_from_item(stored).profile_id == profile["profile_id"]  # the whole profile, compressed
     assert items[("ID#user_id#u-ddb-1", "ID")]["profile_id"]["S"] == profile["profile_id"]
     assert items[("ID#email#anna@example.com", "ID")]["profile_id"]["S"] == profile["profile_id"]
     assert sum(pk.startswith("APIKEY#") for pk, _ in items) == LOCAL_KEYS

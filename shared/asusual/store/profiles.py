@@ -10,6 +10,7 @@ Consent   pk=PROFILE#<id>        sk=CONSENT#<at>#<channel.topic>#<message_id>   
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,19 @@ from asusual.store.triggers import birthday_write
 
 def _profile_key(profile_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "PROFILE"}}
+
+
+def profile_data(profile: Profile) -> dict[str, Any]:
+    """The profile's ``data`` attribute: its JSON, zlib-compressed. A profile is rewritten by every
+    event and JSON compresses about 3:1, so a 2.4 KB profile costs one write unit instead of three."""
+    return {"B": zlib.compress(profile.model_dump_json().encode(), 6)}
+
+
+def profile_from_item(item: dict[str, Any]) -> Profile:
+    """A profile item's ``data``: compressed JSON, or plain JSON as written before compression."""
+    data = item["data"]
+    raw = zlib.decompress(data["B"]) if "B" in data else data["S"].encode()
+    return Profile.model_validate_json(raw)
 
 
 def _claim_key(identifier: Identifier) -> dict[str, Any]:
@@ -70,7 +84,7 @@ class DynamoProfileRepository:
     @translate_errors
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:
         items = batch_get(self._db, self._table, [_profile_key(p) for p in sorted(profile_ids)], "pk, #d")
-        profiles = (Profile.model_validate_json(item["data"]["S"]) for item in items)
+        profiles = (profile_from_item(item) for item in items)
         return {p.profile_id: p for p in profiles}
 
     @translate_errors
@@ -115,6 +129,12 @@ class DynamoProfileRepository:
             self._consent_put(change.profile.profile_id, key, stamped)
             for key, stamped in change.consents.items()
         ]
+        if len(items) == 1:  # the profile alone (page, track): a conditional put costs half a transaction
+            try:
+                self._db.put_item(**items[0]["Put"])
+            except self._db.exceptions.ConditionalCheckFailedException as exc:
+                raise Conflict("profile changed concurrently") from exc
+            return
         try:
             self._db.transact_write_items(TransactItems=items)
         except self._db.exceptions.TransactionCanceledException as exc:
@@ -179,7 +199,7 @@ class DynamoProfileRepository:
                 **_profile_key(profile.profile_id),
                 "entity": {"S": "profile"},
                 "version": {"N": str(profile.version)},
-                "data": {"S": profile.model_dump_json()},
+                "data": profile_data(profile),
             },
         }
         if expected is None:

@@ -5,7 +5,7 @@ Order      pk=ORDER#<order_id>         sk=ORDER            version, data
 Birthday   pk=PROFILE#<profile_id>     sk=BIRTHDAY         gsi1pk=BIRTHDAY#<MM-DD>, gsi1sk=PROFILE#<id>,
                                                            data, congratulated_year
 Reminder   pk=PROFILE#<profile_id>     sk=REMIND#<product> version, data; while pending
-                                                           gsi1pk=DUE#<yyyy-mm-ddThh>, gsi1sk=<due>#<id>
+                                                           gsi1pk=DUE#<yyyy-mm-dd>, gsi1sk=<due>#<id>
 Stats      pk=STATS#<level>#<value>    sk=STATS            n, b<bucket> (counters)
 Observed   pk=OBS#<observation id>     sk=OBS              expires_at (TTL)
 """
