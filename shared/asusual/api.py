@@ -12,9 +12,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBearer, SecurityScheme
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from asusual.access.keys import key_from_authorization
 from asusual.access.models import KeyScope, Principal
@@ -103,18 +101,21 @@ class ErrorResponse(BaseModel):
     message: str
 
 
-SECURITY_SCHEMES: dict[str, SecurityScheme] = {
-    "keyBasic": HTTPBase(
-        scheme="basic", description="Segment style: Basic base64('<key>:') (the trailing colon is optional)"
-    ),
-    "keyBearer": HTTPBearer(description="Bearer <key>"),
-}
-
-
 def openapi_document(
     apps: Iterable[APIGatewayHttpResolver], body_models: Iterable[type[BaseModel]]
 ) -> dict[str, Any]:
     """One OpenAPI document for several API functions, with the request-body models added."""
+    # Only the document needs these (make openapi, tests): a function's cold start does not.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBase, HTTPBearer, SecurityScheme
+    from pydantic.json_schema import models_json_schema
+
+    security_schemes: dict[str, SecurityScheme] = {
+        "keyBasic": HTTPBase(
+            scheme="basic",
+            description="Segment style: Basic base64('<key>:') (the trailing colon is optional)",
+        ),
+        "keyBearer": HTTPBearer(description="Bearer <key>"),
+    }
     document: dict[str, Any] = {}
     for app in apps:
         schema = app.get_openapi_schema(
@@ -122,7 +123,7 @@ def openapi_document(
             version=API_VERSION,
             description="Cross-channel personalization for retailers. Intake is compatible with the "
             "Segment HTTP Tracking API.",
-            security_schemes=SECURITY_SCHEMES,
+            security_schemes=security_schemes,
         ).model_dump(mode="json", by_alias=True, exclude_none=True)
         if not document:
             document = schema

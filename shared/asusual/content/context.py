@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
-import holidays
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal
@@ -196,6 +196,8 @@ def _holiday_language(supported: Iterable[str], country: str, locale: str) -> st
 
 @cache
 def _holiday_calendar(country: str, year: int, locale: str) -> dict[date, str]:
+    import holidays  # here, not at import: ~40 ms of every cold start, needed once a country is known
+
     try:
         probe = holidays.country_holidays(country, years=year, observed=False)
     except NotImplementedError:
@@ -459,13 +461,30 @@ def money(amount: object, currency: str, locale: str) -> str:
     code = currency.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", code):
         raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
-    text = format_currency(to_decimal(amount), code, locale=locale)
+    return _money(str(to_decimal(amount)), code, locale)
+
+
+# Formatting is pure and the same few prices, counts and dates recur in every message: CLDR
+# formatting costs about as much as rendering a template, so each result is kept (bounded).
+@lru_cache(maxsize=4096)
+def _money(amount: str, code: str, locale: str) -> str:
+    text = format_currency(Decimal(amount), code, locale=locale)
     return _CODE_THEN_DIGIT.sub("\\1\u00a0", text)
 
 
 def number(value: object, locale: str) -> str:
     """1290.5 → "1 290,5" (ru) / "1,290.5" (en)."""
-    return format_decimal(to_decimal(value), locale=locale)
+    return _number(str(to_decimal(value)), locale)
+
+
+@lru_cache(maxsize=4096)
+def _number(value: str, locale: str) -> str:
+    return format_decimal(Decimal(value), locale=locale)
+
+
+@cache
+def _plural_rule(locale: str) -> Any:
+    return Locale.parse(locale).plural_form
 
 
 _PLURAL_ORDER = ("zero", "one", "two", "few", "many", "other")
@@ -474,7 +493,7 @@ _PLURAL_ORDER = ("zero", "one", "two", "few", "many", "other")
 def plural_form(count: object, forms: tuple[str, ...], locale: str) -> str:
     """The word for ``count`` by CLDR plural rules. ``forms`` follow the locale's categories in
     CLDR order: ru one, few, many (+ other for fractions, defaulting to few); en one, other."""
-    rule = Locale.parse(locale).plural_form
+    rule = _plural_rule(locale)
     categories = [c for c in _PLURAL_ORDER if c in rule.tags or c == "other"]
     needed = [c for c in categories if c != "other"] if locale == "ru" else categories
     if len(forms) < len(needed):
@@ -509,12 +528,17 @@ _LONG_DATE = {"ru": "dMMMM", "en": "MMMMd"}
 
 def short_date(value: object, locale: str) -> str:
     """Day and month: "03.06" (ru), "Jun 3" (en)."""
-    return format_skeleton(_SHORT_DATE.get(locale, "MMMd"), to_date(value), locale=locale)
+    return _skeleton(_SHORT_DATE.get(locale, "MMMd"), to_date(value), locale)
 
 
 def long_date(value: object, locale: str) -> str:
     """Day and month name: "3 июня" (ru), "June 3" (en)."""
-    return format_skeleton(_LONG_DATE.get(locale, "MMMMd"), to_date(value), locale=locale)
+    return _skeleton(_LONG_DATE.get(locale, "MMMMd"), to_date(value), locale)
+
+
+@lru_cache(maxsize=4096)
+def _skeleton(skeleton: str, day: date, locale: str) -> str:
+    return str(format_skeleton(skeleton, day, locale=locale))
 
 
 def add_days(value: object, days: int) -> date:

@@ -421,7 +421,10 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
     situation = _situation(request, scene)
     discreet = _variables(pack, request, scene, discreet=True)
     email = request.channel == "email"
-    named = _variables(pack, request, scene, discreet=False) if email else discreet
+    hidden = any(p.sensitive for p in request.products) or (
+        request.offer is not None and request.offer.sensitive
+    )
+    named = _variables(pack, request, scene, discreet=False) if email and hidden else discreet
     sensitive = _sensitive_names(request)
     placement = request.trigger in PLACEMENTS
 

@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-
 from asusual.identity.models import EXTERNAL_KIND, Identifier, IdentityPolicy, Kind
 from asusual.intake.models import IntakeEvent
 
@@ -28,6 +26,8 @@ def normalize_phone(value: object, region: str | None) -> str | None:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         return None
+    import phonenumbers  # here, not at import: its metadata costs every cold start ~30 ms
+
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

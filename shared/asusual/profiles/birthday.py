@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict
 
 from asusual.localtime import country_zones
@@ -45,6 +44,8 @@ def country_of(traits: dict[str, Any], default_country: str | None) -> str | Non
             return declared.strip().upper()
     phone = traits.get("phone")
     if isinstance(phone, str) and phone.startswith("+"):
+        import phonenumbers  # here, not at import (cold start)
+
         try:
             region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
         except phonenumbers.NumberParseException:

@@ -7,7 +7,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers.timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.profiles.facts import valid_timezone
@@ -107,6 +106,8 @@ def timezone_of(state: ProfileState, traits: dict[str, Any]) -> Timezone | None:
             return Timezone(zone=stamped.value, evidence=evidence)
     phone = traits.get("phone")
     if isinstance(phone, str) and phone.startswith("+"):
+        import phonenumbers.timezone  # here, not at import (cold start)
+
         try:
             zones = phonenumbers.timezone.time_zones_for_number(phonenumbers.parse(phone, None))
         except phonenumbers.NumberParseException:
