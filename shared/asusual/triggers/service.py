@@ -18,6 +18,7 @@ from asusual.observability import logger
 from asusual.profiles.birthday import has_marketing_consent
 from asusual.profiles.facts import ORDER_PLACED
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
+from asusual.profiles.state import ProfileState
 from asusual.triggers.models import Intent, Topic, WelcomeFacts, make_intent
 from asusual.triggers.orders import (
     OrderRepository,
@@ -162,7 +163,7 @@ def welcome_intent(
     after = outcome.profile.state()
     if not has_marketing_consent(after):
         return None
-    if outcome.previous is not None and has_marketing_consent(outcome.previous.state()):
+    if outcome.previous is not None and _consented_before(outcome.previous.state(), event.message_id):
         return None
     channels = tuple(
         sorted(
@@ -177,6 +178,16 @@ def welcome_intent(
         return None  # consent came with a merge, not from this event: nobody subscribed just now
     facts = WelcomeFacts(channels=channels, subscribed_at=event.timestamp, source_id=event.source.source_id)
     return make_intent(outcome.profile_id, Topic.MARKETING, f"welcome:{outcome.profile_id}", facts, now)
+
+
+def _consented_before(state: ProfileState, message_id: str) -> bool:
+    """Marketing consent the profile had from another event than this one. Consent from this very
+    event means a redelivery after its profile write (the intent publish failed): welcome again,
+    the send-once key keeps it to one message."""
+    return any(
+        key.endswith(".marketing") and stamped.value.get("subscribed") and stamped.msg != message_id
+        for key, stamped in state.subscriptions.items()
+    )
 
 
 def _is_purchase(event: IntakeEvent) -> bool:
