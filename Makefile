@@ -32,7 +32,7 @@ CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
   $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY))
 
-.PHONY: help venv npm test lint types pytest serve dynamodb-local demo openapi build synth deploy destroy lock clean
+.PHONY: help venv npm test lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
 
 help:
 	@echo "make demo    three weeks of a retailer's channels on the local stack, through the Segment client"
@@ -40,6 +40,7 @@ help:
 	@echo "make serve   local API on http://127.0.0.1:$(PORT) (PORT=... overrides) on in-memory AWS"
 	@echo "             DYNAMODB_ENDPOINT=http://127.0.0.1:8000 [TABLE=...]: the table in DynamoDB Local or real DynamoDB"
 	@echo "make dynamodb-local  Amazon's DynamoDB Local on http://127.0.0.1:$(DYNAMODB_PORT) (DYNAMODB_PORT=...), in memory"
+	@echo "make bench   cost, cold start, throughput, dispatcher and sweep figures on DynamoDB Local (bench.json)"
 	@echo "make openapi regenerate docs/openapi.json from the code"
 	@echo "make build   Lambda code asset and arm64 dependency layer into build/ (no Docker)"
 	@echo "make synth   CDK synth + cdk-nag into cdk.out/ (no AWS account needed)"
@@ -74,7 +75,7 @@ lint: venv
 types: venv
 	$(BIN)/mypy
 
-pytest: venv
+pytest: venv npm
 	$(BIN)/pytest $(ARGS)
 
 serve: venv
@@ -88,6 +89,10 @@ dynamodb-local: venv npm
 # at the end (ARGS="--log demo.log" to choose it).
 demo: venv
 	$(BIN)/python -m asusual.local.demo $(ARGS)
+
+# Figures and targets (docs/performance.md): a table on the terminal and bench.json; fails on a missed target.
+bench: venv npm
+	$(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/benchmarks $(ARGS)
 
 openapi: venv
 	$(BIN)/python -m asusual.local.openapi > docs/openapi.json
