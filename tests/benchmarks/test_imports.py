@@ -88,11 +88,11 @@ def _runtime_distributions() -> set[str]:
     """The distributions a deployed function has: the runtime requirements of asusual, closed
     over their own requirements (with the extras asked for), plus what the Lambda runtime has."""
     found: set[str] = set()
-    todo = [Requirement(r) for r in importlib.metadata.requires("asusual") or []]
-    todo = [r for r in todo if r.marker is None or r.marker.evaluate({"extra": ""})]
-    todo += [Requirement(name) for name in PROVIDED_BY_RUNTIME]
-    while todo:
-        requirement = todo.pop()
+    pending = [Requirement(r) for r in importlib.metadata.requires("asusual") or []]
+    pending = [r for r in pending if r.marker is None or r.marker.evaluate({"extra": ""})]
+    pending += [Requirement(name) for name in PROVIDED_BY_RUNTIME]
+    while pending:
+        requirement = pending.pop()
         name = _canonical(requirement.name)
         extras = sorted(requirement.extras)
         if f"{name}{extras}" in found:
@@ -104,7 +104,7 @@ def _runtime_distributions() -> set[str]:
             continue
         for sub in map(Requirement, requires):
             if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in ["", *extras]):
-                todo.append(sub)
+                pending.append(sub)
     return {key.split("[")[0] for key in found}
 
 
