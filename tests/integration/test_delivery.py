@@ -514,3 +514,20 @@ def test_a_dispatch_that_loses_a_race_on_the_day_items_decides_again_from_a_fres
     assert len(requests) == 2 and requests[0].days and requests[0].caps
     # the offer priced on the first try was not read then: the second read includes its day price
     assert set(requests[1].product_ids) - set(requests[0].product_ids)
+
+
+def test_consent_records_keep_changes_not_restatements(send, profile):
+    def consents(**extra):
+        return identify("u-c", email="c@example.com", timezone=MOSCOW,
+                        subscriptions={"email": {"marketing": True, **extra}})  # fmt: skip
+
+    send("web_local_key", consents(consent_version="2026-01"))
+    send("web_local_key", {**consents(consent_version="2026-01"), "messageId": "again-1"})  # restated
+    send("web_local_key", {**consents(consent_version="2026-11"), "messageId": "new-wording"})
+    send("web_local_key", {**consents(consent_version="2026-11"), "messageId": "again-2"})  # restated
+    pid = profile("user_id", "u-c")["profile_id"]
+    history = DynamoProfileRepository(clients.dynamodb(), "asusual-local").consent_history(pid)
+    assert [(h["subscribed"], h["consent_version"]) for h in history] == [
+        (True, "2026-01"),
+        (True, "2026-11"),
+    ]

@@ -89,6 +89,11 @@ class ProfileLoader(Protocol):
     def load(self, profile_ids: set[str]) -> dict[str, Profile]: ...
 
 
+def _consent_terms(stamped: Stamped) -> tuple[object, object]:
+    value = stamped.value if isinstance(stamped.value, dict) else {}
+    return bool(value.get("subscribed")), value.get("consent_version")
+
+
 def live_profiles(repo: ProfileLoader, ids: set[str]) -> dict[str, Profile]:
     """Each id → the live profile it is (or was merged into), following tombstones."""
     resolved: dict[str, Profile] = {}
@@ -231,7 +236,14 @@ def _apply(
         return outcome
     change = ProfileChange(profile=updated, expected_version=expected, replaced=tombstones, merges=records)
     change.claims = resolution.attach
-    change.consents = dict(contributed.subscriptions)
+    # a consent record per change: an identify that restates a consent the profile already has
+    # (same answer, same wording) records nothing new
+    held = target.state().subscriptions if expected is not None else {}
+    change.consents = {
+        key: stamped
+        for key, stamped in contributed.subscriptions.items()
+        if key not in held or _consent_terms(held[key]) != _consent_terms(stamped)
+    }
     if birthday_inputs_changed:
         before = [target] if expected is not None else []
         change.birthdays = birthday_changes(
