@@ -27,6 +27,11 @@ def test_demo_story_holds_every_expectation_and_prints_each_customers_table(tmp_
     assert len(records) > 100
     assert any(r.get("message") == "intent dispatched" for r in records)
     assert '"_aws"' not in text and '"level"' not in text
+    # no personal data in any log line: no address, phone number or name of the story's people
+    logged = log.read_text(encoding="utf-8")
+    personal = ["@example.com", "+7903", "+7916", "903 555", "916 200", "555-12-34", "200-30-40"]
+    personal += [part for person in demo.PEOPLE.values() for part in person.name.split()]
+    assert [p for p in personal if p in logged] == []
 
 
 def test_demo_exits_non_zero_and_names_the_expectation_that_failed(tmp_path, monkeypatch):
