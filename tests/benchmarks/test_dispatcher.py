@@ -29,6 +29,7 @@ from asusual.store.queues import decode_intent
 from asusual.triggers import models
 from asusual.triggers.models import Intent
 from tests.benchmarks.harness import Figure, check, record
+from tests.benchmarks.support import process_state, quiet_logs
 from tests.integration.conftest import api_gateway_event, basic
 from tests.unit.delivery.fakes import (
     FakeCatalog,
@@ -88,18 +89,18 @@ class CallCounter:
 
 @pytest.fixture
 def engine(dynamodb_local):
-    saved = dict(os.environ)
-    with LocalRuntime(
-        clock=ManualClock(T0, frozen=True),
-        dynamodb_endpoint=dynamodb_local.endpoint,
-        table_name=f"bench-{uuid.uuid4().hex[:8]}",
-    ) as rt:
+    with (
+        process_state(),
+        quiet_logs(),
+        LocalRuntime(
+            clock=ManualClock(T0, frozen=True),
+            dynamodb_endpoint=dynamodb_local.endpoint,
+            table_name=f"bench-{uuid.uuid4().hex[:8]}",
+        ) as rt,
+    ):
         os.environ["ASUSUAL_OFFER_POOL_CACHE_SECONDS"] = "60"  # as deployed: one pool query a minute
         LocalRuntime._reset_caches()
         yield rt
-    os.environ.clear()
-    os.environ.update(saved)
-    LocalRuntime._reset_caches()
 
 
 def post(path: str, body: dict[str, Any], key: str) -> None:
