@@ -20,6 +20,8 @@ class StageConfig:
     sms_origination: str | None = None  # origination identity ARN or phone number (E.164)
     alarm_email: str | None = None
     default_country: str | None = None  # phone region for national-format numbers in profile lookups
+    dedupe_days: int = 30  # processed-event markers (messageIds only) expire after
+    message_log_days: int = 400  # messages and their explanations expire after (docs/privacy.md)
     api_rate_limit: int = 1000  # requests per second for the whole stage
     api_burst_limit: int = 2000
     sms_sender_id: str | None = None  # alphanumeric sender id where the country allows it
@@ -31,6 +33,10 @@ class StageConfig:
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
             raise ValueError(f"stage: {self.stage!r} must be lowercase letters, digits or '-', ≤ 20 chars")
+        if not 1 <= self.dedupe_days <= 365:
+            raise ValueError(f"dedupe_days: {self.dedupe_days} must be 1 to 365")
+        if not 1 <= self.message_log_days <= 3650:
+            raise ValueError(f"message_log_days: {self.message_log_days} must be 1 to 3650")
 
     @property
     def retain_data(self) -> bool:
@@ -58,6 +64,8 @@ class StageConfig:
             sms_origination=get("sms_origination"),
             alarm_email=get("alarm_email"),
             default_country=get("default_country"),
+            dedupe_days=int(get("dedupe_days") or 30),
+            message_log_days=int(get("message_log_days") or 400),
             api_rate_limit=int(get("api_rate_limit") or 1000),
             api_burst_limit=int(get("api_burst_limit") or 2000),
             sms_sender_id=get("sms_sender_id"),

@@ -49,6 +49,12 @@ class AsusualStack(Stack):
                 "ASUSUAL_TABLE_NAME": self.storage.table.table_name,
                 "POWERTOOLS_METRICS_NAMESPACE": "asusual",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # a handler's answer (a profile, an export) or error must not become trace metadata
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+                # retention (docs/privacy.md): processed-event markers, the message log
+                "ASUSUAL_DEDUPE_DAYS": str(config.dedupe_days),
+                "ASUSUAL_MESSAGE_LOG_DAYS": str(config.message_log_days),
                 **({"ASUSUAL_DEFAULT_COUNTRY": config.default_country} if config.default_country else {}),
             },
         )
@@ -106,11 +112,14 @@ class AsusualStack(Stack):
         intents.queue.grant_send_messages(processor)
         self.queues.consume("events", processor)
 
-        # profiles_api: channels read profiles (read key); operators unmerge (admin key).
+        # profiles_api: channels read profiles (read key); operators unmerge and answer privacy
+        # requests (admin key): an export or an erasure queries the person's partitions, gsi1
+        # (message log, orders, deferred release partitions) and deletes in batches; up to the
+        # HTTP API's 30 s integration limit (a longer erasure is finished by asking again)
         profiles_api = self.functions.add(
             "profiles_api",
-            description="Profile read for greeting and prefill; unmerge",
-            timeout=Duration.seconds(10),
+            description="Profile read for greeting and prefill; unmerge; export and erasure",
+            timeout=Duration.seconds(29),
             memory_mb=512,
             environment={},
         )
@@ -121,21 +130,42 @@ class AsusualStack(Stack):
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:Query",
         )
+        self.storage.grant_index_query(profiles_api, GSI1)
         self.api.route(["/v1/profiles/{identifier_type}/{value}"], apigwv2.HttpMethod.GET, profiles_api)
+        self.api.route(["/v1/profiles/{identifier_type}/{value}"], apigwv2.HttpMethod.DELETE, profiles_api)
+        self.api.route(
+            ["/v1/profiles/{identifier_type}/{value}/export"], apigwv2.HttpMethod.GET, profiles_api
+        )
         self.api.route(["/v1/profiles/{profile_id}/unmerge"], apigwv2.HttpMethod.POST, profiles_api)
 
-        # admin_api: the catalog (admin key writes; read and admin keys read).
+        # admin_api: the catalog (admin key writes; read and admin keys read), and sources and
+        # keys (admin key): Query pk=SOURCES on the table, gsi1 APIKEYS for keys, transactions of
+        # Put/Update (TransactWriteItems has no IAM action of its own).
         admin_api = self.functions.add(
             "admin_api",
-            description="Product catalog: prices, seasons, replenishment periods, sensitivity",
+            description="Product catalog (prices, seasons, replenishment, sensitivity); sources and keys",
             timeout=Duration.seconds(29),
             memory_mb=512,
             environment={},
         )
-        self.storage.grant_items(admin_api, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem")
+        self.storage.grant_items(
+            admin_api,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        )
+        self.storage.grant_index_query(admin_api, GSI1)
         self.api.route(["/v1/catalog/products"], apigwv2.HttpMethod.POST, admin_api)
         self.api.route(["/v1/catalog/products/{product_id}"], apigwv2.HttpMethod.GET, admin_api)
+        self.api.route(["/v1/sources", "/v1/keys"], apigwv2.HttpMethod.GET, admin_api)
+        self.api.route(["/v1/sources", "/v1/keys"], apigwv2.HttpMethod.POST, admin_api)
+        self.api.route(["/v1/sources/{source_id}/rotate"], apigwv2.HttpMethod.POST, admin_api)
+        self.api.route(["/v1/sources/{source_id}", "/v1/keys/{key_id}"], apigwv2.HttpMethod.DELETE, admin_api)
 
         # the hourly sweeps: read their index partitions (never scan) → the intents queue
         sweeps = {

@@ -1,27 +1,55 @@
-"""admin_api: the product catalog the retailer's admin uploads (admin key) and reads (read key)."""
+"""admin_api: the product catalog the retailer's admin uploads (admin key) and reads (read key),
+and the sources and keys an operator manages (admin key only): the rules of
+:mod:`asusual.access.service`, the same the ``asusual`` CLI runs. A new key is in its answer once;
+listings show key ids, never a key or its hash."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
-from asusual.access.models import KeyScope
+from asusual.access import service as access
+from asusual.access.models import KeyScope, Source
 from asusual.access.service import CachedKeyLookup
-from asusual.api import error_responses, json_request_body, make_resolver, require_key
+from asusual.access.views import (
+    MAX_OVERLAP_HOURS,
+    IssuedKeyView,
+    KeyList,
+    KeyRequest,
+    KeyRotated,
+    KeyView,
+    RotateRequest,
+    SourceCreated,
+    SourceList,
+    SourceRequest,
+)
+from asusual.api import (
+    error_responses,
+    field_errors,
+    json_payload,
+    json_request_body,
+    json_response,
+    make_resolver,
+    parse_body,
+    require_key,
+    response_doc,
+)
 from asusual.catalog import service as catalog
 from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
-from asusual.errors import BadRequest
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.access import cached_key_lookup
+from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.catalog import DynamoCatalogRepository
 
 app = make_resolver()
@@ -33,12 +61,20 @@ _ERRORS = (
     HTTPStatus.TOO_MANY_REQUESTS,
     HTTPStatus.SERVICE_UNAVAILABLE,
 )
+_ACCESS: dict[str, Any] = {"tags": ["access"], "security": _SECURITY}
+_ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERVICE_UNAVAILABLE)
+_NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a new key
 
 
 @cache
-def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository]:
+def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository, DynamoAccessRepository]:
     settings = get_settings()
-    return cached_key_lookup(), DynamoCatalogRepository(clients.dynamodb(), settings.table_name)
+    db = clients.dynamodb()
+    return (
+        cached_key_lookup(),
+        DynamoCatalogRepository(db, settings.table_name),
+        DynamoAccessRepository(db, settings.table_name),
+    )
 
 
 @app.post(
@@ -48,10 +84,7 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository]:
     "and the others are stored. An invalid single product is answered 400.",
     operation_id="uploadProducts",
     responses={
-        200: {
-            "description": "Valid products are stored; invalid ones are listed in `rejected`.",
-            "content": {"application/json": {"model": UploadResult}},
-        },
+        **response_doc(UploadResult, "Valid products are stored; invalid ones are listed in `rejected`."),
         **error_responses(HTTPStatus.BAD_REQUEST, *_ERRORS),
     },
     openapi_extensions=json_request_body(
@@ -60,13 +93,9 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository]:
     **_CATALOG,
 )
 def post_products() -> UploadResult:
-    keys, repo = dependencies()
+    keys, repo, _ = dependencies()
     require_key(app, keys, (KeyScope.ADMIN,), clock.now())
-    try:
-        payload = app.current_event.json_body
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise BadRequest(f"body: not valid JSON ({exc})", code="invalid_json") from exc
-    result = catalog.upload(repo, payload, clock.now())
+    result = catalog.upload(repo, json_payload(app), clock.now())
     logger.info(
         "catalog upload",
         accepted=len(result.accepted),
@@ -81,18 +110,154 @@ def post_products() -> UploadResult:
     summary="One product as stored",
     operation_id="getProduct",
     responses={
-        200: {
-            "description": "The product as stored",
-            "content": {"application/json": {"model": CatalogProduct}},
-        },
+        **response_doc(CatalogProduct, "The product as stored"),
         **error_responses(HTTPStatus.NOT_FOUND, *_ERRORS),
     },
     **_CATALOG,
 )
 def get_product(product_id: str) -> CatalogProduct:
-    keys, repo = dependencies()
+    keys, repo, _ = dependencies()
     require_key(app, keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
     return catalog.get_product(repo, unquote(product_id))
+
+
+# -- sources and keys (admin key) -------------------------------------------------------------
+
+
+def _admin() -> tuple[str, DynamoAccessRepository]:
+    """The admin caller's key id and the access repository (401/403 for anybody else)."""
+    keys, _, repo = dependencies()
+    return require_key(app, keys, (KeyScope.ADMIN,), clock.now()).key_id, repo
+
+
+@app.get(
+    "/v1/sources",
+    summary="Every source (channel system), revoked ones included",
+    operation_id="listSources",
+    responses={**response_doc(SourceList, "The sources"), **error_responses(*_ACCESS_ERRORS)},
+    **_ACCESS,
+)
+def list_sources() -> SourceList:
+    _, repo = _admin()
+    return SourceList(sources=access.list_sources(repo))
+
+
+@app.post(
+    "/v1/sources",
+    summary="Register a source; the answer carries its first write key, shown this once",
+    operation_id="createSource",
+    responses={
+        **response_doc(SourceCreated, "The source and its write key (store the key now)", HTTPStatus.CREATED),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.CONFLICT, *_ACCESS_ERRORS),
+    },
+    openapi_extensions=json_request_body(SourceRequest, "the new source"),
+    **_ACCESS,
+)
+def create_source() -> Response[str]:
+    caller, repo = _admin()
+    request = parse_body(app, SourceRequest)
+    with field_errors():  # the checks of a Source: timezone, country
+        issued = access.create_source(repo, now=clock.now(), **request.model_dump())
+    logger.info("source created", source_id=request.source_id, key_id=issued.record.key_id, by=caller)
+    created = SourceCreated.of(issued, source=issued.record.source)
+    return json_response(created, HTTPStatus.CREATED, _NO_STORE)
+
+
+@app.post(
+    "/v1/sources/<source_id>/rotate",
+    summary="Issue a new write key; the source's current keys keep working for the overlap, then stop",
+    description="`overlap_hours` in the query or the JSON body (0: the old keys stop at once, within the "
+    "key cache's minute). A revoked source cannot rotate (409).",
+    operation_id="rotateSourceKey",
+    responses={
+        **response_doc(KeyRotated, "The new write key (store it now) and when the old ones expire"),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_ACCESS_ERRORS),
+    },
+    openapi_extensions={
+        "requestBody": {**json_request_body(RotateRequest, "optional")["requestBody"], "required": False}
+    },
+    **_ACCESS,
+)
+def rotate_source_key(
+    source_id: str,
+    overlap_hours: Annotated[float | None, Query(ge=0, le=MAX_OVERLAP_HOURS)] = None,
+) -> Response[str]:
+    caller, repo = _admin()
+    asked = parse_body(app, RotateRequest, optional=True).overlap_hours
+    hours = access.rotation_overlap(overlap_hours, asked, default_hours=get_settings().rotation_overlap_hours)
+    now, overlap, source_id = clock.now(), timedelta(hours=hours), unquote(source_id)
+    issued = access.rotate_source_key(repo, source_id, now=now, overlap=overlap)
+    logger.info("source key rotated", source_id=source_id, key_id=issued.record.key_id, by=caller,
+                overlap_hours=hours)  # fmt: skip
+    return json_response(KeyRotated.of(issued, old_keys_expire_at=now + overlap), HTTPStatus.OK, _NO_STORE)
+
+
+@app.delete(
+    "/v1/sources/<source_id>",
+    summary="Revoke a source and every key of it (refused everywhere within the key cache's minute)",
+    description="409 when the source is revoked already.",
+    operation_id="revokeSource",
+    responses={
+        **response_doc(Source, "The source, now revoked"),
+        **error_responses(HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_ACCESS_ERRORS),
+    },
+    **_ACCESS,
+)
+def revoke_source(source_id: str) -> Source:
+    caller, repo = _admin()
+    source = access.revoke_source(repo, unquote(source_id))
+    logger.info("source revoked", source_id=source.source_id, by=caller)
+    return source
+
+
+@app.get(
+    "/v1/keys",
+    summary="Every key: id, scope, status, label, source; never a key or its hash",
+    operation_id="listKeys",
+    responses={**response_doc(KeyList, "The keys"), **error_responses(*_ACCESS_ERRORS)},
+    **_ACCESS,
+)
+def list_keys() -> KeyList:
+    _, repo = _admin()
+    now = clock.now()
+    return KeyList(keys=[KeyView.of(k, now) for k in access.list_keys(repo)])
+
+
+@app.post(
+    "/v1/keys",
+    summary="Create a read or admin key; the answer carries it, shown this once",
+    operation_id="createKey",
+    responses={
+        **response_doc(IssuedKeyView, "The key (store it now)", HTTPStatus.CREATED),
+        **error_responses(HTTPStatus.BAD_REQUEST, *_ACCESS_ERRORS),
+    },
+    openapi_extensions=json_request_body(KeyRequest, "scope read or admin, and a label"),
+    **_ACCESS,
+)
+def create_key() -> Response[str]:
+    caller, repo = _admin()
+    request = parse_body(app, KeyRequest)
+    with field_errors():
+        issued = access.create_key(repo, KeyScope(request.scope), now=clock.now(), label=request.label)
+    logger.info("key created", key_id=issued.record.key_id, scope=request.scope, by=caller)
+    return json_response(IssuedKeyView.of(issued), HTTPStatus.CREATED, _NO_STORE)
+
+
+@app.delete(
+    "/v1/keys/<key_id>",
+    summary="Revoke a key by its id (refused everywhere within the key cache's minute)",
+    operation_id="revokeKey",
+    responses={
+        **response_doc(KeyView, "The key, now revoked"),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_ACCESS_ERRORS),
+    },
+    **_ACCESS,
+)
+def revoke_key(key_id: str) -> KeyView:
+    caller, repo = _admin()
+    key = access.revoke_key(repo, access.parse_key_id(unquote(key_id)))
+    logger.info("key revoked", key_id=key.key_id, by=caller)
+    return KeyView.of(key, clock.now())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

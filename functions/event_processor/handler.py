@@ -58,7 +58,15 @@ def record_handler(record: SQSRecord) -> None:
         default_country=settings.default_country,
     )
     outcome = processed.outcome
-    kind = "Duplicate" if outcome.duplicate else "Unattributed" if outcome.unattributed else "Applied"
+    kind = (
+        "Duplicate"
+        if outcome.duplicate
+        else "Suppressed"
+        if outcome.suppressed
+        else "Unattributed"
+        if outcome.unattributed
+        else "Applied"
+    )
     metrics.add_metric(name=f"Events{kind}", unit=MetricUnit.Count, value=1)
     if outcome.merged:
         metrics.add_metric(name="ProfilesMerged", unit=MetricUnit.Count, value=len(outcome.merged))

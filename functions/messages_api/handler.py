@@ -21,10 +21,10 @@ from asusual.api import error_responses, make_resolver, require_key
 from asusual.delivery.explain import (
     MessageLog,
     WhyView,
-    consent_event,
     explain,
     message_log,
     unsubscribe_claims,
+    unsubscribe_event,
 )
 from asusual.errors import AsusualError
 from asusual.observability import MetricUnit, logger, metrics, tracer
@@ -129,11 +129,12 @@ def get_unsubscribe(token: Annotated[str, Query(min_length=1, max_length=2048)])
     security=[{}],
 )
 def post_unsubscribe(token: Annotated[str, Query(min_length=1, max_length=2048)]) -> Response[str]:
-    _, _, events = dependencies()
+    _, repo, events = dependencies()
     now = clock.now()
     try:
-        claims = unsubscribe_claims(token, link_secrets(), now)
-        events.publish([consent_event(claims, now)])
+        claims, change = unsubscribe_event(repo, token, link_secrets(), now)
+        if change is not None:
+            events.publish([change])
     except AsusualError as exc:
         if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise

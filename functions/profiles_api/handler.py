@@ -1,7 +1,9 @@
-"""profiles_api: what channels read to greet and prefill (read key), and unmerge (admin key)."""
+"""profiles_api: what channels read to greet and prefill (read key); unmerge and the privacy
+requests, export and erasure (admin key)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -17,12 +19,16 @@ from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
 from asusual.api import error_responses, make_resolver, require_key
 from asusual.identity.extract import lookup_identifier
-from asusual.observability import logger, metrics, tracer
+from asusual.identity.models import Identifier
+from asusual.observability import MetricUnit, logger, metrics, tracer
+from asusual.privacy.models import ErasureRecord, PersonalData
+from asusual.privacy.service import erase, export
 from asusual.profiles.processor import read_profile, unmerge
 from asusual.profiles.view import ProfileView, TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.access import cached_key_lookup
+from asusual.store.privacy import DynamoPrivacyRepository
 from asusual.store.profiles import DynamoProfileRepository
 
 app = make_resolver()
@@ -42,13 +48,25 @@ class UnmergeResponse(BaseModel):
 
 
 @cache
-def dependencies() -> tuple[CachedKeyLookup, DynamoProfileRepository, TenurePolicy]:
+def dependencies() -> tuple[CachedKeyLookup, DynamoProfileRepository, TenurePolicy, DynamoPrivacyRepository]:
     settings = get_settings()
-    keys = cached_key_lookup()
+    db = clients.dynamodb()
     tenure = TenurePolicy(
         returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
     )
-    return keys, DynamoProfileRepository(clients.dynamodb(), settings.table_name), tenure
+    privacy = DynamoPrivacyRepository(
+        db, settings.table_name, deferred_lookback=timedelta(hours=settings.deferred_lookback_hours)
+    )
+    return cached_key_lookup(), DynamoProfileRepository(db, settings.table_name), tenure, privacy
+
+
+def _admin_request(identifier_type: str, value: str) -> tuple[str, Identifier, DynamoPrivacyRepository]:
+    """A privacy request: the admin caller's key id, the identifier (API Gateway hands the raw
+    path over), the repository."""
+    keys, _, _, privacy = dependencies()
+    principal = require_key(app, keys, (KeyScope.ADMIN,), clock.now())
+    identifier = lookup_identifier(unquote(identifier_type), unquote(value), get_settings().default_country)
+    return principal.key_id, identifier, privacy
 
 
 @app.get(
@@ -62,11 +80,59 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoProfileRepository, TenurePoli
     responses=_ERRORS,
 )
 def get_profile(identifier_type: str, value: str) -> ProfileView:
-    keys, repo, tenure = dependencies()
+    keys, repo, tenure, _ = dependencies()
     require_key(app, keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
     # API Gateway hands the raw path over: "anna%40example.com", "%2B7%20916..."
     identifier = lookup_identifier(unquote(identifier_type), unquote(value), get_settings().default_country)
     return read_profile(repo, identifier, tenure)
+
+
+@app.get(
+    "/v1/profiles/<identifier_type>/<value>/export",
+    summary="Everything held about a customer, as JSON (an access request: GDPR art. 15, 152-FZ art. 14)",
+    description="The person's profile and every profile merged into it, consent records, identifiers, "
+    "orders, reminders, the message log with each explanation, deferred messages: every stored item, "
+    "grouped by kind.",
+    operation_id="exportProfile",
+    tags=["privacy"],
+    security=_SECURITY,
+    responses=_ERRORS,
+)
+def get_export(identifier_type: str, value: str) -> PersonalData:
+    key_id, identifier, privacy = _admin_request(identifier_type, value)
+    data = export(privacy, identifier, now=clock.now())
+    # counts only (a kind such as "birthday" is a field name the log filter blanks)
+    logger.info("personal data exported", key_id=key_id, items=sum(data.counts.values()))
+    return data
+
+
+@app.delete(
+    "/v1/profiles/<identifier_type>/<value>",
+    summary="Erase a customer (GDPR art. 17, 152-FZ art. 21): delete everything held, suppress their "
+    "identifiers",
+    description="Deletes the profile and every profile merged into it, identifiers, consent records, "
+    "orders, reminders, birthday entry, caps, the message log with explanations and deferred messages; "
+    "later events naming any of the person's identifiers are dropped and counted. Answers the audit "
+    "record, which holds no personal data. Repeating the request answers the same record (or finishes "
+    "an erasure a timeout interrupted).",
+    operation_id="eraseProfile",
+    tags=["privacy"],
+    security=_SECURITY,
+    responses=_ERRORS,
+)
+def delete_profile(identifier_type: str, value: str) -> ErasureRecord:
+    key_id, identifier, privacy = _admin_request(identifier_type, value)
+    record = erase(privacy, identifier, clock_now=clock.now, requested_by=key_id)
+    metrics.add_metric(name="ProfilesErased", unit=MetricUnit.Count, value=record.profiles)
+    logger.info(
+        "profile erased",
+        erasure_id=record.erasure_id,
+        key_id=key_id,
+        profiles=record.profiles,
+        identifiers_suppressed=record.identifiers_suppressed,
+        items_deleted=sum(record.deleted.values()),
+    )
+    return record
 
 
 @app.post(
@@ -78,7 +144,7 @@ def get_profile(identifier_type: str, value: str) -> ProfileView:
     responses=_ERRORS,
 )
 def post_unmerge(profile_id: str, request: Annotated[UnmergeRequest, Body()]) -> UnmergeResponse:
-    keys, repo, _ = dependencies()
+    keys, repo, _, _ = dependencies()
     require_key(app, keys, (KeyScope.ADMIN,), clock.now())
     kept, restored = unmerge(repo, profile_id, request.merged_profile_id, now=clock.now())
     return UnmergeResponse(profile_id=kept, restored_profile_id=restored)

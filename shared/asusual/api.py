@@ -4,24 +4,26 @@ HTTP answers, and the OpenAPI helpers. Handlers stay a route plus one call."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from asusual.access.keys import key_from_authorization
 from asusual.access.models import KeyScope, Principal
 from asusual.access.service import KeyLookup, authenticate
-from asusual.errors import AsusualError, RetryLater
+from asusual.errors import AsusualError, BadRequest, RetryLater
 from asusual.observability import MetricUnit, logger, metrics
 
 API_TITLE = "asusual"
 API_VERSION = "1"
+M = TypeVar("M", bound=BaseModel)
 
 
 def error_response(
@@ -70,6 +72,62 @@ def make_resolver() -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 
     return app
+
+
+def json_response(
+    model: BaseModel, status: int = HTTPStatus.OK, headers: dict[str, str] | None = None
+) -> Response[str]:
+    """``model`` as the JSON answer, for a route that answers other than 200 or with headers."""
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump_json(),
+        headers=headers or {},
+    )
+
+
+def json_payload(app: APIGatewayHttpResolver) -> Any:
+    """The request's JSON body as parsed (None when empty); 400 ``invalid_json`` when it is not JSON."""
+    try:
+        return app.current_event.json_body
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise BadRequest(f"body: not valid JSON ({exc})", code="invalid_json") from exc
+
+
+def parse_body(app: APIGatewayHttpResolver, model: type[M], *, optional: bool = False) -> M:
+    """The JSON body as ``model``: 400 when it is missing (unless ``optional``: ``model()``), not JSON,
+    or invalid, naming the field. A route reads it after authentication, so strangers learn nothing."""
+    try:
+        raw = app.current_event.decoded_body or ""
+    except ValueError as exc:  # UnicodeDecodeError: not UTF-8, so not JSON
+        raise BadRequest(f"body: not valid JSON ({exc})", code="invalid_json") from exc
+    if not raw.strip():
+        if optional:
+            return model()
+        raise BadRequest("body: required (a JSON object)", code="invalid_body")
+    payload = json_payload(app)
+    with field_errors():
+        return model.model_validate(payload)
+
+
+@contextmanager
+def field_errors() -> Iterator[None]:
+    """Invalid values (pydantic, or a rule's ValueError) → 400 ``invalid_request`` naming the field."""
+    try:
+        yield
+    except ValidationError as exc:
+        parts = []
+        for error in exc.errors():
+            loc = ".".join(str(p) for p in error.get("loc", ())) or "body"
+            parts.append(f"{loc}: {error.get('msg', 'invalid')}")
+        raise BadRequest("; ".join(parts), code="invalid_request") from exc
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_request") from exc
+
+
+def response_doc(model: type[BaseModel], description: str, status: int = HTTPStatus.OK) -> dict[int, Any]:
+    """An OpenAPI ``responses`` entry: ``status`` answers ``model`` as JSON."""
+    return {int(status): {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 def json_request_body(model: type[BaseModel], description: str) -> dict[str, Any]:

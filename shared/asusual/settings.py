@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     rotation_overlap_hours: int = Field(default=24, ge=0, description="old key stays valid this long")
     default_rate_limit: float = Field(default=200.0, gt=0, description="requests/s per source and container")
     default_burst: int = Field(default=400, gt=0, description="burst per source and container")
-    dedupe_days: int = Field(default=30, ge=1, le=365, description="a messageId takes effect once this long")
+    dedupe_days: int = Field(
+        default=30, ge=1, le=365, description="a messageId takes effect once this long (marker TTL)"
+    )
+    message_log_days: int = Field(
+        default=400, ge=1, le=3650, description="messages and their explanations are kept this long (TTL)"
+    )
     default_country: str | None = Field(default=None, description="phone region when nothing else tells")
     returning_min_orders: int = Field(default=2, ge=1, description="tenure: returning from this many orders")
     loyal_min_orders: int = Field(default=5, ge=2, description="tenure: loyal from this many orders")

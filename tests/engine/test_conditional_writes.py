@@ -59,8 +59,8 @@ def test_event_processor_same_message_id_twice_is_applied_once(send, profile, dd
     repo = DynamoProfileRepository(ddb, table)
     assert repo.seen("pos-1") is True
     expires = datetime(2027, 1, 1, tzinfo=UTC)
-    assert repo.mark_seen("pos-1", None, expires) is False  # attribute_not_exists(pk) refused it
-    assert repo.mark_seen("pos-2", None, expires) is True
+    assert repo.mark_seen("pos-1", expires) is False  # attribute_not_exists(pk) refused it
+    assert repo.mark_seen("pos-2", expires) is True
 
 
 def test_event_processor_same_message_twice_at_once_is_applied_once_and_sent_once(

@@ -167,15 +167,31 @@ def test_sweeps_run_hourly_on_eventbridge_with_retries(synthesized):
         assert rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 2
 
 
-def test_admin_api_role_and_catalog_routes(synthesized):
+def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
     _, template, _ = synthesized
-    assert actions_of(role_statements(template, "adminapi")) == BASE_ACTIONS | {
+    statements = role_statements(template, "adminapi")
+    assert actions_of(statements) == BASE_ACTIONS | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",  # rotation and revocation: conditional updates in one transaction
+        "dynamodb:Query",  # sources: pk = SOURCES on the table; keys: gsi1
     }
+    queries = [json.dumps(s["Resource"]) for s in statements if "dynamodb:Query" in s["Action"]]
+    assert len(queries) == 2 and sum(q.endswith('"/index/gsi1"]]}') for q in queries) == 1
+    assert all(s["Effect"] == "Allow" for s in statements)
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
-    assert {"POST /v1/catalog/products", "GET /v1/catalog/products/{product_id}"} <= routes
+    assert {
+        "POST /v1/catalog/products",
+        "GET /v1/catalog/products/{product_id}",
+        "GET /v1/sources",
+        "POST /v1/sources",
+        "POST /v1/sources/{source_id}/rotate",
+        "DELETE /v1/sources/{source_id}",
+        "GET /v1/keys",
+        "POST /v1/keys",
+        "DELETE /v1/keys/{key_id}",
+    } <= routes
 
 
 @pytest.mark.parametrize(
@@ -276,17 +292,41 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
     } <= routes
 
 
-def test_profiles_api_role_and_routes(synthesized):
+def test_profiles_api_role_and_routes_with_the_privacy_requests(synthesized):
     _, template, _ = synthesized
-    assert actions_of(role_statements(template, "profilesapi")) == BASE_ACTIONS | {
+    statements = role_statements(template, "profilesapi")
+    assert actions_of(statements) == BASE_ACTIONS | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
+        "dynamodb:PutItem",  # the erasure audit record and suppressions
         "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",  # an unmerge rewrites the birthday index entries of both profiles
+        "dynamodb:DeleteItem",  # an unmerge rewrites birthday entries; an erasure deletes
+        "dynamodb:BatchWriteItem",  # an erasure deletes in batches of 25
+        "dynamodb:Query",  # the person's partitions, and on gsi1 the message log, orders, deferrals
     }
+    assert any("index/gsi1" in json.dumps(s.get("Resource")) for s in statements if "dynamodb:Query" in
+               json.dumps(s.get("Action")))  # fmt: skip
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
-    assert {"GET /v1/profiles/{identifier_type}/{value}", "POST /v1/profiles/{profile_id}/unmerge"} <= routes
+    assert {
+        "GET /v1/profiles/{identifier_type}/{value}",
+        "DELETE /v1/profiles/{identifier_type}/{value}",
+        "GET /v1/profiles/{identifier_type}/{value}/export",
+        "POST /v1/profiles/{profile_id}/unmerge",
+    } <= routes
+    functions = resources(template, "AWS::Lambda::Function")
+    profiles_api = next(f for name, f in functions.items() if "profilesapi" in name)
+    assert profiles_api["Properties"]["Timeout"] == 29
+
+
+def test_no_function_puts_answers_or_errors_in_traces_and_retention_is_configured(synthesized):
+    _, template, _ = synthesized
+    for name, function in resources(template, "AWS::Lambda::Function").items():
+        env = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "ASUSUAL_TABLE_NAME" not in env:
+            continue  # CDK's own helper functions
+        assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", name
+        assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false", name
+        assert (env["ASUSUAL_DEDUPE_DAYS"], env["ASUSUAL_MESSAGE_LOG_DAYS"]) == ("30", "400"), name
 
 
 def test_queues_have_dlqs_encryption_tls_only_and_long_enough_visibility(synthesized):
@@ -446,6 +486,13 @@ def test_delivery_without_identities_grants_nothing():
 def test_stage_name_is_validated():
     with pytest.raises(ValueError, match="stage"):
         StageConfig(stage="Prod Stage")
+
+
+def test_retention_days_are_validated():
+    with pytest.raises(ValueError, match="message_log_days"):
+        StageConfig(message_log_days=0)
+    with pytest.raises(ValueError, match="dedupe_days"):
+        StageConfig(dedupe_days=400)
 
 
 def test_prod_retains_data_and_dev_does_not():

@@ -32,6 +32,14 @@ CATALOG = [
 ]  # fmt: skip
 
 
+# a cat-food reminder due on Nov 23 (bought Oct 28, lasts 26 days)
+CAT_FOOD_DUE = ReplenishmentFacts(
+    product_id="food-1", product_name="Корм Purina One",
+    last_purchase_at=datetime(2026, 10, 28, 9, tzinfo=UTC), last_purchase_channel="web", quantity=1,
+    days_since=26, expected_runout_at=datetime(2026, 11, 23, 9, tzinfo=UTC), basis="catalog",
+)  # fmt: skip
+
+
 def identify(user, ts="2026-11-23T09:00:00Z", **traits):
     return {"type": "identify", "userId": user, "traits": traits, "timestamp": ts}
 
@@ -104,11 +112,7 @@ def test_order_updates_go_to_a_customer_without_marketing_consent_once_each(send
 
 def test_the_same_intent_delivered_again_is_sent_once(send, profile, outbox, runtime, catalog, anna):
     runtime.clock.set(datetime(2026, 11, 24, 9, tzinfo=UTC))  # the welcome used yesterday's marketing slot
-    facts = ReplenishmentFacts(
-        product_id="food-1", product_name="Корм Purina One",
-        last_purchase_at=datetime(2026, 10, 28, 9, tzinfo=UTC), last_purchase_channel="web", quantity=1,
-        days_since=26, expected_runout_at=datetime(2026, 11, 23, 9, tzinfo=UTC), basis="catalog",
-    )  # fmt: skip
+    facts = CAT_FOOD_DUE
     intent = make_intent(
         anna, Topic.MARKETING, f"replenishment:{anna}:food-1:2026-10-28", facts, runtime.clock.now()
     )
@@ -173,6 +177,29 @@ def test_a_new_subscriber_late_in_the_evening_is_welcomed_at_nine_local_next_mor
     ]
 
 
+def test_consent_withdrawn_while_a_message_waits_is_checked_again_at_send_time(send, profile, outbox, at):
+    send(
+        "web_local_key",
+        identify("u-late", ts="2026-11-23T19:00:00Z", email="late@example.com", timezone=MOSCOW,
+                 subscriptions={"email": {"marketing": True, "consent_version": "2026-11"}}),
+        run=False,
+    )  # fmt: skip
+    at("2026-11-23T19:00:00Z")  # 22:00 in Moscow: the welcome waits for 09:00
+    profile_id = profile("user_id", "u-late")["profile_id"]
+    # 23:30: she changes her mind in the app's settings
+    withdrawn = identify("u-late", ts="2026-11-23T20:30:00Z", subscriptions={"email": {"marketing": False}})
+    send("app_local_key", withdrawn, run=False)
+    at("2026-11-23T20:30:00Z")
+    at("2026-11-24T06:00:00Z")  # 09:00: the deferred welcome is decided again, with today's consent
+    assert mine(outbox, profile_id) == []
+    history = DynamoProfileRepository(clients.dynamodb(), "asusual-local").consent_history(profile_id)
+    assert [(h["subscribed"], h["source_id"], h["at"][:16]) for h in history] == [
+        (True, "web_local", "2026-11-23T19:00"),
+        (False, "app_local", "2026-11-23T20:30"),
+    ]
+    assert history[0]["consent_version"] == "2026-11" and history[0]["message_id"]
+
+
 def test_an_imported_old_subscription_is_kept_but_not_welcomed(send, profile, outbox):
     send(
         "web_local_key",
@@ -204,11 +231,7 @@ def test_second_marketing_message_of_a_local_day_waits_for_the_next_day(
 ):
     [welcome] = mine(outbox, anna)  # 12:00 in Moscow: the welcome used the day's slot
     assert welcome["trigger"] == "welcome"
-    facts = ReplenishmentFacts(
-        product_id="food-1", product_name="Корм Purina One",
-        last_purchase_at=datetime(2026, 10, 28, 9, tzinfo=UTC), last_purchase_channel="web", quantity=1,
-        days_since=26, expected_runout_at=datetime(2026, 11, 23, 9, tzinfo=UTC), basis="catalog",
-    )  # fmt: skip
+    facts = CAT_FOOD_DUE
     publish(
         runtime,
         make_intent(anna, Topic.MARKETING, f"replenishment:{anna}:food-1:x", facts, runtime.clock.now()),

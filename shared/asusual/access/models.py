@@ -35,15 +35,19 @@ class Status(StrEnum):
 
 
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SOURCE_ID_DESCRIPTION = "stable id: lowercase letters, digits, '_' or '-', ≤ 64 chars"
 COUNTRY = re.compile(r"^[A-Z]{2}$")
+KEY_ID = re.compile(r"^[0-9a-f]{12}(?:[0-9a-f]{52})?$")  # ApiKey.key_id, or a whole key_hash
 
 
-class Source(BaseModel):
-    """One channel system of the retailer (the web shop, the POS of a store chain, ...)."""
+class SourceFields(BaseModel):
+    """The fields of a source its operator chooses: a :class:`Source` adds its status, creation time
+    and the checks of source_id, timezone and country; the admin API's request to create a source
+    is these fields alone (the checks run when the Source is built)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
-    source_id: str = Field(description="stable id: lowercase letters, digits, '_' or '-', ≤ 64 chars")
+    source_id: str = Field(description=SOURCE_ID_DESCRIPTION)
     name: str = Field(min_length=1, max_length=200)
     channel: Channel
     timezone: str | None = Field(default=None, description="IANA zone used when an event has none")
@@ -51,6 +55,13 @@ class Source(BaseModel):
     store_id: str | None = Field(default=None, max_length=100)
     rate_limit: float | None = Field(default=None, gt=0, description="requests per second; default if null")
     burst: int | None = Field(default=None, gt=0)
+
+
+class Source(SourceFields):
+    """One channel system of the retailer (the web shop, the POS of a store chain, ...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     status: Status = Status.ACTIVE
     created_at: AwareDatetime
 

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from asusual.access.keys import generate_key, hash_key, same_hash
-from asusual.access.models import ApiKey, Channel, KeyScope, Principal, Source, Status
-from asusual.errors import Forbidden, NotFound, Unauthorized
+from asusual.access.models import KEY_ID, ApiKey, Channel, KeyScope, Principal, Source, Status
+from asusual.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+
+MAX_OVERLAP_HOURS = 720.0  # the longest a rotated-out key may keep working
 
 
 class KeyLookup(Protocol):
@@ -122,6 +124,11 @@ def create_source(
     return issued
 
 
+def list_sources(repo: AccessRepository) -> list[Source]:
+    """Every source, revoked ones included, by source_id."""
+    return sorted(repo.list_sources(), key=lambda s: s.source_id)
+
+
 def rotate_source_key(
     repo: AccessRepository, source_id: str, *, now: datetime, overlap: timedelta
 ) -> IssuedKey:
@@ -129,6 +136,20 @@ def rotate_source_key(
     issued = _issue(KeyScope.WRITE, now, source=source, label=f"write key of {source_id}")
     repo.rotate_source_key(source_id, issued.record, now + overlap)
     return issued
+
+
+def rotation_overlap(query_hours: float | None, body_hours: float | None, *, default_hours: float) -> float:
+    """The hours a rotated-out key keeps working: given in the query or the body (the same value if
+    in both), else ``default_hours`` (ASUSUAL_ROTATION_OVERLAP_HOURS). 400 naming overlap_hours when
+    the two differ or the given value is not 0 to :data:`MAX_OVERLAP_HOURS`."""
+    if query_hours is not None and body_hours is not None and query_hours != body_hours:
+        raise BadRequest("overlap_hours: given differently in the query and the body", code="invalid_request")
+    given = query_hours if query_hours is not None else body_hours
+    if given is None:
+        return default_hours
+    if not 0 <= given <= MAX_OVERLAP_HOURS:
+        raise BadRequest(f"overlap_hours: from 0 to {MAX_OVERLAP_HOURS:g} hours", code="invalid_request")
+    return given
 
 
 def revoke_source(repo: AccessRepository, source_id: str) -> Source:
@@ -144,6 +165,20 @@ def create_key(repo: AccessRepository, scope: KeyScope, *, now: datetime, label:
     issued = _issue(scope, now, label=label)
     repo.add_key(issued.record)
     return issued
+
+
+def list_keys(repo: AccessRepository) -> list[ApiKey]:
+    """Every key, revoked and expired ones included, oldest first."""
+    return sorted(repo.list_keys(), key=lambda k: (k.created_at, k.key_id))
+
+
+def parse_key_id(given: str) -> str:
+    """A key id to revoke as an operator may type it: the 12 hex characters listed (or the whole
+    64-hex hash), in either case; lowercased. 400 naming key_id for anything else."""
+    key_id = given.lower()
+    if not KEY_ID.match(key_id):
+        raise BadRequest("key_id: the 12 hex characters GET /v1/keys lists", code="invalid_request")
+    return key_id
 
 
 def revoke_key(repo: AccessRepository, key_id: str) -> ApiKey:
@@ -167,5 +202,5 @@ def _active_source(repo: AccessRepository, source_id: str) -> Source:
     if source is None:
         raise NotFound(f"source_id: no source {source_id!r}")
     if source.status is not Status.ACTIVE:
-        raise Forbidden(f"source_id: source {source_id!r} is revoked")
+        raise Conflict(f"source_id: source {source_id!r} is revoked")
     return source

@@ -41,6 +41,7 @@ from asusual.delivery.policy import (
     next_allowed,
 )
 from asusual.delivery.records import (
+    USEFUL_LIFE,
     DecisionRepository,
     Deferred,
     DispatchReader,
@@ -73,7 +74,6 @@ from asusual.triggers.reminders import CatalogReader
 
 MAX_ATTEMPTS = 8
 CAPS_KEPT = timedelta(days=8)  # a local week plus a day covers every zone's current week
-USEFUL_LIFE = {"replenishment": timedelta(days=7), "welcome": timedelta(days=3)}
 
 
 class DispatchStatus(StrEnum):
@@ -335,9 +335,7 @@ def _compose(
         quantities[intent.facts.product_id] = intent.facts.quantity
     why_url = deps.links.why_url(message_id, profile_id, channel.value, intent.topic.value, now)
     unsubscribe_url = (
-        deps.links.unsubscribe_url(
-            message_id, profile_id, channel.value, intent.topic.value, choice.address, now
-        )
+        deps.links.unsubscribe_url(message_id, profile_id, channel.value, intent.topic.value, now)
         if intent.topic is Topic.MARKETING and channel in (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
         else None
     )

@@ -72,6 +72,10 @@ def explain(
         if claims.message_id != message_id:
             raise Forbidden("token: not the link of this message", code="wrong_link")
     record = repo.message(message_id)
+    if record is None and token is not None:
+        # a genuine link to a message no longer held (erased, or past the log's retention) answers
+        # like any link that does not open: it does not tell whether the person is still known
+        raise Forbidden("token: the link no longer opens", code="invalid_link")
     if record is None:
         raise NotFound(f"message_id: no message {message_id!r}")
     return WhyView(
@@ -110,12 +114,28 @@ def unsubscribe_claims(token: str, secrets: Sequence[bytes], now: datetime) -> L
     return verify_link(token, secrets, purpose=LinkPurpose.UNSUBSCRIBE, now=now)
 
 
-def consent_event(claims: LinkClaims, now: datetime) -> IntakeEvent:
+def unsubscribe_event(
+    repo: MessageRepository, token: str, secrets: Sequence[bytes], now: datetime
+) -> tuple[LinkClaims, IntakeEvent | None]:
+    """The claims of a genuine unsubscribe link and the consent change it makes; None when the
+    message is no longer held (its person erased, or the log past retention): there is nobody
+    left to unsubscribe, and the answer does not say so."""
+    claims = unsubscribe_claims(token, secrets, now)
+    if ADDRESS_KIND.get(claims.channel) is None:
+        raise Forbidden(f"token: {claims.channel} messages have no unsubscribe link", code="wrong_link")
+    address = claims.to
+    if address is None:
+        record = repo.message(claims.message_id)
+        address = record.to if record is not None else None
+    return claims, consent_event(claims, address, now) if address else None
+
+
+def consent_event(claims: LinkClaims, address: str, now: datetime) -> IntakeEvent:
     """The consent change an unsubscribe link makes, as an event for the processor (the only
     writer of profiles): the channel and topic of the message, off, stamped with the click's time
     and the source ``unsubscribe_link``. The same link clicked twice is the same event."""
     kind = ADDRESS_KIND.get(claims.channel)
-    if kind is None or not claims.to:
+    if kind is None:
         raise Forbidden(f"token: {claims.channel} messages have no unsubscribe link", code="wrong_link")
     digest = hashlib.sha256(f"{claims.message_id}|{claims.channel}|{claims.topic}".encode()).hexdigest()[:32]
     return IntakeEvent(
@@ -123,7 +143,7 @@ def consent_event(claims: LinkClaims, now: datetime) -> IntakeEvent:
         type=EventType.IDENTIFY,
         source=SourceContext(source_id=UNSUBSCRIBE_SOURCE, channel=Channel(claims.channel)),
         traits={"subscriptions": {claims.channel: {claims.topic: False}}},
-        context={"externalIds": [{"type": kind, "id": claims.to, "collection": "users"}]},
+        context={"externalIds": [{"type": kind, "id": address, "collection": "users"}]},
         timestamp=now,
         received_at=now,
     )

@@ -5,7 +5,7 @@ small repository interface store/ implements (docs/data-model.md)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
@@ -235,6 +235,13 @@ class DecisionRepository(Protocol):
     def keep_prices(self, profile_id: str, day: date, products: list[PricedProduct]) -> list[PricedProduct]:
         """The first price each product was shown at to this customer today (kept for the day)."""
         ...
+
+
+# how long after its intent was made a marketing message may still go (a birthday: its local day)
+USEFUL_LIFE = {"replenishment": timedelta(days=7), "welcome": timedelta(days=3)}
+# no deferral is released later than this after it was made (an erasure reads the release
+# partitions up to here to find a person's deferred intents)
+DEFERRAL_HORIZON = max(USEFUL_LIFE.values()) + timedelta(days=1)
 
 
 def release_bucket(instant: datetime) -> str:

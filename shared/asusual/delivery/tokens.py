@@ -6,7 +6,9 @@ expiry in epoch seconds), base64url without padding; the signature is the HMAC-S
 payload's ASCII text with the first secret, base64url without padding. Every secret verifies, so
 a new secret is put first and the old one kept until the links it signed have expired.
 
-The claims are not encrypted: a token only ever holds ids the customer's own message shows.
+The claims are not encrypted: a token only ever holds ids the customer's own message shows, never
+an address or a name (links are logged by mail scanners and proxies). ``to`` is read from tokens
+signed before that, not written.
 """
 
 from __future__ import annotations

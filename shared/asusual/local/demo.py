@@ -351,6 +351,7 @@ class Story:
                 "lastName": "Смирнов",
                 "phone": "+7 903 555-12-34",
                 "gender": "male",
+                "address": {"street": "ул. Тверская, 7, кв. 12", "city": "Москва", "postalCode": "125009"},
             },
             context=moscow,
             **signed_up,

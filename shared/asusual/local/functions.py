@@ -50,7 +50,9 @@ PROFILES_API = LocalFunction(
     name="profiles_api", module="functions.profiles_api.handler", http_prefixes=("/v1/profiles",)
 )
 ADMIN_API = LocalFunction(
-    name="admin_api", module="functions.admin_api.handler", http_prefixes=("/v1/catalog",)
+    name="admin_api",
+    module="functions.admin_api.handler",
+    http_prefixes=("/v1/catalog", "/v1/sources", "/v1/keys"),
 )
 BIRTHDAY_SWEEP = LocalFunction(
     name="birthday_sweep", module="functions.birthday_sweep.handler", every=timedelta(hours=1)

@@ -9,6 +9,7 @@ import json
 import sys
 from typing import Any
 
+from asusual.access.views import KeyRequest, RotateRequest, SourceRequest
 from asusual.api import openapi_document
 from asusual.catalog.service import CatalogUpload
 from asusual.intake.models import SegmentBatch, SegmentMessage
@@ -18,7 +19,7 @@ from asusual.local.functions import API_FUNCTIONS
 def document() -> dict[str, Any]:
     return openapi_document(
         [function.load().app for function in API_FUNCTIONS],
-        body_models=[SegmentBatch, SegmentMessage, CatalogUpload],
+        body_models=[SegmentBatch, SegmentMessage, CatalogUpload, SourceRequest, RotateRequest, KeyRequest],
     )
 
 

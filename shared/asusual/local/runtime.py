@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -75,7 +76,7 @@ READ_KEY = "read_local_key"
 ADMIN_KEY = "admin_local_key"
 LOCAL_COUNTRY = "RU"
 PUBLIC_URL = "http://127.0.0.1:8787"
-LINK_SECRET = "local-only-link-secret"  # noqa: S105 - signs why/unsubscribe links in local mode; never deployed
+LINK_SECRET_NAME = "asusual-local-link-secrets"  # noqa: S105 - the secret's name; its value is random
 
 
 class LocalSetupError(RuntimeError):
@@ -222,7 +223,6 @@ class LocalRuntime:
                 "ASUSUAL_SQS_SEND_WORKERS": "1",
                 "ASUSUAL_DEFAULT_COUNTRY": LOCAL_COUNTRY,  # moto serializes calls; threads only contend
                 "ASUSUAL_DELIVERY_MODE": "outbox",
-                "ASUSUAL_LINK_SECRETS": LINK_SECRET,
                 "ASUSUAL_OFFER_POOL_CACHE_SECONDS": "0",  # an upload shows in the next decision
                 "ASUSUAL_PUBLIC_BASE_URL": PUBLIC_URL,  # until set_public_url gives the gateway's own
             }
@@ -237,6 +237,8 @@ class LocalRuntime:
         for spec in QUEUES:
             self.queue_urls[spec.name] = self._create_queue(spec)
             os.environ[f"ASUSUAL_{spec.settings_field.upper()}"] = self.queue_urls[spec.name]
+        os.environ.pop("ASUSUAL_LINK_SECRETS", None)
+        os.environ["ASUSUAL_LINK_SECRETS_ARN"] = self._create_link_secret()
         self._reset_caches()
         self._seed_keys()
         for function in QUEUE_CONSUMERS:
@@ -298,6 +300,16 @@ class LocalRuntime:
         except BotoCoreError as exc:
             hint = "" if is_aws_endpoint(self.dynamodb_endpoint) else " (is `make dynamodb-local` running?)"
             raise LocalSetupError(f"cannot reach {where}{hint}: {exc}") from exc
+
+    @staticmethod
+    def _create_link_secret() -> str:
+        """The link-signing secret, as a deployed stage has it: random, in Secrets Manager (moto's),
+        read through the same code path. New on every start, so a link from an earlier run of the
+        local server no longer opens."""
+        created = clients.secretsmanager().create_secret(
+            Name=LINK_SECRET_NAME, SecretString=secrets.token_urlsafe(32)
+        )
+        return str(created["ARN"])
 
     def _create_queue(self, spec: QueueSpec) -> str:
         sqs = clients.sqs()

@@ -1,6 +1,7 @@
 """The event processor's use case: apply one event to exactly one profile, once.
 
-1. A message already processed (its marker exists) changes nothing.
+1. A message already processed (its marker exists) changes nothing. An event naming an
+   identifier of an erased person (one no profile claims, but suppressed) is dropped whole.
 2. The event's identifiers resolve to a profile (merging profiles the event links, within the
    guards) or to a new one; its contribution joins the part that owns the resolving identifier.
 3. The change commits as one conditional transaction (profile version, tombstones of merged
@@ -51,12 +52,16 @@ class ProfileChange:
 class ProfileRepository(Protocol):
     def seen(self, message_id: str) -> bool: ...
 
-    def mark_seen(self, message_id: str, profile_id: str | None, expires_at: datetime) -> bool:
+    def mark_seen(self, message_id: str, expires_at: datetime) -> bool:
         """Conditional put; False if the marker already existed."""
         ...
 
     def owners(self, identifiers: list[Identifier]) -> dict[Identifier, str]:
         """identifier → the profile id its claim names (maybe a tombstone)."""
+        ...
+
+    def suppressed(self, identifiers: list[Identifier]) -> bool:
+        """True when any of them belonged to a person who was erased (asusual.privacy)."""
         ...
 
     def load(self, profile_ids: set[str]) -> dict[str, Profile]: ...
@@ -78,11 +83,16 @@ class Outcome:
     attached: list[Identifier] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     unchanged: bool = False
+    suppressed: bool = False  # names an erased person's identifier: dropped
     profile: Profile | None = None  # the profile after the event
     previous: Profile | None = None  # the resolved profile before the event (None: created)
 
 
 OnApplied = Callable[[IntakeEvent, Outcome], None]
+
+
+class _Suppressed(Exception):
+    """The event names an identifier of an erased person."""
 
 
 class ProfileLoader(Protocol):
@@ -134,16 +144,20 @@ def process_event(
         outcome = Outcome(profile_id=None, unattributed=True)
         if on_applied is not None:
             on_applied(event, outcome)  # an order status still reaches the order's customer
-        repo.mark_seen(event.message_id, None, now + dedupe_window)
+        repo.mark_seen(event.message_id, now + dedupe_window)
         return outcome
     for _attempt in range(MAX_ATTEMPTS):
         try:
             outcome = _apply(event, extracted.linking, repo, policy, now, default_country)
         except Conflict:
             continue
+        except _Suppressed:
+            # an erased person's identifier: nothing of the event is kept, nothing is triggered
+            repo.mark_seen(event.message_id, now + dedupe_window)
+            return Outcome(profile_id=None, suppressed=True)
         if on_applied is not None:
             on_applied(event, outcome)
-        repo.mark_seen(event.message_id, outcome.profile_id, now + dedupe_window)
+        repo.mark_seen(event.message_id, now + dedupe_window)
         return outcome
     raise TransientError("profile changed concurrently too often; retry")
 
@@ -159,6 +173,11 @@ def _apply(
     claimed = repo.owners(identifiers)
     live = live_profiles(repo, set(claimed.values()))
     owners = {i: live[p].profile_id for i, p in claimed.items() if p in live}
+    # only an identifier no live profile claims can be an erased person's (erasure deletes the
+    # claims after suppressing them): events of known customers cost no extra read
+    unclaimed = [i for i in identifiers if i not in owners]
+    if unclaimed and repo.suppressed(unclaimed):
+        raise _Suppressed
     profiles = {p.profile_id: p for p in live.values()}
     resolution = resolve(
         identifiers,

@@ -32,12 +32,12 @@ from asusual.delivery.records import (
     ReserveOutcome,
     release_bucket,
 )
+from asusual.settings import get_settings
 from asusual.store.catalog import _product_key
 from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
 from asusual.store.profiles import _profile_key, profile_from_item
 from asusual.store.tables import GSI1
 
-MESSAGE_DAYS = 400  # the message log (and its explanations) outlives a year of caps and audits
 DAY_ITEMS_DAYS = 3
 
 
@@ -70,9 +70,11 @@ def _day_expiry(day: date) -> datetime:
 
 
 class DynamoMessageRepository:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, message_days: int | None = None) -> None:
         self._db = client
         self._table = table_name
+        # the message log (and its explanations): by default 400 days, a year of caps and audits
+        self._message_days = message_days if message_days is not None else get_settings().message_log_days
 
     # -- send once + message log -------------------------------------------------------------
     @translate_errors
@@ -255,7 +257,7 @@ class DynamoMessageRepository:
             "gsi1pk": {"S": f"MSGLOG#{record.profile_id}"},
             "gsi1sk": {"S": f"{utc_stamp(record.created_at)}#{record.message_id}"},
             "data": {"S": record.model_dump_json()},
-            "expires_at": _ttl(record.created_at + timedelta(days=MESSAGE_DAYS)),
+            "expires_at": _ttl(record.created_at + timedelta(days=self._message_days)),
         }
 
     def _ledger_put(self, ledger: CapsLedger, expected: int | None = None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Profile   pk=PROFILE#<id>        sk=PROFILE                 data (JSON), version
 Merge     pk=PROFILE#<survivor>  sk=MERGE#<at>#<absorbed>   data (JSON)
 Claim     pk=ID#<kind>#<value>   sk=ID                      profile_id
-Marker    pk=MSG#<message_id>    sk=MSG                     profile_id, expires_at (TTL)
+Marker    pk=MSG#<message_id>    sk=MSG                     expires_at (TTL)
+Suppressed pk=SUPPRESS#<sha256>  sk=SUPPRESS                erasure_id, at: an erased person's identifier
 Consent   pk=PROFILE#<id>        sk=CONSENT#<at>#<channel.topic>#<message_id>   data (JSON): the history
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from asusual.errors import Conflict
 from asusual.identity.models import Identifier
+from asusual.privacy.models import suppression_hash
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import Stamped
@@ -40,6 +42,10 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
     return Profile.model_validate_json(raw)
 
 
+def suppression_key(hash_: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SUPPRESS#{hash_}"}, "sk": {"S": "SUPPRESS"}}
+
+
 def _claim_key(identifier: Identifier) -> dict[str, Any]:
     return {"pk": {"S": f"ID#{identifier.kind}#{identifier.value}"}, "sk": {"S": "ID"}}
 
@@ -58,15 +64,14 @@ class DynamoProfileRepository:
         return "Item" in response
 
     @translate_errors
-    def mark_seen(self, message_id: str, profile_id: str | None, expires_at: datetime) -> bool:
+    def mark_seen(self, message_id: str, expires_at: datetime) -> bool:
+        # the marker names no profile: it outlives nothing personal and needs no erasure
         item = {
             "pk": {"S": f"MSG#{message_id}"},
             "sk": {"S": "MSG"},
             "entity": {"S": "message_marker"},
             "expires_at": {"N": str(int(expires_at.timestamp()))},
         }
-        if profile_id:
-            item["profile_id"] = {"S": profile_id}
         try:
             self._db.put_item(
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
@@ -80,6 +85,11 @@ class DynamoProfileRepository:
         by_key = {f"ID#{i.kind}#{i.value}": i for i in identifiers}
         items = batch_get(self._db, self._table, [_claim_key(i) for i in by_key.values()], "pk, profile_id")
         return {by_key[item["pk"]["S"]]: item["profile_id"]["S"] for item in items}
+
+    @translate_errors
+    def suppressed(self, identifiers: list[Identifier]) -> bool:
+        keys = [suppression_key(suppression_hash(i)) for i in dict.fromkeys(identifiers)]
+        return bool(batch_get(self._db, self._table, keys, "pk"))
 
     @translate_errors
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:

@@ -84,6 +84,9 @@ class DynamoTriggerRepository:
             "version": {"N": str(record.version)},
             "data": {"S": record.model_dump_json()},
         }
+        if record.profile_id:  # a customer's orders, for their access and erasure requests
+            item["gsi1pk"] = {"S": f"ORDERS#{record.profile_id}"}
+            item["gsi1sk"] = {"S": f"ORDER#{record.order_id}"}
         self._conditional_put(item, expected_version)
 
     # -- birthdays ---------------------------------------------------------------------------

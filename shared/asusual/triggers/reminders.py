@@ -13,6 +13,7 @@ not EventBridge Scheduler one-time schedules).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -69,6 +70,12 @@ class Reminder(BaseModel):
     basis: str | None = None
     reason: str | None = Field(default=None, description="why it was cancelled or skipped")
     updated_at: datetime
+
+
+def observation_id(profile_id: str, product_id: str, purchased_at: str) -> str:
+    """The once-only key of one repeat-purchase interval: a hash, so the marker that outlives the
+    purchase by 400 days names neither the customer nor the product."""
+    return hashlib.sha256(f"{profile_id}#{product_id}#{purchased_at}".encode()).hexdigest()[:32]
 
 
 def due_bucket(instant: datetime) -> str:
@@ -201,7 +208,7 @@ def schedule_purchase(
         days = interval_observation(histories[pid][0], event_time)
         if days is not None:
             repo.record_interval(
-                f"{profile.profile_id}#{pid}#{event_time.isoformat()}",
+                observation_id(profile.profile_id, pid, event_time.isoformat()),
                 [k for _, k in levels[pid]],
                 days,
                 now + OBSERVATION_TTL,

@@ -122,7 +122,7 @@ def test_revoke_source_refuses_all_its_keys_and_further_rotation():
     for key in (old.key, new.key):
         with pytest.raises(Unauthorized):
             service.authenticate(key, repo, now=NOW, allowed=[KeyScope.WRITE])
-    with pytest.raises(Forbidden):
+    with pytest.raises(Conflict, match="revoked"):
         service.rotate_source_key(repo, "web", now=NOW, overlap=timedelta(hours=1))
 
 

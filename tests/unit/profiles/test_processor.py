@@ -23,15 +23,22 @@ class MemoryRepo:
 
     def __init__(self):
         self.markers, self.claims, self.profiles, self.merges = {}, {}, {}, []
+        self.suppressions: set = set()
 
     def seen(self, message_id):
         return message_id in self.markers
 
-    def mark_seen(self, message_id, profile_id, expires_at):
-        return self.markers.setdefault(message_id, profile_id) == profile_id
+    def mark_seen(self, message_id, expires_at):
+        if message_id in self.markers:
+            return False
+        self.markers[message_id] = expires_at
+        return True
 
     def owners(self, identifiers):
         return {i: self.claims[i] for i in identifiers if i in self.claims}
+
+    def suppressed(self, identifiers):
+        return any(i in self.suppressions for i in identifiers)
 
     def load(self, profile_ids):
         return {p: self.profiles[p] for p in profile_ids if p in self.profiles}

@@ -1,0 +1,1 @@
+"""Privacy requests: erasure (with suppression of the person's identifiers) and export."""

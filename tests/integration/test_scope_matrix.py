@@ -1,0 +1,136 @@
+"""Every HTTP route of every API function, for every kind of caller: who is refused (401: no,
+unknown or revoked key; 403: a key of another scope) and who gets through (any other status).
+
+    write  intake only
+    read   profiles (read), decide, why, message log, catalog (read)
+    admin  what read may, and catalog upload, sources, keys, unmerge, privacy
+
+To add a route: one row in ROUTES (a test fails while a documented route has none)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from asusual.access import service
+from asusual.access.models import KeyScope
+from asusual.local.openapi import document
+from asusual.local.runtime import ADMIN_KEY, READ_KEY
+from tests.integration.api_calls import call
+
+WRITE = frozenset({KeyScope.WRITE})
+READ = frozenset({KeyScope.READ, KeyScope.ADMIN})
+ADMIN = frozenset({KeyScope.ADMIN})
+PUBLIC = None  # no key needed: a key changes nothing
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str  # as in the OpenAPI document
+    target: str  # a concrete request
+    allowed: frozenset[KeyScope] | None
+    body: Any = None
+
+
+def intake(kind: str, body: dict[str, Any]) -> Route:
+    return Route("POST", f"/v1/{kind}", f"/v1/{kind}", WRITE, body)
+
+
+PROFILE = "/v1/profiles/email/anna%40example.com"
+DECIDE = {"identifier": {"type": "user_id", "value": "u-1"}, "placement": "site_greeting", "channel": "web"}
+PRODUCT = {"product_id": "sku-1", "name": "Cat food", "price": 10, "currency": "RUB"}
+SOURCE = {"source_id": "pos", "name": "POS", "channel": "store"}
+
+ROUTES: list[Route] = [
+    # intake_api
+    intake("batch", {"batch": [{"type": "track", "userId": "u-1", "event": "Viewed"}]}),
+    intake("identify", {"userId": "u-1", "traits": {"firstName": "Анна"}}),
+    intake("track", {"userId": "u-1", "event": "Viewed"}),
+    intake("page", {"anonymousId": "a-1", "name": "Home"}),
+    intake("screen", {"anonymousId": "a-1", "name": "Home"}),
+    intake("group", {"userId": "u-1", "groupId": "g-1"}),
+    intake("alias", {"userId": "u-1", "previousId": "a-1"}),
+    # profiles_api
+    Route("GET", "/v1/profiles/{identifier_type}/{value}", PROFILE, READ),
+    Route("POST", "/v1/profiles/{profile_id}/unmerge", "/v1/profiles/p_1/unmerge", ADMIN,
+          {"merged_profile_id": "p_2"}),
+    Route("DELETE", "/v1/profiles/{identifier_type}/{value}", PROFILE, ADMIN),
+    Route("GET", "/v1/profiles/{identifier_type}/{value}/export", f"{PROFILE}/export", ADMIN),
+    # decide_api
+    Route("POST", "/v1/decide", "/v1/decide", READ, DECIDE),
+    # messages_api
+    Route("GET", "/v1/messages/{message_id}/why", "/v1/messages/m_1/why", READ),
+    Route("GET", "/v1/messages", "/v1/messages?profile_id=p_1", READ),
+    Route("GET", "/v1/unsubscribe", "/v1/unsubscribe?token=not-a-token", PUBLIC),
+    Route("POST", "/v1/unsubscribe", "/v1/unsubscribe?token=not-a-token", PUBLIC),
+    # admin_api: catalog
+    Route("POST", "/v1/catalog/products", "/v1/catalog/products", ADMIN, PRODUCT),
+    Route("GET", "/v1/catalog/products/{product_id}", "/v1/catalog/products/sku-1", READ),
+    # admin_api: sources and keys
+    Route("GET", "/v1/sources", "/v1/sources", ADMIN),
+    Route("POST", "/v1/sources", "/v1/sources", ADMIN, SOURCE),
+    Route("POST", "/v1/sources/{source_id}/rotate", "/v1/sources/app_local/rotate", ADMIN),
+    Route("DELETE", "/v1/sources/{source_id}", "/v1/sources/email_local", ADMIN),
+    Route("GET", "/v1/keys", "/v1/keys", ADMIN),
+    Route("POST", "/v1/keys", "/v1/keys", ADMIN, {"scope": "read", "label": "matrix"}),
+    Route("DELETE", "/v1/keys/{key_id}", "/v1/keys/0123456789ab", ADMIN),
+]  # fmt: skip
+
+# the order the callers call in: the admin last, so what it changes cannot affect the others
+CALLERS = ("no key", "revoked admin key", "write", "read", "admin")
+
+
+def expected(route: Route, caller: str) -> str:
+    if caller in ("no key", "revoked admin key"):
+        return "401"
+    scope = KeyScope(caller)
+    assert route.allowed is not None
+    return "allowed" if scope in route.allowed else "403"
+
+
+def outcome(status: int) -> str:
+    return str(status) if status in (401, 403) else "allowed"
+
+
+@pytest.fixture
+def keys(runtime, clock) -> dict[str, str | None]:
+    repo = runtime.access_repository()
+    revoked = service.create_key(repo, KeyScope.ADMIN, now=clock.now() - timedelta(days=1), label="gone")
+    service.revoke_key(repo, revoked.record.key_id)
+    return {
+        "no key": None,
+        "revoked admin key": revoked.key,
+        "write": "web_local_key",
+        "read": READ_KEY,
+        "admin": ADMIN_KEY,
+    }
+
+
+def rows() -> list[Any]:
+    return [pytest.param(r, id=f"{r.method} {r.template}") for r in ROUTES]
+
+
+@pytest.mark.parametrize("route", rows())
+def test_each_route_refuses_or_admits_each_caller(runtime, keys, route):
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    for caller in CALLERS:
+        for auth in ("bearer", "basic") if keys[caller] else ("bearer",):
+            answer = call(runtime, route.method, route.target, key=keys[caller], body=route.body, auth=auth)
+            seen[caller, auth] = (int(answer.status), answer.body.decode()[:200])
+    if route.allowed is PUBLIC:
+        statuses = {status for status, _ in seen.values()}
+        assert len(statuses) == 1, f"a public route answers the same whatever the key: {seen}"
+        return
+    wrong = {who: got for who, got in seen.items() if outcome(got[0]) != expected(route, who[0])}
+    assert not wrong, f"{route.method} {route.target}: {wrong}"
+
+
+def test_the_table_has_a_row_for_every_documented_route():
+    documented = {(method.upper(), path) for path, ops in document()["paths"].items() for method in ops}
+    rows = {(r.method, r.template) for r in ROUTES}
+    assert documented <= rows, f"routes without a row in ROUTES: {sorted(documented - rows)}"
+    assert rows <= documented, f"rows for routes that do not exist: {sorted(rows - documented)}"
