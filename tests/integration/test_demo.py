@@ -21,6 +21,9 @@ def test_demo_story_holds_every_expectation_and_prints_each_customers_table(tmp_
     for person in demo.PEOPLE.values():
         assert f"\n{person.name} · " in text
     assert text.count("local time        channel") == len(demo.PEOPLE)
+    # the privacy request comes after the tables (her why links stop opening) and is checked too
+    privacy = text.index("Vera asks what is held about her")
+    assert privacy > text.rindex("local time        channel") and text.count("    ok   ", privacy) == 3
     # the handlers' output went to the log file, one JSON document a line, and not to the story
     lines = log.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines if line.startswith("{")]
@@ -42,6 +45,7 @@ def test_demo_exits_non_zero_and_names_the_expectation_that_failed(tmp_path, mon
 
     monkeypatch.setattr(demo.Story, "play", play)
     monkeypatch.setattr(demo, "report", lambda story: None)
+    monkeypatch.setattr(demo.Story, "forget_vera", lambda story: None)
     out = io.StringIO()
     assert demo.main(["--log", str(tmp_path / "demo.log")], out=out) == 1
     text = out.getvalue()

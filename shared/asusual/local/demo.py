@@ -749,6 +749,37 @@ class Story:
             "the Segment clients saw no errors" + (f": {self.errors}" if self.errors else ""),
         )
 
+    # -- a privacy request, after the report (her why links stop opening) --------------------------------
+    def forget_vera(self) -> None:
+        """Vera asks what the shop holds about her, then to be forgotten (GDPR art. 15 and 17)."""
+        self.say("\nVera asks what is held about her, then to be forgotten (admin key)")
+        path = "/v1/profiles/user_id/vera-12"
+        held = self.api.ok("GET", f"{path}/export", ADMIN_KEY)
+        counts = held["counts"]
+        self.expect(
+            counts.get("message") == 4 and counts.get("order") == 1 and counts.get("consent", 0) >= 1,
+            f"her export holds her order, her 4 messages with their explanations and her consent records "
+            f"({sum(counts.values())} items of {len(counts)} kinds)",
+        )
+        erased = self.api.ok("DELETE", path, ADMIN_KEY)
+        self.expect(
+            erased["status"] == "completed" and "vera" not in json.dumps(erased).lower(),
+            f"erased: {sum(erased['deleted'].values())} items, "
+            f"{erased['identifiers_suppressed']} identifiers suppressed; the audit record names nobody",
+        )
+        mine = [
+            m for m in self.notes.get("outbox", []) if m["profile_id"] == self.notes["profile_ids"]["vera"]
+        ]
+        self.client("web_local_key").identify("vera-12", {"email": "vera@example.com", "firstName": "Вера"})
+        self.sync()
+        self.expect(
+            self.api.profile("email", "vera@example.com") is None
+            and self.api.call("GET", f"{path}/export", ADMIN_KEY)[0] == 404
+            and all(self.api.call("GET", m["why_url"], None)[0] == 403 for m in mine),
+            "afterwards nothing is found by any of her identifiers, a later sign-in does not bring her back, "
+            "and her old why links no longer open",
+        )
+
     def price_checks(self) -> None:
         offer = self.notes.get("olga_offer") or {}
         site, till = self.notes.get("olga_site_till", ({}, {}))
@@ -887,6 +918,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         try:
             story.play()
             report(story)
+            story.forget_vera()
         except DemoError as exc:
             story.checks.append((False, str(exc)))
             print(f"\nthe story stopped: {exc}", file=out)
