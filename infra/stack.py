@@ -139,6 +139,9 @@ class AsusualStack(Stack):
         self.api.route(
             ["/v1/profiles/{identifier_type}/{value}/export"], apigwv2.HttpMethod.GET, profiles_api
         )
+        self.api.route(
+            ["/v1/profiles/{identifier_type}/{value}/suppression"], apigwv2.HttpMethod.DELETE, profiles_api
+        )
         self.api.route(["/v1/profiles/{profile_id}/unmerge"], apigwv2.HttpMethod.POST, profiles_api)
 
         # admin_api: the catalog (admin key writes; read and admin keys read), and sources and

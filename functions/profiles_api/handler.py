@@ -9,6 +9,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,7 +23,7 @@ from asusual.identity.extract import lookup_identifier
 from asusual.identity.models import Identifier
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.privacy.models import ErasureRecord, PersonalData
-from asusual.privacy.service import erase, export
+from asusual.privacy.service import erase, export, lift_suppression
 from asusual.profiles.processor import read_profile, unmerge
 from asusual.profiles.view import ProfileView, TenurePolicy
 from asusual.settings import get_settings
@@ -133,6 +134,23 @@ def delete_profile(identifier_type: str, value: str) -> ErasureRecord:
         items_deleted=sum(record.deleted.values()),
     )
     return record
+
+
+@app.delete(
+    "/v1/profiles/<identifier_type>/<value>/suppression",
+    summary="Let an erased identifier in again (the customer came back and asks to be known)",
+    description="Only this identifier: later events naming it create or update a profile again. "
+    "Nothing erased comes back. 404 when the identifier is not suppressed.",
+    operation_id="liftSuppression",
+    tags=["privacy"],
+    security=_SECURITY,
+    responses=_ERRORS,
+)
+def delete_suppression(identifier_type: str, value: str) -> Response[str]:
+    key_id, identifier, privacy = _admin_request(identifier_type, value)
+    lift_suppression(privacy, identifier)
+    logger.info("suppression lifted", key_id=key_id, identifier_type=identifier.kind)
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
 @app.post(

@@ -311,6 +311,7 @@ def test_profiles_api_role_and_routes_with_the_privacy_requests(synthesized):
         "GET /v1/profiles/{identifier_type}/{value}",
         "DELETE /v1/profiles/{identifier_type}/{value}",
         "GET /v1/profiles/{identifier_type}/{value}/export",
+        "DELETE /v1/profiles/{identifier_type}/{value}/suppression",
         "POST /v1/profiles/{profile_id}/unmerge",
     } <= routes
     functions = resources(template, "AWS::Lambda::Function")

@@ -195,6 +195,20 @@ def test_events_naming_an_erased_identifier_are_dropped_and_counted(
     assert profile("email", "carla@example.com") is not None
 
 
+def test_a_lifted_suppression_lets_the_customer_sign_up_again_with_nothing_of_before(
+    story, admin_profiles, send, profile
+):
+    assert admin_profiles("DELETE", quoted("email", ANNA["email"])).status == 200
+    assert admin_profiles("DELETE", quoted("email", ANNA["email"]) + "/suppression").status == 204
+    assert admin_profiles("DELETE", quoted("email", ANNA["email"]) + "/suppression").status == 404
+    send("web_local_key", event("identify", "2026-11-23T09:00:00Z", userId="u-anna-new",
+                                traits={"email": ANNA["email"]}))  # fmt: skip
+    again = profile("email", ANNA["email"])
+    assert again is not None and again["profile_id"] != story and again["first_name"] is None
+    assert again["purchases"] == []  # nothing erased came back
+    assert profile("user_id", ANNA["user_id"]) is None  # her other identifiers stay suppressed
+
+
 def test_erasure_repeated_answers_the_same_record_and_unknown_people_are_not_found(story, admin_profiles):
     first = admin_profiles("DELETE", quoted("email", ANNA["email"])).json()
     again = admin_profiles("DELETE", quoted("anonymous_id", ANNA["anonymous_id"]))

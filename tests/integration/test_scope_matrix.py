@@ -60,6 +60,7 @@ ROUTES: list[Route] = [
           {"merged_profile_id": "p_2"}),
     Route("DELETE", "/v1/profiles/{identifier_type}/{value}", PROFILE, ADMIN),
     Route("GET", "/v1/profiles/{identifier_type}/{value}/export", f"{PROFILE}/export", ADMIN),
+    Route("DELETE", "/v1/profiles/{identifier_type}/{value}/suppression", f"{PROFILE}/suppression", ADMIN),
     # decide_api
     Route("POST", "/v1/decide", "/v1/decide", READ, DECIDE),
     # messages_api

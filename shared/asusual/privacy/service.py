@@ -67,6 +67,10 @@ class PrivacyRepository(Protocol):
         """The erasure id that suppressed this identifier hash, if any."""
         ...
 
+    def lift_suppression(self, hash_: str) -> bool:
+        """Forget one suppressed hash; False when it was not suppressed."""
+        ...
+
     def save_erasure(self, record: ErasureRecord) -> None: ...
 
     def erasure(self, erasure_id: str) -> ErasureRecord | None: ...
@@ -215,3 +219,10 @@ def erase(
         deleted.update(item.kind for item in repo.delete(items))
         record = record.model_copy(update={"deleted": dict(sorted(deleted.items()))})
     raise TransientError("the person's data kept changing during the erasure; retry")
+
+
+def lift_suppression(repo: PrivacyRepository, identifier: Identifier) -> None:
+    """Let events naming ``identifier`` in again (an erased customer who comes back and asks to be
+    known): only that identifier, and nothing erased returns. NotFound when it is not suppressed."""
+    if not repo.lift_suppression(suppression_hash(identifier)):
+        raise NotFound(f"{identifier.kind}: this {identifier.kind} is not suppressed")

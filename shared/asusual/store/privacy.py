@@ -228,6 +228,16 @@ class DynamoPrivacyRepository:
         return item["erasure_id"]["S"] if item else None
 
     @translate_errors
+    def lift_suppression(self, hash_: str) -> bool:
+        try:
+            self._db.delete_item(
+                TableName=self._table, Key=suppression_key(hash_), ConditionExpression="attribute_exists(pk)"
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    @translate_errors
     def save_erasure(self, record: ErasureRecord) -> None:
         self._db.put_item(
             TableName=self._table,

@@ -10,7 +10,7 @@ import pytest
 from asusual.errors import NotFound
 from asusual.identity.models import Identifier, IdentityPolicy
 from asusual.privacy.models import ErasureRecord, ErasureStatus, Footprint, HeldItem, suppression_hash
-from asusual.privacy.service import erase, export, footprint
+from asusual.privacy.service import erase, export, footprint, lift_suppression
 from asusual.profiles.processor import process_event, unmerge
 
 from ..events import event
@@ -75,6 +75,9 @@ class MemoryPrivacy(MemoryRepo):
         new = [h for h in hashes if h not in self.suppressed_hashes]
         self.suppressed_hashes.update({h: erasure_id for h in new})
         return len(new)
+
+    def lift_suppression(self, hash_):
+        return self.suppressed_hashes.pop(hash_, None) is not None
 
     def suppressed_by(self, hash_):
         return self.suppressed_hashes.get(hash_)
@@ -192,3 +195,15 @@ def test_events_of_known_customers_never_read_the_suppression_list(repo, monkeyp
     fresh = event("page", minutes=31, message_id="p-new", anonymous_id="anon-brand-new")
     process_event(fresh, repo, IdentityPolicy(), now=NOW, dedupe_window=WINDOW)
     assert asked == [[Identifier(kind="anonymous_id", value="anon-brand-new")]]
+
+
+def test_a_lifted_suppression_lets_that_identifier_in_again_and_only_that_one(repo):
+    erase(repo, EMAIL, clock_now=lambda: NOW, requested_by="key123")
+    lift_suppression(repo, EMAIL)
+    with pytest.raises(NotFound, match="not suppressed"):
+        lift_suppression(repo, EMAIL)
+    back = event(minutes=40, message_id="back", traits={"email": "anna@example.com"}, anonymous_id="new-dev")
+    assert process_event(back, repo, IdentityPolicy(), now=NOW, dedupe_window=WINDOW).suppressed is False
+    assert EMAIL in repo.claims
+    still = event(minutes=41, message_id="still", user_id="u-1")
+    assert process_event(still, repo, IdentityPolicy(), now=NOW, dedupe_window=WINDOW).suppressed
