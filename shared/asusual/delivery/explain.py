@@ -121,22 +121,21 @@ def unsubscribe_event(
     message is no longer held (its person erased, or the log past retention): there is nobody
     left to unsubscribe, and the answer does not say so."""
     claims = unsubscribe_claims(token, secrets, now)
-    if ADDRESS_KIND.get(claims.channel) is None:
+    kind = ADDRESS_KIND.get(claims.channel)
+    if kind is None:
         raise Forbidden(f"token: {claims.channel} messages have no unsubscribe link", code="wrong_link")
     address = claims.to
     if address is None:
         record = repo.message(claims.message_id)
         address = record.to if record is not None else None
-    return claims, consent_event(claims, address, now) if address else None
+    return claims, consent_event(claims, kind, address, now) if address else None
 
 
-def consent_event(claims: LinkClaims, address: str, now: datetime) -> IntakeEvent:
+def consent_event(claims: LinkClaims, kind: str, address: str, now: datetime) -> IntakeEvent:
     """The consent change an unsubscribe link makes, as an event for the processor (the only
     writer of profiles): the channel and topic of the message, off, stamped with the click's time
-    and the source ``unsubscribe_link``. The same link clicked twice is the same event."""
-    kind = ADDRESS_KIND.get(claims.channel)
-    if kind is None:
-        raise Forbidden(f"token: {claims.channel} messages have no unsubscribe link", code="wrong_link")
+    and the source ``unsubscribe_link``, naming the customer by ``address`` (an identifier of
+    ``kind``). The same link clicked twice is the same event."""
     digest = hashlib.sha256(f"{claims.message_id}|{claims.channel}|{claims.topic}".encode()).hexdigest()[:32]
     return IntakeEvent(
         message_id=f"unsubscribe-{digest}",

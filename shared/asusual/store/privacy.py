@@ -9,12 +9,13 @@ Erasure    pk=ERASURE#<id>        sk=ERASURE    data (JSON, no personal data);
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from boto3.dynamodb.types import Binary, TypeDeserializer
 
 from asusual.delivery.records import DEFERRAL_HORIZON, release_bucket
 from asusual.errors import TransientError
@@ -22,40 +23,32 @@ from asusual.identity.models import Identifier
 from asusual.privacy.models import ErasureRecord, Footprint, HeldItem
 from asusual.profiles.model import Profile
 from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
-from asusual.store.profiles import DynamoProfileRepository, suppression_key
+from asusual.store.profiles import DynamoProfileRepository, data_json, suppression_key
 from asusual.store.tables import GSI1
 from asusual.triggers.reminders import observation_id
 
 BATCH_WRITE = 25  # BatchWriteItem's limit of requests per call
 INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
+_DESERIALIZER = TypeDeserializer()
 
 
 def _erasure_key(erasure_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"ERASURE#{erasure_id}"}, "sk": {"S": "ERASURE"}}
 
 
-def _plain(value: Any) -> Any:
-    """A DynamoDB attribute value as JSON-ready Python."""
-    if "S" in value:
-        return value["S"]
-    if "N" in value:
-        number = Decimal(value["N"])
-        return int(number) if number == number.to_integral_value() else float(number)
-    if "B" in value:
-        return value["B"]
-    if "BOOL" in value:
-        return value["BOOL"]
-    if "NULL" in value:
-        return None
-    if "L" in value:
-        return [_plain(v) for v in value["L"]]
-    if "M" in value:
-        return {k: _plain(v) for k, v in value["M"].items()}
-    if "SS" in value:
-        return sorted(value["SS"])
-    if "NS" in value:
-        return sorted(_plain({"N": n}) for n in value["NS"])
-    return None
+def _jsonable(value: Any) -> Any:
+    """A deserialized attribute value as JSON-ready Python (numbers, lists, text)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Binary):
+        return bytes(value).hex()
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
 
 
 def _attributes(item: dict[str, Any]) -> dict[str, Any]:
@@ -64,8 +57,8 @@ def _attributes(item: dict[str, Any]) -> dict[str, Any]:
     for name, value in sorted(item.items()):
         if name in INDEX_KEYS:
             continue
-        if name == "data":
-            raw = zlib.decompress(value["B"]) if "B" in value else value.get("S", "null").encode()
+        if name == "data" and ("B" in value or "S" in value):
+            raw = data_json(value)
             try:
                 out[name] = json.loads(raw)
             except ValueError:
@@ -73,7 +66,7 @@ def _attributes(item: dict[str, Any]) -> dict[str, Any]:
         elif name == "expires_at" and "N" in value:
             out[name] = datetime.fromtimestamp(int(value["N"]), UTC).isoformat()
         else:
-            out[name] = _plain(value)
+            out[name] = _jsonable(_DESERIALIZER.deserialize(value))
     return out
 
 
@@ -122,8 +115,8 @@ class DynamoPrivacyRepository:
             add(_held(i) for i in self._query_index(f"ORDERS#{pid}"))
         claims = self._get("ID", (f"{i.kind}#{i.value}" for i in footprint.identifiers))
         add(_held(c, owner=c["profile_id"]["S"]) for c in claims if c.get("profile_id", {}).get("S") in ids)
-        orders = self._get("ORDER", footprint.order_ids)
-        add(_held(o) for o in orders if self._order_owner(o) in ids | {None})
+        orders = [_held(o) for o in self._get("ORDER", footprint.order_ids)]
+        add(o for o in orders if o.attributes.get("data", {}).get("profile_id") in ids | {None})
         observations = [
             observation
             for pid in ids
@@ -136,12 +129,6 @@ class DynamoPrivacyRepository:
         add(_held(m) for m in markers if m.get("profile_id", {}).get("S") in ids)
         add(self._deferred_of(ids, now))
         return sorted(found.values(), key=lambda i: (i.kind, i.pk, i.sk))
-
-    @staticmethod
-    def _order_owner(item: dict[str, Any]) -> str | None:
-        data = json.loads(item["data"]["S"]) if "data" in item else {}
-        owner = data.get("profile_id")
-        return owner if isinstance(owner, str) else None
 
     def _deferred_of(self, ids: frozenset[str], now: datetime) -> list[HeldItem]:
         """Deferred intents wait in hourly release partitions, never later than the horizon: every

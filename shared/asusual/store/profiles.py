@@ -35,11 +35,14 @@ def profile_data(profile: Profile) -> dict[str, Any]:
     return {"B": zlib.compress(profile.model_dump_json().encode(), 6)}
 
 
+def data_json(data: dict[str, Any]) -> bytes:
+    """The JSON of a ``data`` attribute: zlib-compressed (Binary, profiles) or plain (String)."""
+    return zlib.decompress(data["B"]) if "B" in data else data["S"].encode()
+
+
 def profile_from_item(item: dict[str, Any]) -> Profile:
     """A profile item's ``data``: compressed JSON, or plain JSON as written before compression."""
-    data = item["data"]
-    raw = zlib.decompress(data["B"]) if "B" in data else data["S"].encode()
-    return Profile.model_validate_json(raw)
+    return Profile.model_validate_json(data_json(item["data"]))
 
 
 def suppression_key(hash_: str) -> dict[str, Any]:
