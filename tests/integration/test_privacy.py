@@ -264,3 +264,19 @@ def test_message_log_retention_is_configurable(send, profile, runtime, at, monke
     [message] = [i for i in items if i["pk"]["S"].startswith("MESSAGE#")]
     sent = datetime(2026, 11, 23, 9, tzinfo=UTC)
     assert int(message["expires_at"]["N"]) == int((sent + timedelta(days=30)).timestamp())
+
+
+def test_local_mode_signs_links_with_a_secret_generated_at_start_and_kept_in_secrets_manager(runtime):
+    import os
+
+    from asusual.local.runtime import LINK_SECRET_NAME
+    from asusual.store.secrets import link_secrets
+
+    assert "ASUSUAL_LINK_SECRETS" not in os.environ  # no fixed secret in the environment
+    stored = clients.secretsmanager().get_secret_value(SecretId=os.environ["ASUSUAL_LINK_SECRETS_ARN"])
+    assert stored["Name"] == LINK_SECRET_NAME and len(stored["SecretString"]) >= 43  # 256 random bits
+    assert link_secrets() == (stored["SecretString"].encode(),)  # read as a deployed stage reads it
+    runtime.stop()
+    runtime.start()  # a new start, a new secret
+    again = clients.secretsmanager().get_secret_value(SecretId=os.environ["ASUSUAL_LINK_SECRETS_ARN"])
+    assert again["SecretString"] != stored["SecretString"]
