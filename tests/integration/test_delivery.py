@@ -454,7 +454,7 @@ def test_decide_tells_the_site_what_not_to_ask_for_without_revealing_it(decide_a
     assert answers["anonymous_id"]["known"] == {"email": False, "phone": False, "marketing": []}
     # her address and number, in any form ("7916" alone could sit inside a profile id by chance)
     text = json.dumps(answers, ensure_ascii=False)
-    assert all(v not in text for v in ("anna@example.com", "9161234567", "916 123", "916-123"))
+    assert all(v not in text for v in ("anna@example.com", "9161234567", "916 123", "916-123", "916) 123"))
 
 
 # -- one read per dispatch --------------------------------------------------------------------------
