@@ -3,8 +3,14 @@ baselines, and measure when their reminders would have landed.
 
 Input: a CSV (stdlib csv, UTF-8) with the columns customer_id, product_id, quantity and timestamp
 (ISO-8601; without an offset it is read as UTC), and optionally product_type and product_category
-(the population levels after the product itself). Rows with quantity ≤ 0 (returns, zero-unit lines)
-are not purchases and are ignored.
+(the population levels after the product itself).
+
+A row with quantity ≤ 0 (a return, a cancellation, a zero-unit coupon line) is not a purchase, as in
+production (:func:`purchase_points` leaves it out): the report is exactly that of the file without
+it, except that it counts in ``rows`` and ``ignored_rows``. It learns no interval, makes no
+prediction, is no repurchase, and does not count toward ``customers``, ``products``, the data's
+span or the product's type and category. A customer-product pair whose lines all have quantity ≤ 0
+has no purchase, and so no repurchase either.
 
 The replay
 ----------
@@ -163,13 +169,13 @@ class MethodFigures(BaseModel):
 
 class BacktestReport(BaseModel):
     rows: int = Field(description="data rows read")
-    ignored_rows: int = Field(description="rows with quantity ≤ 0")
-    customers: int
-    products: int
+    ignored_rows: int = Field(description="rows with quantity ≤ 0: not purchases, left out of the rest")
+    customers: int = Field(description="customers with at least one purchase")
+    products: int = Field(description="products bought at least once")
     purchases: int = Field(description="purchases after merging those less than 12 hours apart")
     repurchases: int = Field(description="purchases followed by a purchase of the same product")
-    data_start: datetime | None
-    data_end: datetime | None
+    data_start: datetime | None = Field(description="the first purchase")
+    data_end: datetime | None = Field(description="the last purchase: the end of the data for reminders")
     policy: ReplenishmentPolicy
     methods: dict[str, MethodFigures]
 
@@ -249,19 +255,22 @@ def _levels(rows: list[PurchaseRow]) -> dict[str, list[tuple[str, str]]]:
 def backtest(rows: list[PurchaseRow], policy: ReplenishmentPolicy | None = None) -> BacktestReport:
     """Replay ``rows`` (any order) and measure the three methods (module docstring: definitions)."""
     policy = policy or ReplenishmentPolicy()
+    # quantity ≤ 0 is not a purchase (module docstring): everything below sees purchases only
+    bought = [row for row in rows if row.quantity > 0]
     raw: dict[tuple[str, str], list[tuple[datetime, float]]] = {}
-    for row in rows:
+    for row in bought:
         raw.setdefault((row.customer_id, row.product_id), []).append((row.at, row.quantity))
     # pairs in (customer, product) order: purchases at the same instant replay in an order that does
     # not depend on the file's
     pairs = [_Pair(product, purchase_points(history)) for (_, product), history in sorted(raw.items())]
-    levels = _levels(rows)
+    levels = _levels(bought)
     events = sorted((point.at, n, i) for n, pair in enumerate(pairs) for i, point in enumerate(pair.points))
-    end = max((row.at for row in rows), default=None)
-    horizon = end or datetime.max.replace(tzinfo=UTC)  # no rows: no events either
+    end = max((row.at for row in bought), default=None)
+    horizon = end or datetime.max.replace(tzinfo=UTC)  # no purchases: no events either
     population: dict[tuple[str, str], IntervalStats] = {}
     product_intervals: dict[str, list[float]] = {}
     tallies = {method: _Tally() for method in METHODS}
+    repurchases = 0
     for at, n, i in events:
         pair = pairs[n]
         chain = levels[pair.product_id]
@@ -273,6 +282,8 @@ def backtest(rows: list[PurchaseRow], policy: ReplenishmentPolicy | None = None)
                 population.setdefault(key, IntervalStats()).add(observed)
             bisect.insort(product_intervals.setdefault(pair.product_id, []), interval)
         repurchase = pair.points[i + 1].at if i + 1 < len(pair.points) else None
+        if repurchase is not None:
+            repurchases += 1
         prediction = predict(
             pair.points[: i + 1],
             catalog_days=None,
@@ -289,15 +300,14 @@ def backtest(rows: list[PurchaseRow], policy: ReplenishmentPolicy | None = None)
         if interval is not None:
             _, remind_at = runout_and_reminder(at, interval, policy)
             tallies["last_interval"].record(remind_at, repurchase, horizon)
-    repurchases = sum(len(pair.points) - 1 for pair in pairs)
     return BacktestReport(
         rows=len(rows),
-        ignored_rows=sum(1 for row in rows if row.quantity <= 0),
-        customers=len({row.customer_id for row in rows}),
-        products=len({row.product_id for row in rows}),
+        ignored_rows=len(rows) - len(bought),
+        customers=len({row.customer_id for row in bought}),
+        products=len({row.product_id for row in bought}),
         purchases=len(events),
         repurchases=repurchases,
-        data_start=min((row.at for row in rows), default=None),
+        data_start=min((row.at for row in bought), default=None),
         data_end=end,
         policy=policy,
         methods={method: tally.figures(repurchases) for method, tally in tallies.items()},

@@ -2,7 +2,7 @@ import pytest
 
 from asusual.triggers.backtest import BacktestInputError, backtest, read_purchases, run_backtest
 
-from . import every, write_purchases
+from . import day, every, write_purchases
 
 
 def figures(tmp_path, rows, **kwargs):
@@ -75,6 +75,22 @@ def test_backtest_same_day_purchases_merged_and_zero_quantity_ignored(tmp_path):
     report, methods = figures(tmp_path, rows, columns=("customer_id", "product_id", "quantity", "timestamp"))
     assert report.rows == 4 and report.ignored_rows == 1 and report.purchases == 2 and report.repurchases == 1
     assert methods["last_interval"]["predictions"] == 1
+
+
+def test_backtest_pair_with_only_returns_counts_no_repurchase(tmp_path):
+    # c: days 0, 10, 40; d: days 0, 20, 25 (as above: 4 repurchases). e only returned q, f only has
+    # a zero-unit line of r: neither pair has a purchase, so neither may take a repurchase away
+    bought = [("c", "q", 1, 0), ("c", "q", 1, 10), ("c", "q", 1, 40)]
+    bought += [("d", "q", 1, 0), ("d", "q", 1, 20), ("d", "q", 1, 25)]
+    returns = [("e", "q", -1, 12), ("e", "q", 0, 30), ("f", "r", 0, 45)]
+    report, methods = figures(tmp_path, bought + returns)
+    assert (report.rows, report.ignored_rows, report.purchases, report.repurchases) == (9, 3, 6, 4)
+    assert (report.customers, report.products) == (2, 1)
+    assert methods["last_interval"]["judged"] == 2 and methods["last_interval"]["coverage"] == 0.5
+    assert report.data_end == day(40)
+    clean = run_backtest(write_purchases(tmp_path / "bought.csv", bought))
+    counts = {"rows", "ignored_rows"}
+    assert report.model_dump(exclude=counts) == clean.model_dump(exclude=counts)
 
 
 def test_backtest_optional_columns_absent_uses_product_level_only(tmp_path):
