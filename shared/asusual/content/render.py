@@ -100,6 +100,7 @@ class Rendered(BaseModel):
     html: str | None = Field(description="email only: the body as escaped HTML")
     why: str = Field(description="the one-line reason alone")
     greeting: str = Field(description="daypart greeting with the name, e.g. 'Добрый вечер, Анна'")
+    shows_offer: bool = Field(default=False, description="the variant printed something of the offer")
     context: dict[str, Any] = Field(description="what the choice was based on, for the explanation record")
 
 
@@ -155,8 +156,14 @@ def _scene(request: ContentInput, locale: str) -> _Scene:
     )
 
 
+_NULL_WORDS = frozenset({"null", "none", "nil", "undefined", "nan", "n/a"})
+
+
 def _text(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    """A usable text: blank, or nothing but a serialized null ("null", "None", ...), is absent."""
+    if not isinstance(value, str) or not (text := value.strip()) or text.lower() in _NULL_WORDS:
+        return None
+    return text
 
 
 _PRICE_KEY = re.compile(r"price|total|amount|sum|cost|цена|сумма|стоимость", re.IGNORECASE)
@@ -179,9 +186,9 @@ def _fact_variables(facts: Mapping[str, Any]) -> dict[str, object]:
     raw_details = facts.get("details")
     if isinstance(raw_details, Mapping):
         details = {
-            str(k): v.strip()
+            str(k): text
             for k, v in raw_details.items()
-            if isinstance(v, str) and v.strip() and not _PRICE_KEY.search(str(k))
+            if (text := _text(v)) is not None and not _PRICE_KEY.search(str(k))
         }
         if details:
             out["details"] = details
@@ -331,11 +338,40 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def leak(text: str) -> str | None:
+# variables the pack itself provides: its own words are template, not data
+_PACK_VARIABLES = frozenset(
+    {"signature", "greeting", "promo", "locale", "channel", "trigger", "tenure", "today"}
+)
+
+
+def data_values(variables: Mapping[str, object]) -> re.Pattern[str] | None:
+    """The customer's and the catalog's texts among ``variables`` (names, order ids, tracking
+    numbers, product names ...), as one pattern, longest first: what a template prints of them is
+    data, not a leak of the template, whatever it spells (an order id may be "None" or "{{7}}")."""
+    found: set[str] = set()
+    stack: list[object] = [v for k, v in variables.items() if k not in _PACK_VARIABLES]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if len(value) >= 2:  # one character can spell no placeholder and no null
+                found.add(value)
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    if not found:
+        return None
+    return re.compile("|".join(re.escape(v) for v in sorted(found, key=len, reverse=True)))
+
+
+def leak(text: str, data: re.Pattern[str] | None = None) -> str | None:
     """Why a rendered text must not go out, or None: a placeholder, a null, an empty text, a
-    salutation left without its name."""
+    salutation left without its name. The ``data`` the template printed (data_values) is read as
+    a plain word: only what the template itself wrote can leak."""
     if not text.strip():
         return "empty"
+    if data is not None:
+        text = data.sub("x", text)
     for mark in _MARKUP:
         if mark in text:
             return f"placeholder {mark!r} in the output"
@@ -401,6 +437,27 @@ def _local_time(now: datetime, zones: tuple[str, ...]) -> str | None:
     return now.astimezone(tz).isoformat() if tz is not None else None
 
 
+class _Watched(dict[str, object]):
+    """A variable that remembers whether the template read anything of it: the offer, so that an
+    explanation lists it only when the message printed it (a variant that merely tests
+    ``{% if offer %}`` does not)."""
+
+    read = False
+
+    def __getitem__(self, key: str) -> object:
+        self.read = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: object = None) -> object:
+        self.read = True
+        return super().get(key, default)
+
+    @classmethod
+    def offer_of(cls, variables: Mapping[str, object]) -> dict[str, _Watched]:
+        offer = variables.get("offer")
+        return {"offer": cls(offer)} if isinstance(offer, Mapping) else {}
+
+
 def _render(locale: str, source: str, variables: Mapping[str, object]) -> str:
     return parse(locale, source).render(variables)
 
@@ -433,7 +490,10 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
     except RENDER_ERRORS as exc:
         reason = describe(exc) if isinstance(exc, LiquidError) else str(exc)
         raise ContentUnavailable(f"{tid}.{locale}: the why line does not render: {reason}") from exc
-    if problem := leak(why) or (f"names {name!r}" if (name := named_sensitive(why, sensitive)) else None):
+    data = data_values(named)  # named holds every value discreet does, and the sensitive names
+    if problem := leak(why, data) or (
+        f"names {name!r}" if (name := named_sensitive(why, sensitive)) else None
+    ):
         raise ContentUnavailable(f"{tid}.{locale}: the why line cannot be used: {problem}")
 
     skipped: list[dict[str, str]] = []
@@ -441,16 +501,19 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
         if not variant.conditions.matches(situation):
             skipped.append({"variant": variant.id, "reason": "conditions"})
             continue
+        subject_offer, body_offer = _Watched.offer_of(discreet), _Watched.offer_of(named)
         try:
             subject = (
-                _one_line(_render(locale, variant.subject, discreet)) if variant.subject is not None else None
+                _one_line(_render(locale, variant.subject, {**discreet, **subject_offer}))
+                if variant.subject is not None
+                else None
             )
-            body = _tidy(_render(locale, variant.body, named))
+            body = _tidy(_render(locale, variant.body, {**named, **body_offer}))
         except RENDER_ERRORS as exc:
             reason = describe(exc) if isinstance(exc, LiquidError) else f"{type(exc).__name__}: {exc}"
             skipped.append({"variant": variant.id, "reason": reason})
             continue
-        problem = (leak(subject) if subject is not None else None) or leak(body)
+        problem = (leak(subject, data) if subject is not None else None) or leak(body, data)
         if not problem and not placement:
             separator = "\n" if request.channel in ("sms", "push") else "\n\n"
             footer = _footer(locale, request.channel, why, request.why_url, request.unsubscribe_url)
@@ -465,6 +528,7 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
         return Rendered(
             template_id=tid,
             variant_id=variant.id,
+            shows_offer=any(w.read for w in (*subject_offer.values(), *body_offer.values())),
             locale=locale,
             subject=subject,
             body=body,

@@ -441,7 +441,7 @@ def _explain(
         variant=rendered.variant_id,
         locale=rendered.locale,
         context=rendered.context,
-        offer=offer,
+        offer=offer if rendered.shows_offer else None,  # only what the message showed
         products=products,
         sent_at=now,
         local_sent_at=_local(now, customer.zones),

@@ -99,9 +99,19 @@ def test_compose_welcome_on_store_or_call_center_new_customer_with_offer_gets_it
     assert loyal.variant_id == "named"  # the welcome offer is for new customers only
 
 
-@pytest.mark.parametrize("order_id", ["   ", "null"])
+@pytest.mark.parametrize("order_id", ["   ", "null", "None", "undefined"])
 @pytest.mark.parametrize("channel", sorted(MESSAGE_CHANNELS))
 def test_compose_order_update_without_a_usable_order_id_is_unavailable(channel, order_id):
+    """A blank id, or one that is nothing but a serialized null, is no order id."""
     facts = minimal_facts("order_shipped") | {"order_id": order_id}
     with pytest.raises(ContentUnavailable):
         compose(default_pack(), request("order_shipped", channel, profile(), facts=facts))
+
+
+@pytest.mark.parametrize("order_id", ["W-null-7", "None-42", "NaN 2027/11", "{{7}}", "A{% 1 %}"])
+@pytest.mark.parametrize("channel", sorted(MESSAGE_CHANNELS))
+def test_compose_order_update_whose_order_id_spells_a_placeholder_still_goes_out(channel, order_id):
+    """The order id is the customer's data: that it contains "null" or "{{" is no template leak."""
+    facts = minimal_facts("order_shipped") | {"order_id": order_id}
+    out = compose(default_pack(), request("order_shipped", channel, profile(), facts=facts))
+    assert order_id in out.body

@@ -527,3 +527,63 @@ def test_compose_context_summarizes_the_choice():
     }
     assert NOW.tzinfo is UTC
     assert isinstance(Decimal("1"), Decimal)
+
+
+# --- the output checks read what the template wrote, not the customer's data -----------------
+
+
+@pytest.mark.parametrize("order_id", ["None-1", "W-null-7", "NaN 2027", "{{7}}", "A-{% x %}", "undefined:3"])
+def test_compose_order_id_that_spells_a_leak_is_data_and_the_confirmation_renders(order_id):
+    pack = pack_of("""
+[[templates.order_shipped.email.ru]]
+id = "only"
+subject = "Заказ № {{ order_id }} отправлен"
+body = "Ваш заказ № {{ order_id }} в пути."
+""")
+    out = compose(
+        pack,
+        request(
+            "order_shipped", "email", ANNA, facts={**minimal_facts("order_shipped"), "order_id": order_id}
+        ),
+    )
+    assert out.variant_id == "only"
+    assert out.subject == f"Заказ № {order_id} отправлен"
+    assert out.body.startswith(f"Ваш заказ № {order_id} в пути.")
+
+
+def test_compose_template_that_writes_none_itself_still_leaks_whatever_the_data():
+    pack = pack_of("""
+[[templates.order_shipped.sms.ru]]
+id = "broken"
+body = "Заказ № {{ order_id }}: None"
+
+[[templates.order_shipped.sms.ru]]
+id = "fallback"
+body = "Заказ № {{ order_id }} отправлен."
+""")
+    out = compose(
+        pack,
+        request("order_shipped", "sms", ANNA, facts={**minimal_facts("order_shipped"), "order_id": "W-1"}),
+    )
+    assert out.variant_id == "fallback"
+    assert out.context["skipped"] == [{"variant": "broken", "reason": "'None' in the output"}]
+
+
+# --- the explanation lists the offer only when the message showed it --------------------------
+
+
+def test_compose_shows_offer_only_when_the_variant_prints_it():
+    pack = sms("С днём рождения! Для вас: {{ offer.name }} за {{ offer.price_text }}.")
+    offer = product("Варежки", "990")
+    shown = compose(pack, request("birthday", "sms", ANNA, offer=offer))
+    assert (shown.variant_id, shown.shows_offer) == ("first", True)
+    tested_only = compose(
+        sms("{% if offer %}С днём рождения! У нас для вас подарок.{% endif %}"),
+        request("birthday", "sms", ANNA, offer=offer),
+    )
+    assert (tested_only.variant_id, tested_only.shows_offer) == ("first", False)
+    # the offer variant reads the offer, then fails (no holiday today): the fallback shows none
+    failed = compose(
+        sms("{{ offer.name }} к празднику {{ holiday }}"), request("birthday", "sms", ANNA, offer=offer)
+    )
+    assert (failed.variant_id, failed.shows_offer) == ("fallback", False)

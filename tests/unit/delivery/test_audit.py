@@ -120,6 +120,7 @@ PRODUCTS = [
     _product("food-1", "Корм Purina One", "1290.00", "pets", replenish_days=26, promoted=True),
     _product("jacket-1", "Пуховик Arctic", "12990.00", "outerwear", seasons={W}, promoted=True),
     _product("scarf-1", "Scarf Nordic Wool", "1990.00", "accessories", seasons={W, AU}, promoted=True),
+    _product("mittens-1", "Варежки из шерсти", "990.00", "accessories", seasons={W}, promoted=True),
     _product("umbrella-1", "Зонт Rainy Day", "2490.00", "accessories", seasons={SP, AU}, promoted=True),
     _product(
         "sunscreen-1",
@@ -1267,6 +1268,26 @@ def test_offers_in_messages_are_in_season_where_the_customer_is(audit):
             violations.append(case(sent, "offer: " + problem))
     assert len(offered) >= 200
     verdict("season (the offer of a message)", violations)
+
+
+def test_explanations_list_an_offer_only_when_the_message_showed_it(audit):
+    """What a message says of its offer and what its "why" says are the same offer, or none."""
+    violations = []
+    offered = [s for s in audit.sent if s.why.offer is not None]
+    for sent in offered:
+        offer = sent.why.offer
+        words = "\n".join(prose(t) for t in sent.texts())
+        if not offer.sensitive and offer.name not in words:
+            violations.append(
+                case(sent, f"the explanation lists offer {offer.product_id!r}, the message does not")
+            )
+    shown_without = [s for s in audit.sent if s.why.offer is None and s.why.variant.endswith("offer")]
+    for sent in shown_without:
+        violations.append(
+            case(sent, f"variant {sent.why.variant!r} showed an offer the explanation does not list")
+        )
+    assert len(offered) >= 200
+    verdict("explanation (the offer a message showed)", violations)
 
 
 def test_offers_on_placements_are_in_season_where_the_customer_is(audit):
