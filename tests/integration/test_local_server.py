@@ -1,10 +1,11 @@
 """The local server over real HTTP: the stock Segment client, time travel, queue draining."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from asusual.local.gateway import LocalGateway
+from asusual.local.gateway import API_METHODS, LocalGateway
 from asusual.local.runtime import Consumer, Schedule
 from asusual.store.queues import decode_event
 from tests.integration.local_http import http
@@ -147,7 +148,7 @@ def test_openapi_json_is_served_and_lists_every_intake_route(server):
 
 
 def test_unknown_path_is_404_json(server):
-    assert http(server, "GET", "/nope", key=None)[0] == 404
+    assert http(server, "GET", "/nope", key=None) == (404, {"message": "Not Found"})
 
 
 @pytest.mark.parametrize(
@@ -210,3 +211,135 @@ def test_local_run_consumes_what_a_schedule_tick_emits_at_the_time_of_that_tick(
     assert report["queues"]["intents"]["delivered"] == 3
     # a message a 11:00 tick emits is consumed at 11:00, as the event source mapping would at once
     assert consumed == [(f"2027-01-01T{h}:00:00Z", f"2027-01-01T{h}:00:00") for h in (10, 11, 12, 13)]
+
+
+def raw_http(gateway, method, path, body=b"", headers=None):
+    """(status, headers, body) of one request with any method, over a fresh connection."""
+    import http.client
+
+    host, port = gateway.server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "FOO", "PUT", "PATCH", "GET", "POST", "DELETE"])
+@pytest.mark.parametrize("path", ["/nope", "/v1", "/_local/nope"])
+def test_request_matching_no_route_is_api_gateways_404_json_whatever_the_method(server, method, path):
+    status, headers, body = raw_http(
+        server, method, path, b'{"a": 1}', {"Authorization": "Bearer admin_local_key"}
+    )
+    assert (status, headers["Content-Type"], body) == (404, "application/json", b'{"message":"Not Found"}')
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("OPTIONS", "/v1/track"),  # a method no route of the API uses, on a function's path
+        ("FOO", "/v1/batch"),
+        ("PUT", "/v1/sources"),
+        ("PATCH", "/v1/profiles/user_id/u-1"),
+        ("TRACE", "/v1/decide"),
+        ("OPTIONS", "/_local/clock"),  # a local route, with a method it does not have
+        ("PUT", "/_local/run"),
+        ("POST", "/openapi.json"),
+    ],
+)
+def test_method_no_route_uses_is_api_gateways_404_json_not_501_html(server, method, path):
+    status, headers, body = raw_http(
+        server, method, path, headers={"Authorization": "Bearer admin_local_key"}
+    )
+    assert (status, headers["Content-Type"], body) == (404, "application/json", b'{"message":"Not Found"}')
+
+
+@pytest.mark.parametrize("path", ["/nope", "/v1/track", "/_local/clock", "/openapi.json"])
+def test_head_is_404_with_the_json_headers_and_no_body_and_the_connection_stays_usable(server, path):
+    import http.client
+
+    host, port = server.server.server_address[:2]
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        connection.request("HEAD", path)
+        head = connection.getresponse()
+        assert (head.status, head.getheader("Content-Type"), head.getheader("Content-Length")) == (
+            404,
+            "application/json",
+            "23",
+        )
+        assert head.read() == b""
+        connection.request("GET", "/_local/health")  # the same connection: the HEAD answer sent no body
+        after = connection.getresponse()
+        assert (after.status, after.read()) == (200, b'{"ok": true}')
+    finally:
+        connection.close()
+
+
+def test_path_inside_a_function_is_answered_by_the_function_with_its_own_404(server):
+    status, _headers, body = raw_http(server, "POST", "/v1/track/extra", b"{}")
+    assert (status, json.loads(body)) == (
+        404,
+        {"code": "not_found", "message": "no route POST /v1/track/extra"},
+    )
+
+
+def test_gateway_methods_are_the_methods_of_the_api_document():
+    from pathlib import Path
+
+    document = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text("utf-8"))
+    assert {
+        method.upper() for operations in document["paths"].values() for method in operations
+    } == API_METHODS
+
+
+@pytest.fixture
+def key_cache_seconds(monkeypatch):
+    """The key cache's TTL, short (the runtime started after this reads it)."""
+    monkeypatch.setenv("ASUSUAL_KEY_CACHE_SECONDS", "2")
+    return 2.0
+
+
+def create_source(server, source_id, **fields):
+    status, created = http(
+        server,
+        "POST",
+        "/v1/sources",
+        {"source_id": source_id, "name": source_id, "channel": "store", "country": "RU", **fields},
+    )
+    assert status == 201, created
+    return created["key"]
+
+
+TRACK = {"userId": "u", "event": "E"}
+
+
+def test_revoked_key_is_refused_within_the_cache_ttl_of_real_time_while_the_clock_is_frozen(
+    key_cache_seconds, server
+):
+    import time
+
+    http(server, "POST", "/_local/clock", {"now": "2027-01-01T10:00:00Z", "frozen": True})
+    key = create_source(server, "pos-frozen")
+    cached_at = time.monotonic()
+    assert http(server, "POST", "/v1/track", TRACK, key=key)[0] == 200  # the intake caches the key
+    assert http(server, "DELETE", "/v1/sources/pos-frozen")[0] == 200
+    time.sleep(max(0.0, cached_at + key_cache_seconds + 0.1 - time.monotonic()))
+    status, answer = http(server, "POST", "/v1/track", TRACK, key=key)
+    assert (status, answer["code"]) == (401, "unauthorized")
+    assert http(server, "GET", "/_local/clock")[1] == {"now": "2027-01-01T10:00:00+00:00", "frozen": True}
+
+
+def test_throttled_key_recovers_after_real_seconds_while_the_clock_is_frozen(server):
+    import time
+
+    http(server, "POST", "/_local/clock", {"now": "2027-01-01T10:00:00Z", "frozen": True})
+    key = create_source(server, "pos-slow", rate_limit=1, burst=1)
+    assert http(server, "POST", "/v1/track", TRACK, key=key)[0] == 200
+    throttled_at = time.monotonic()
+    status, answer = http(server, "POST", "/v1/track", TRACK, key=key)
+    assert (status, answer["code"]) == (429, "throttled")
+    time.sleep(max(0.0, throttled_at + 1.1 - time.monotonic()))
+    assert http(server, "POST", "/v1/track", TRACK, key=key)[0] == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,29 +70,40 @@ class CachedKeyLookup:
     """Keeps key records for ``ttl`` so a warm Lambda does not read DynamoDB per request.
 
     A revoked or rotated-out key stops working within ``ttl`` (default 60 s). Unknown keys are
-    cached too (briefly), so a client hammering with a bad key costs no reads."""
+    cached too (briefly), so a client hammering with a bad key costs no reads.
+
+    An entry's age is the time that really passed (``monotonic``), or the business clock's advance
+    (``clock_now``) when that is larger: in AWS the two are the same; in local mode a frozen clock
+    no longer keeps a revoked key working, and moving the clock forward still ages the cache. A
+    key's validity (``not_after``, status) is judged by the caller against the business clock."""
 
     def __init__(
-        self, inner: KeyLookup, ttl: timedelta, clock_now: Callable[[], datetime], max_entries: int = 10_000
+        self,
+        inner: KeyLookup,
+        ttl: timedelta,
+        clock_now: Callable[[], datetime],
+        max_entries: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self._inner = inner
-        self._ttl = ttl
+        self._ttl = ttl.total_seconds()
         self._now = clock_now
+        self._monotonic = monotonic
         self._max = max_entries
-        self._entries: dict[str, tuple[datetime, ApiKey | None]] = {}
+        self._entries: dict[str, tuple[float, datetime, ApiKey | None]] = {}
         self._lock = threading.Lock()
 
     def find_key(self, key_hash: str) -> ApiKey | None:
-        now = self._now()
+        at, now = self._monotonic(), self._now()
         with self._lock:
             hit = self._entries.get(key_hash)
-            if hit is not None and now - hit[0] < self._ttl:
-                return hit[1]
+            if hit is not None and max(at - hit[0], (now - hit[1]).total_seconds()) < self._ttl:
+                return hit[2]
         record = self._inner.find_key(key_hash)
         with self._lock:
             if len(self._entries) >= self._max:
                 self._entries.clear()
-            self._entries[key_hash] = (now, record)
+            self._entries[key_hash] = (at, now, record)
         return record
 
 

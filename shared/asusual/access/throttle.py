@@ -2,12 +2,19 @@
 
 API Gateway enforces the stage-wide limits; this guard keeps one noisy source from taking the
 whole concurrency of the intake function and tells its client when to come back (Retry-After).
+
+A bucket refills with the time that really passed (a monotonic clock), or with the business
+clock's advance when that is larger: in AWS the two are the same, and in local mode a frozen clock
+no longer keeps a throttled key throttled for ever, while moving the clock forward still counts as
+time passing.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,23 +24,26 @@ from asusual.errors import Throttled
 @dataclass
 class _Bucket:
     tokens: float
-    updated: datetime
+    at: float  # monotonic seconds of the last refill
+    now: datetime  # the business clock then
 
 
 class RateLimiter:
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
+        self._monotonic = monotonic
 
     def take(self, who: str, *, rate: float, burst: int, now: datetime) -> None:
         """Spend one token of ``who``'s bucket or raise :class:`Throttled` with the wait."""
+        at = self._monotonic()
         with self._lock:
             bucket = self._buckets.get(who)
             if bucket is None:
-                bucket = self._buckets[who] = _Bucket(tokens=float(burst), updated=now)
-            elapsed = max(0.0, (now - bucket.updated).total_seconds())
+                bucket = self._buckets[who] = _Bucket(tokens=float(burst), at=at, now=now)
+            elapsed = max(0.0, at - bucket.at, (now - bucket.now).total_seconds())
             bucket.tokens = min(float(burst), bucket.tokens + elapsed * rate)
-            bucket.updated = now
+            bucket.at, bucket.now = at, now
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return

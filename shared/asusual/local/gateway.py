@@ -1,6 +1,9 @@
 """A small HTTP gateway: turns each request into the API Gateway HTTP API (payload 2.0) event
 that AWS would send, invokes the same Lambda handler, and writes its answer back. Plus the
-local-only routes (admin key): /_local/clock, /_local/run, /_local/outbox, and /openapi.json."""
+local-only routes (admin key): /_local/clock, /_local/run, /_local/outbox, and /openapi.json.
+
+A request that matches no route, whatever its method (OPTIONS, HEAD, TRACE or a made-up token
+included), is answered as API Gateway answers it: 404 ``{"message":"Not Found"}`` (HEAD: no body)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,10 @@ from asusual.local.openapi import document
 from asusual.local.runtime import ACCOUNT, LocalRuntime
 
 MAX_BODY = 6 * 1024 * 1024  # API Gateway's Lambda payload limit
+# The methods the stack's routes use (docs/openapi.json); a request with another one matches no
+# route. Within a function's paths the function answers for itself, as before.
+API_METHODS = frozenset({"GET", "POST", "DELETE"})
+NOT_FOUND_BODY = b'{"message":"Not Found"}'  # API Gateway HTTP API, when no route matches
 
 
 def api_gateway_event(
@@ -96,12 +103,13 @@ class LocalGateway:
     def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
+        """Every request, whatever its method: a local route, an API function, or API Gateway's 404."""
         path = urlsplit(target).path
         if path.startswith("/_local/") or path == "/openapi.json":
             return self._local(method, path, headers, body)
-        function = self._function_for(path)
+        function = self._function_for(path) if method in API_METHODS else None
         if function is None:
-            return _json(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": f"no route {method} {path}"})
+            return no_route()
         event = api_gateway_event(method, target, headers, body)
         result = self.runtime.invoke(function.name, function.handler, event)
         return _from_lambda(result)
@@ -123,7 +131,7 @@ class LocalGateway:
         }
         route = routes.get((method, path))
         if route is None:
-            return _json(HTTPStatus.NOT_FOUND, {"code": "not_found", "message": f"no route {method} {path}"})
+            return no_route()
         try:
             if path not in ("/openapi.json", "/_local/health"):
                 authorization = {k.lower(): v for k, v in headers.items()}.get("authorization")
@@ -157,6 +165,11 @@ class LocalGateway:
         return self._clock_view()
 
 
+def no_route() -> tuple[int, dict[str, str], bytes]:
+    """What API Gateway HTTP API answers a request that matches none of its routes."""
+    return int(HTTPStatus.NOT_FOUND), {"Content-Type": "application/json"}, NOT_FOUND_BODY
+
+
 def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
     return int(status), {"Content-Type": "application/json"}, json.dumps(payload, ensure_ascii=False).encode()
 
@@ -174,6 +187,25 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "asusual-local"
+
+        def handle_one_request(self) -> None:
+            """BaseHTTPRequestHandler's, except that every method goes to :meth:`_serve` (it would
+            answer a method without a ``do_`` method 501 in HTML, which API Gateway never does)."""
+            try:
+                self.raw_requestline = self.rfile.readline(65537)
+                if len(self.raw_requestline) > 65536:
+                    self.requestline = self.request_version = self.command = ""
+                    self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                    return
+                if not self.raw_requestline:
+                    self.close_connection = True
+                    return
+                if not self.parse_request():
+                    return  # parse_request answered already
+                self._serve()
+                self.wfile.flush()
+            except TimeoutError:
+                self.close_connection = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -200,9 +232,8 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+            if self.command != "HEAD":  # a HEAD answer has the headers of the body, not the body
+                self.wfile.write(payload)
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # the handlers log (JSON, powertools); no duplicate access log

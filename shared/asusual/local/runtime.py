@@ -3,6 +3,11 @@ stack, the fixed local keys, and the pieces of Lambda that AWS would run for us 
 mappings (queue → consumer function as SQS batch events, partial batch failures honoured, DLQ
 after max receives) and EventBridge schedules driven by the injected clock.
 
+The queues are not moto's (whose every receive and delete recounts the whole queue) but
+:class:`asusual.local.queues.LocalQueues`, answering every boto3 SQS client the package makes
+(``clients.prepare``); with the table in moto, its TransactWriteItems no longer copies the table
+(:mod:`asusual.local.moto_dynamodb`).
+
 With ``dynamodb_endpoint`` the table lives in DynamoDB Local or real DynamoDB instead (created if
 absent, reused if present, so the data outlives the process); everything else stays on moto. A
 request to a local endpoint (http://127.0.0.1:8000) matches none of moto's AWS URL patterns and
@@ -28,7 +33,9 @@ from asusual.access.keys import hash_key
 from asusual.access.models import ApiKey, Channel, KeyScope, Source
 from asusual.clock import ManualClock
 from asusual.delivery.channels.outbox import OUTBOX, Outbox
+from asusual.local import moto_dynamodb
 from asusual.local.functions import FUNCTIONS, QUEUE_CONSUMERS, SCHEDULED
+from asusual.local.queues import LocalQueues
 from asusual.settings import reset_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
@@ -186,6 +193,7 @@ class LocalRuntime:
     catch_up: timedelta = timedelta(hours=24)
     region: str = field(default=REGION, init=False)  # set by start(): see dynamodb_region
     table_created: bool = field(default=False, init=False)  # set by start(): False when reused
+    queues: LocalQueues = field(default_factory=lambda: LocalQueues(ACCOUNT), init=False)
     _mock: Any = None
     _previous_clock: Any = None
 
@@ -231,6 +239,10 @@ class LocalRuntime:
             self._check_credentials()
         self._mock = mock_aws(config=moto_config(self.dynamodb_endpoint))
         self._mock.start()
+        if self.dynamodb_endpoint is None:
+            moto_dynamodb.install()
+        self.queues = LocalQueues(ACCOUNT)
+        clients.prepare("sqs", self.queues.attach)
         self.outbox.clear()
         self._reset_caches()
         self.table_created = self._ensure_table()
@@ -257,6 +269,8 @@ class LocalRuntime:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        clients.prepare("sqs", None)
+        moto_dynamodb.uninstall()
         self._reset_caches()
 
     def __enter__(self) -> LocalRuntime:
@@ -497,26 +511,9 @@ class LocalRuntime:
         )
 
     def peek(self, queue: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Messages waiting on ``queue``; they are made visible again afterwards (they stay)."""
-        sqs = clients.sqs()
-        url = self.queue_urls[queue]
-        seen: list[dict[str, Any]] = []
-        while len(seen) < limit:
-            batch = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60
-            ).get("Messages", [])
-            if not batch:
-                break
-            seen.extend(batch)
-        for start in range(0, len(seen), 10):
-            sqs.change_message_visibility_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(seen[start : start + 10])
-                ],
-            )
-        return seen[:limit]
+        """Messages waiting (visible) on ``queue``, oldest first, as the next ReceiveMessage would
+        give them; they stay, and their receive counts do not move."""
+        return self.queues.peek(self.queue_urls[queue], limit)
 
 
 def _next_tick(tick: datetime, every: timedelta) -> datetime:

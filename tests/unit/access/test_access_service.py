@@ -148,7 +148,9 @@ def test_cached_lookup_reads_once_per_ttl_so_revocation_lands_within_ttl():
     repo = FakeRepo()
     issued = web(repo)
     now = [NOW]
-    cached = service.CachedKeyLookup(repo, ttl=timedelta(seconds=60), clock_now=lambda: now[0])
+    cached = service.CachedKeyLookup(
+        repo, ttl=timedelta(seconds=60), clock_now=lambda: now[0], monotonic=lambda: 0.0
+    )
     key_hash = hash_key(issued.key)
     for _ in range(5):
         assert cached.find_key(key_hash) is not None
@@ -162,7 +164,7 @@ def test_cached_lookup_reads_once_per_ttl_so_revocation_lands_within_ttl():
 
 
 def test_rate_limiter_allows_burst_then_throttles_with_retry_after():
-    limiter = RateLimiter()
+    limiter = RateLimiter(monotonic=lambda: 0.0)  # no real time passes: only the business clock moves
     for _ in range(5):
         limiter.take("k", rate=1.0, burst=5, now=NOW)
     with pytest.raises(Throttled) as err:

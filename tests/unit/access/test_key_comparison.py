@@ -74,7 +74,9 @@ def test_the_lookup_is_by_hash_and_the_raw_key_never_reaches_the_repository(comp
 def test_the_cache_in_front_of_the_repository_is_keyed_by_hash_too():
     key = generate_key(KeyScope.READ)
     inner = RecordingLookup(record_of(key))
-    cached = service.CachedKeyLookup(inner, ttl=timedelta(seconds=60), clock_now=lambda: NOW)
+    cached = service.CachedKeyLookup(
+        inner, ttl=timedelta(seconds=60), clock_now=lambda: NOW, monotonic=lambda: 0.0
+    )
     for _ in range(3):
         service.authenticate(key, cached, now=NOW, allowed=[KeyScope.READ])
     assert inner.asked == [hash_key(key)]
