@@ -145,7 +145,11 @@ class DynamoProfileRepository:
         if len(items) == 1:  # the profile alone (page, track): a conditional put costs half a transaction
             try:
                 self._db.put_item(**items[0]["Put"])
-            except self._db.exceptions.ConditionalCheckFailedException as exc:
+            except (
+                self._db.exceptions.ConditionalCheckFailedException,
+                # DynamoDB refuses a put on an item a transaction is writing: the same race, retried
+                self._db.exceptions.TransactionConflictException,
+            ) as exc:
                 raise Conflict("profile changed concurrently") from exc
             return
         try:
