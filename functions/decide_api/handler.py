@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
 from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
-from asusual.api import error_responses, make_resolver, require_key
+from asusual.api import error_responses, json_request_body, make_resolver, parse_body, require_key
 from asusual.content.pack import ContentPack
 from asusual.content.render import default_pack
 from asusual.observability import logger, metrics, tracer
@@ -64,10 +63,12 @@ def dependencies() -> tuple[
     tags=["decide"],
     security=[{"keyBearer": []}, {"keyBasic": []}],
     responses=error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN),
+    openapi_extensions=json_request_body(DecideRequest, "who, where and on which channel"),
 )
-def post_decide(request: Annotated[DecideRequest, Body()]) -> Decision:
+def post_decide() -> Decision:
     keys, profiles, decisions, pool, pack, tenure = dependencies()
     require_key(app, keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
+    request = parse_body(app, DecideRequest)  # after the key: a stranger learns nothing from the body
     return decide(
         request,
         profiles,

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field
 from asusual import clock
 from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
-from asusual.api import error_responses, make_resolver, require_key
+from asusual.api import error_responses, json_request_body, make_resolver, parse_body, require_key
 from asusual.identity.extract import lookup_identifier
 from asusual.identity.models import Identifier
 from asusual.observability import MetricUnit, logger, metrics, tracer
@@ -160,10 +159,12 @@ def delete_suppression(identifier_type: str, value: str) -> Response[str]:
     tags=["profiles"],
     security=_SECURITY,
     responses=_ERRORS,
+    openapi_extensions=json_request_body(UnmergeRequest, "the profile a merge absorbed"),
 )
-def post_unmerge(profile_id: str, request: Annotated[UnmergeRequest, Body()]) -> UnmergeResponse:
+def post_unmerge(profile_id: str) -> UnmergeResponse:
     keys, repo, _, _ = dependencies()
     require_key(app, keys, (KeyScope.ADMIN,), clock.now())
+    request = parse_body(app, UnmergeRequest)  # after the key: a stranger learns nothing from the body
     kept, restored = unmerge(repo, profile_id, request.merged_profile_id, now=clock.now())
     return UnmergeResponse(profile_id=kept, restored_profile_id=restored)
 

@@ -20,6 +20,7 @@ from asusual.access.models import KeyScope, Principal
 from asusual.access.service import KeyLookup, authenticate
 from asusual.errors import AsusualError, BadRequest, RetryLater
 from asusual.observability import MetricUnit, logger, metrics
+from asusual.shape import shape_problem
 
 API_TITLE = "asusual"
 API_VERSION = "1"
@@ -87,11 +88,18 @@ def json_response(
 
 
 def json_payload(app: APIGatewayHttpResolver) -> Any:
-    """The request's JSON body as parsed (None when empty); 400 ``invalid_json`` when it is not JSON."""
+    """The request's JSON body as parsed (None when empty); 400 ``invalid_json`` when it is not JSON
+    or nests too deeply to read, 400 ``invalid_request`` naming the field when a value breaks the
+    rules every stored value keeps (asusual.shape: nesting, Unicode, finite numbers)."""
     try:
-        return app.current_event.json_body
+        payload = app.current_event.json_body
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise BadRequest(f"body: not valid JSON ({exc})", code="invalid_json") from exc
+    except RecursionError as exc:
+        raise BadRequest("body: nested too deeply to read", code="invalid_json") from exc
+    if problem := shape_problem(payload, where="body"):
+        raise BadRequest(problem, code="invalid_request")
+    return payload
 
 
 def parse_body(app: APIGatewayHttpResolver, model: type[M], *, optional: bool = False) -> M:

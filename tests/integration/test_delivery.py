@@ -179,18 +179,17 @@ def test_a_new_subscriber_late_in_the_evening_is_welcomed_at_nine_local_next_mor
 
 
 def test_consent_withdrawn_while_a_message_waits_is_checked_again_at_send_time(send, profile, outbox, at):
+    at("2026-11-23T19:00:00Z")  # 22:00 in Moscow: the welcome waits for 09:00
     send(
         "web_local_key",
         identify("u-late", ts="2026-11-23T19:00:00Z", email="late@example.com", timezone=MOSCOW,
                  subscriptions={"email": {"marketing": True, "consent_version": "2026-11"}}),
-        run=False,
     )  # fmt: skip
-    at("2026-11-23T19:00:00Z")  # 22:00 in Moscow: the welcome waits for 09:00
     profile_id = profile("user_id", "u-late")["profile_id"]
     # 23:30: she changes her mind in the app's settings
-    withdrawn = identify("u-late", ts="2026-11-23T20:30:00Z", subscriptions={"email": {"marketing": False}})
-    send("app_local_key", withdrawn, run=False)
     at("2026-11-23T20:30:00Z")
+    withdrawn = identify("u-late", ts="2026-11-23T20:30:00Z", subscriptions={"email": {"marketing": False}})
+    send("app_local_key", withdrawn)
     at("2026-11-24T06:00:00Z")  # 09:00: the deferred welcome is decided again, with today's consent
     assert mine(outbox, profile_id) == []
     history = DynamoProfileRepository(clients.dynamodb(), "asusual-local").consent_history(profile_id)

@@ -19,7 +19,9 @@ def generate_key(scope: KeyScope) -> str:
 
 
 def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    """SHA-256 of the key's UTF-8; any text hashes (a lone surrogate too: no key has one, so such a
+    "key" is simply unknown, 401)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def same_hash(a: str, b: str) -> bool:

@@ -43,7 +43,17 @@ def _utc(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:  # a timestamp without offset is read as UTC
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 or 0001-01-01T00:00+03:00: past the calendar's ends
+        return (datetime.max if value.year > 1 else datetime.min).replace(tzinfo=UTC)
+
+
+class TimeCorrection(StrEnum):
+    """Why an event's time is not the one its client sent (asusual.intake.parsing.event_time)."""
+
+    FUTURE = "future"  # later than its arrival: clamped to the arrival
+    IMPLAUSIBLE = "implausible"  # before 1970 or out of range: the arrival is used
 
 
 class SegmentMessage(BaseModel):
@@ -102,6 +112,11 @@ class SourceContext(BaseModel):
     timezone: str | None = None
     country: str | None = None
     store_id: str | None = None
+    customer: bool = Field(
+        default=False,
+        description="the customer's own action (a link they clicked), never a channel system's "
+        "report: it wins over anything stamped at the same instant",
+    )
 
 
 class IntakeEvent(BaseModel):
@@ -125,6 +140,9 @@ class IntakeEvent(BaseModel):
     context: JsonObject = Field(default_factory=dict)
     integrations: JsonObject = Field(default_factory=dict)
     timestamp: datetime = Field(description="event time, corrected for client clock skew")
+    time_corrected: TimeCorrection | None = Field(
+        default=None, description="set when the client's time could not be used as it was"
+    )
     original_timestamp: datetime | None = Field(default=None, description="timestamp as the client sent it")
     sent_at: datetime | None = None
     received_at: datetime

@@ -1,7 +1,14 @@
 """From raw request bytes to validated events, item by item (pure).
 
 One bad item never costs the others: a request is refused as a whole (400) only when its body
-cannot be read at all or is larger than the limits.
+cannot be read at all or is larger than the limits. Each message is judged as it will be queued:
+with the batch's ``context`` and ``integrations`` merged in, within 32 KB, nested at most 32
+levels, valid Unicode throughout (asusual.shape); the messages of one request together
+stay within 4 MB once merged, so a small body cannot become a flood on the queue.
+
+Event time never runs ahead of arrival: a timestamp in the future (a client's wrong clock, or a
+forged one) is clamped to the moment we received it, and a time that cannot be real (before 1970,
+or out of range) is replaced by it; the event records the correction (``time_corrected``).
 """
 
 from __future__ import annotations
@@ -10,17 +17,27 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from asusual.errors import BadRequest
-from asusual.intake.models import EventType, IntakeEvent, Rejection, SegmentMessage, SourceContext
+from asusual.intake.models import (
+    EventType,
+    IntakeEvent,
+    Rejection,
+    SegmentMessage,
+    SourceContext,
+    TimeCorrection,
+)
+from asusual.shape import shape_problem
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BODY_BYTES = 500 * 1024
 MAX_BATCH_MESSAGES = 2500
+MAX_REQUEST_QUEUED_BYTES = 4 * 1024 * 1024  # all messages of one request, envelope merged in
+EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # before this, a time is not an event's
 
 
 def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
@@ -37,12 +54,20 @@ def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
     if not raw.strip():
         raise BadRequest("body: empty, a JSON object is required", code="invalid_json")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_int)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"body: not valid JSON ({exc})", code="invalid_json") from exc
+    except RecursionError as exc:  # thousands of levels: no message in it could be accepted
+        raise BadRequest("body: nested too deeply to read", code="invalid_json") from exc
     if not isinstance(body, dict):
         raise BadRequest("body: must be a JSON object", code="invalid_json")
     return body
+
+
+def _int(digits: str) -> int | float:
+    """JSON integers as Python reads them, but one too long for int() (over 4,300 digits) becomes
+    infinity, which the item's shape check then rejects alone, instead of the whole body."""
+    return int(digits) if len(digits) <= 4000 else float(digits)
 
 
 def _gunzip(raw: bytes) -> bytes:
@@ -67,6 +92,11 @@ def write_key_in_body(body: dict[str, Any]) -> str | None:
 class ParsedRequest:
     events: list[IntakeEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    queued_bytes: int = 0
+
+    @property
+    def corrected_times(self) -> int:
+        return sum(1 for e in self.events if e.time_corrected is not None)
 
 
 def parse_request(
@@ -86,13 +116,34 @@ def parse_request(
         items = [{**body, "type": kind.value}]
         envelope = {}
     parsed = ParsedRequest()
+    # the batch's context, integrations and sentAt go into every message: judged once, named as theirs
+    if problem := _envelope_problem(envelope):
+        parsed.rejections = [
+            Rejection(index=index, reason=f"batch {problem} (merged into every message)")
+            for index in range(len(items))
+        ]
+        return parsed
     for index, item in enumerate(items):
-        result = _parse_item(index, item, envelope, source, received_at, batch=kind is None)
+        result = _parse_item(index, item, envelope, source, received_at, parsed, batch=kind is None)
         if isinstance(result, Rejection):
             parsed.rejections.append(result)
         else:
             parsed.events.append(result)
     return parsed
+
+
+_SENT_AT = TypeAdapter(datetime | None)
+
+
+def _envelope_problem(envelope: dict[str, Any]) -> str | None:
+    shared = {k: envelope[k] for k in ("context", "integrations", "sentAt") if k in envelope}
+    if problem := shape_problem(shared):
+        return problem
+    try:
+        _SENT_AT.validate_python(shared.get("sentAt"))
+    except ValidationError as exc:
+        return f"sentAt: {exc.errors(include_url=False)[0]['msg']}"
+    return None
 
 
 def _parse_item(
@@ -101,23 +152,38 @@ def _parse_item(
     envelope: dict[str, Any],
     source: SourceContext,
     received_at: datetime,
+    parsed: ParsedRequest,
     *,
     batch: bool,
 ) -> IntakeEvent | Rejection:
-    where = f"batch[{index}]." if batch else ""
+    where = f"batch[{index}]" if batch else ""
+    prefix = f"{where}." if where else ""
     if not isinstance(item, dict):
-        return Rejection(index=index, reason=f"{where.rstrip('.') or 'body'}: must be a JSON object")
-    client_id = item.get("messageId") if isinstance(item.get("messageId"), str) else None
-    size = len(_canonical(item))
+        return Rejection(index=index, reason=f"{where or 'body'}: must be a JSON object")
+    raw_id = item.get("messageId")
+    client_id = raw_id if isinstance(raw_id, str) and shape_problem(raw_id) is None else None
+    merged = _with_envelope(item, envelope)
+    if problem := shape_problem(merged, where=where):
+        return Rejection(index=index, message_id=client_id, reason=problem)
+    size = len(_canonical(merged))
     if size > MAX_MESSAGE_BYTES:
         return Rejection(
-            index=index, message_id=client_id, reason=f"{where}message: {size} bytes exceeds the 32 KB limit"
+            index=index,
+            message_id=client_id,
+            reason=f"{prefix}message: {size} bytes with the batch context merged in exceeds the 32 KB limit",
         )
-    merged = _with_envelope(item, envelope)
+    if parsed.queued_bytes + size > MAX_REQUEST_QUEUED_BYTES:
+        return Rejection(
+            index=index,
+            message_id=client_id,
+            reason=f"{prefix}message: the request's messages, each with the batch context merged in, "
+            "exceed 4 MB together; send smaller batches",
+        )
     try:
         message = SegmentMessage.model_validate(merged)
     except ValidationError as exc:
-        return Rejection(index=index, message_id=client_id, reason=_reason(exc, where))
+        return Rejection(index=index, message_id=client_id, reason=_reason(exc, prefix))
+    parsed.queued_bytes += size
     return _event(message, merged, source, received_at)
 
 
@@ -150,6 +216,7 @@ def _event(
 ) -> IntakeEvent:
     generated = message.message_id is None
     message_id = message.message_id or _derived_message_id(merged, source, received_at, message.timestamp)
+    at, correction = event_time(message.timestamp, message.sent_at, received_at)
     return IntakeEvent(
         message_id=message_id,
         message_id_generated=generated,
@@ -165,23 +232,45 @@ def _event(
         properties=message.properties,
         context=message.context,
         integrations=message.integrations,
-        timestamp=event_time(message.timestamp, message.sent_at, received_at),
+        timestamp=at,
+        time_corrected=correction,
         original_timestamp=message.timestamp,
         sent_at=message.sent_at,
         received_at=received_at,
     )
 
 
-def event_time(timestamp: datetime | None, sent_at: datetime | None, received_at: datetime) -> datetime:
-    """Segment's clock-skew correction: ``receivedAt - (sentAt - timestamp)``.
+def _plausible(instant: datetime | None) -> bool:
+    return instant is not None and instant >= EARLIEST_EVENT_TIME
 
-    The client's clock may be wrong, but the interval it measured between the event and sending
-    is right; our receivedAt anchors it. Without a timestamp the event happened when received."""
+
+def event_time(
+    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> tuple[datetime, TimeCorrection | None]:
+    """When the event happened, and what had to be corrected (None: nothing).
+
+    Segment's clock-skew correction, ``receivedAt - (sentAt - timestamp)``: the client's clock may
+    be wrong, but the interval it measured between the event and sending is right, and our
+    receivedAt anchors it. Without a timestamp the event happened when received. Then two rules
+    no client can bend: an event never happens after it arrived (a later time is clamped to the
+    arrival: ``future``), and a time before 1970 or out of range is no event's time (the arrival
+    is used: ``implausible``; a .NET client's unset DateTime sends 0001-01-01)."""
     if timestamp is None:
-        return received_at
-    if sent_at is None:
-        return timestamp
-    return received_at - (sent_at - timestamp)
+        return received_at, None
+    if not _plausible(timestamp):
+        return received_at, TimeCorrection.IMPLAUSIBLE
+    at = timestamp
+    if _plausible(sent_at):
+        assert sent_at is not None
+        try:
+            at = received_at - (sent_at - timestamp)
+        except OverflowError:
+            return received_at, TimeCorrection.IMPLAUSIBLE
+        if at < EARLIEST_EVENT_TIME:
+            return received_at, TimeCorrection.IMPLAUSIBLE
+    if at > received_at:
+        return received_at, TimeCorrection.FUTURE
+    return at, None
 
 
 def _derived_message_id(

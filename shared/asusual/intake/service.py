@@ -73,6 +73,10 @@ def ingest(
     if parsed.events:
         publisher.publish(parsed.events)
     metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=len(parsed.events))
+    if corrected := parsed.corrected_times:
+        # a client's clock ahead of ours (or a forged time): the event time was clamped to arrival
+        metrics.add_metric(name="EventTimesCorrected", unit=MetricUnit.Count, value=corrected)
+        logger.info("event times corrected", source_id=source.source_id, corrected=corrected)
     if parsed.rejections:
         metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=len(parsed.rejections))
         logger.warning(

@@ -14,12 +14,23 @@ from asusual.api import openapi_document
 from asusual.catalog.service import CatalogUpload
 from asusual.intake.models import SegmentBatch, SegmentMessage
 from asusual.local.functions import API_FUNCTIONS
+from asusual.offers.decide import DecideRequest
+from functions.profiles_api.handler import UnmergeRequest
 
 
 def document() -> dict[str, Any]:
     return openapi_document(
         [function.load().app for function in API_FUNCTIONS],
-        body_models=[SegmentBatch, SegmentMessage, CatalogUpload, SourceRequest, RotateRequest, KeyRequest],
+        body_models=[
+            SegmentBatch,
+            SegmentMessage,
+            CatalogUpload,
+            SourceRequest,
+            RotateRequest,
+            KeyRequest,
+            DecideRequest,
+            UnmergeRequest,
+        ],
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from asusual.access.models import Channel
 from asusual.errors import BadRequest
-from asusual.intake.models import EventType, SourceContext
+from asusual.intake.models import EventType, SourceContext, TimeCorrection
 from asusual.intake.parsing import (
     MAX_BATCH_MESSAGES,
     MAX_BODY_BYTES,
@@ -168,13 +168,153 @@ def test_event_time_corrects_client_clock_skew():
     # client clock is 2 hours fast: it says the event was 10 s before sending
     timestamp = datetime(2026, 11, 23, 14, 0, 0, tzinfo=UTC)
     sent_at = timestamp + timedelta(seconds=10)
-    assert event_time(timestamp, sent_at, RECEIVED) == RECEIVED - timedelta(seconds=10)
+    assert event_time(timestamp, sent_at, RECEIVED) == (RECEIVED - timedelta(seconds=10), None)
 
 
 def test_event_time_without_sent_at_trusts_timestamp_and_without_timestamp_is_received_at():
     timestamp = datetime(2026, 11, 20, tzinfo=UTC)
-    assert event_time(timestamp, None, RECEIVED) == timestamp
-    assert event_time(None, None, RECEIVED) == RECEIVED
+    assert event_time(timestamp, None, RECEIVED) == (timestamp, None)
+    assert event_time(None, None, RECEIVED) == (RECEIVED, None)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "sent_at", "expected"),
+    [
+        # a forged or wrong clock: nothing happens after it arrived
+        (datetime(2099, 1, 1, tzinfo=UTC), None, (RECEIVED, TimeCorrection.FUTURE)),
+        (RECEIVED + timedelta(seconds=1), None, (RECEIVED, TimeCorrection.FUTURE)),
+        # sentAt earlier than the timestamp: "sent before it happened" puts the event in the future
+        (RECEIVED, RECEIVED - timedelta(hours=1), (RECEIVED, TimeCorrection.FUTURE)),
+        # sentAt at the calendar's start is no time at all: the timestamp alone, clamped
+        (
+            datetime.max.replace(tzinfo=UTC),
+            datetime.min.replace(tzinfo=UTC),
+            (RECEIVED, TimeCorrection.FUTURE),
+        ),
+        # a .NET client's unset DateTime, with or without a real sentAt
+        (datetime.min.replace(tzinfo=UTC), RECEIVED, (RECEIVED, TimeCorrection.IMPLAUSIBLE)),
+        (datetime(1969, 12, 31, tzinfo=UTC), None, (RECEIVED, TimeCorrection.IMPLAUSIBLE)),
+        # a skew correction that would land before 1970
+        (
+            datetime(1971, 1, 1, tzinfo=UTC),
+            datetime(2099, 1, 1, tzinfo=UTC),
+            (RECEIVED, TimeCorrection.IMPLAUSIBLE),
+        ),
+        (datetime(1970, 1, 1, tzinfo=UTC), None, (datetime(1970, 1, 1, tzinfo=UTC), None)),
+    ],
+)
+def test_event_time_past_arrival_or_implausible_is_the_arrival_and_says_why(timestamp, sent_at, expected):
+    assert event_time(timestamp, sent_at, RECEIVED) == expected
+
+
+def test_batch_extreme_dates_are_kept_with_the_arrival_as_event_time_and_the_original_recorded():
+    parsed = batch(
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "timestamp": "9999-12-31T23:59:59Z",
+            "sentAt": "0001-01-01T00:00:00Z",
+        },
+        {
+            "type": "track",
+            "userId": "u",
+            "event": "E",
+            "timestamp": "0001-01-01T00:00:00Z",
+            "sentAt": "2026-11-23T12:00:00Z",
+        },
+        {"type": "track", "userId": "u", "event": "E", "timestamp": "9999-12-31T23:59:59-05:00"},
+        {"type": "track", "userId": "u", "event": "E", "timestamp": "0001-01-01T00:00:00+03:00"},
+        {"type": "track", "userId": "u", "event": "E", "timestamp": "2099-01-01T00:00:00Z"},
+    )
+    assert parsed.rejections == []
+    assert [(e.timestamp, e.time_corrected) for e in parsed.events] == [
+        (RECEIVED, TimeCorrection.FUTURE),
+        (RECEIVED, TimeCorrection.IMPLAUSIBLE),
+        (RECEIVED, TimeCorrection.FUTURE),
+        (RECEIVED, TimeCorrection.IMPLAUSIBLE),
+        (RECEIVED, TimeCorrection.FUTURE),
+    ]
+    assert parsed.events[0].original_timestamp == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert parsed.events[4].original_timestamp == datetime(2099, 1, 1, tzinfo=UTC)
+    assert parsed.corrected_times == 5
+
+
+def _nested(depth: int) -> dict:
+    """An object ``depth`` levels deep (this one counted): {"a": {"a": ... {}}}."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_batch_bad_items_are_rejected_alone_naming_the_field_and_the_valid_ones_kept():
+    parsed = batch(
+        {"type": "track", "userId": "u", "event": "E", "messageId": "ok-1"},
+        {"type": "track", "userId": "u", "event": "E", "properties": {"x": "\ud800"}},
+        {"type": "track", "userId": "\ud800", "event": "E"},
+        {"type": "track", "userId": "u", "event": "E", "messageId": "\ud800"},
+        {"type": "identify", "userId": "u", "traits": {"\ud800": 1}},
+        {"type": "track", "userId": "u", "event": "E", "properties": _nested(900)},
+        {"type": "track", "userId": "u", "event": "E", "properties": {"n": float("inf")}},
+        {"type": "track", "userId": "u", "event": "E", "messageId": "ok-2"},
+    )
+    assert [e.message_id for e in parsed.events] == ["ok-1", "ok-2"]
+    reasons = {r.index: r.reason for r in parsed.rejections}
+    assert reasons[1] == "batch[1].properties.x: not valid Unicode text (a lone surrogate such as \\ud800)"
+    assert reasons[2] == "batch[2].userId: not valid Unicode text (a lone surrogate such as \\ud800)"
+    assert reasons[3] == "batch[3].messageId: not valid Unicode text (a lone surrogate such as \\ud800)"
+    assert reasons[4] == "batch[4].traits.<key>: the field name is not valid Unicode text (a lone surrogate)"
+    assert reasons[5] == "batch[5].properties" + ".a" * 31 + ": nested deeper than 32 levels"
+    assert reasons[6] == "batch[6].properties.n: not a finite number"
+    assert [r.message_id for r in parsed.rejections] == [None] * 6
+
+
+def test_message_nested_to_the_limit_is_accepted_and_one_level_more_is_rejected():
+    # the message is level 1 and properties level 2: 31 levels of properties reach the limit
+    assert batch({"type": "track", "userId": "u", "event": "E", "properties": _nested(31)}).rejections == []
+    deeper = batch({"type": "track", "userId": "u", "event": "E", "properties": _nested(32)})
+    assert deeper.events == [] and deeper.rejections[0].reason.endswith("nested deeper than 32 levels")
+
+
+def test_decode_body_nested_beyond_any_parser_is_400_not_a_crash():
+    with pytest.raises(BadRequest, match="nested too deeply") as err:
+        decode_body(b'{"batch": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", None)
+    assert err.value.code == "invalid_json"
+
+
+def test_decode_body_integer_too_long_for_python_is_rejected_with_its_item_only():
+    body = decode_body(
+        b'{"batch": [{"type": "track", "userId": "u", "event": "E", "properties": {"n": '
+        + b"9" * 5000
+        + b'}}, {"type": "track", "userId": "u", "event": "E"}]}',
+        None,
+    )
+    parsed = parse_request(body, kind=None, source=SOURCE, received_at=RECEIVED)
+    assert len(parsed.events) == 1
+    assert [r.reason for r in parsed.rejections] == ["batch[0].properties.n: not a finite number"]
+
+
+def test_batch_envelope_context_counts_toward_each_message_limit():
+    # a 151-byte item with a 40 KB batch context would be queued as a 40 KB message
+    parsed = batch({"type": "track", "userId": "u", "event": "E"}, context={"pad": "x" * 40_000})
+    assert parsed.events == []
+    assert parsed.rejections[0].reason.startswith("batch[0].message: ")
+    assert parsed.rejections[0].reason.endswith(
+        "bytes with the batch context merged in exceeds the 32 KB limit"
+    )
+
+
+def test_batch_envelope_cannot_multiply_a_small_body_past_4_mb_of_queue_payload():
+    # 2,500 tiny items with a 30 KB context: each fits 32 KB, together they would be 75 MB
+    items = [{"type": "track", "userId": "u", "event": "E", "messageId": f"m{i}"} for i in range(2500)]
+    parsed = batch(*items, context={"pad": "x" * 30_000})
+    accepted = len(parsed.events)
+    assert 0 < accepted < 2500
+    assert parsed.queued_bytes <= 4 * 1024 * 1024 < parsed.queued_bytes + 30_100
+    assert len(parsed.rejections) == 2500 - accepted
+    assert parsed.rejections[0].index == accepted and parsed.rejections[0].message_id == f"m{accepted}"
+    assert "exceed 4 MB together" in parsed.rejections[0].reason
 
 
 def test_batch_sent_at_applies_to_items_without_one():
@@ -231,3 +371,14 @@ def test_null_objects_are_empty_and_wrong_types_name_the_field():
     )
     assert parsed.events[0].traits == {} and parsed.events[0].context == {}
     assert parsed.rejections[0].reason.startswith("batch[1].traits: ")
+
+
+def test_batch_context_that_breaks_a_rule_is_named_as_the_batchs_in_every_rejection():
+    parsed = batch(
+        {"type": "track", "userId": "u", "event": "E", "messageId": "m1"},
+        {"type": "track", "userId": "u", "event": "E", "messageId": "m2"},
+        context={"\ud800": "x"},
+    )
+    assert parsed.events == []
+    reason = "batch context.<key>: the field name is not valid Unicode text (a lone surrogate)"
+    assert [r.reason for r in parsed.rejections] == [f"{reason} (merged into every message)"] * 2
