@@ -14,6 +14,7 @@ from infra.capabilities.api import Api
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.functions import Functions
 from infra.capabilities.observability import Observability
+from infra.capabilities.privacy import Privacy
 from infra.capabilities.queues import CONSUMER_TIMEOUT, Queues
 from infra.capabilities.schedules import Schedules
 from infra.capabilities.storage import Storage
@@ -77,6 +78,7 @@ class AsusualStack(Stack):
         self.observability = Observability(
             self, "Observability", stage=config.stage, alarm_email=config.alarm_email
         )
+        self.privacy = Privacy(self, "Privacy", retain=config.retain_data)
 
         # intake_api: reads keys, writes the events queue. Nothing else.
         events = self.queues["events"]
@@ -99,8 +101,9 @@ class AsusualStack(Stack):
             description="Applies each event once to one profile; order status and replenishment triggers",
             timeout=CONSUMER_TIMEOUT,
             memory_mb=1024,
-            environment={"ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url},
+            environment={"ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url, **self.privacy.environment()},
         )
+        self.privacy.grant_suppression(processor)  # events naming an erased person are dropped
         self.storage.grant_items(
             processor,
             "dynamodb:GetItem",
@@ -121,8 +124,9 @@ class AsusualStack(Stack):
             description="Profile read for greeting and prefill; unmerge; export and erasure",
             timeout=Duration.seconds(29),
             memory_mb=512,
-            environment={},
+            environment=self.privacy.environment(),
         )
+        self.privacy.grant_suppression(profiles_api)  # an erasure suppresses, a lift forgets
         self.storage.grant_items(
             profiles_api,
             "dynamodb:GetItem",

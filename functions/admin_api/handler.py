@@ -66,6 +66,11 @@ _ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERV
 _NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a new key
 
 
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ()
+get_settings().require(*REQUIRED_SETTINGS)
+
+
 @cache
 def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository, DynamoAccessRepository]:
     settings = get_settings()

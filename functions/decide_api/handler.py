@@ -29,6 +29,11 @@ from asusual.store.profiles import DynamoProfileRepository
 app = make_resolver()
 
 
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ()
+get_settings().require(*REQUIRED_SETTINGS)
+
+
 @cache
 def dependencies() -> tuple[
     CachedKeyLookup,

@@ -10,12 +10,17 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
+from asusual.consumers import logged_failures
 from asusual.delivery.deferred import sweep
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.queues import SqsIntentPublisher
+
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ("intents_queue_url",)
+get_settings().require(*REQUIRED_SETTINGS)
 
 
 @cache
@@ -31,6 +36,7 @@ def dependencies() -> tuple[DynamoMessageRepository, SqsIntentPublisher, int]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@logged_failures
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     messages, publisher, lookback = dependencies()

@@ -10,12 +10,13 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
+from asusual.consumers import LoggedBatchProcessor
 from asusual.content.render import default_pack
 from asusual.delivery.channels.wiring import senders
 from asusual.delivery.dispatch import DispatchDeps, DispatchStatus, dispatch
@@ -28,10 +29,15 @@ from asusual.store import clients
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
-from asusual.store.queues import decode_intent
+from asusual.store.queues import decode_intent, intent_ids
 from asusual.store.secrets import link_secrets
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = LoggedBatchProcessor(describe=intent_ids)
+
+
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ("delivery_mode", "public_base_url", "link_secrets_arn|link_secrets")
+get_settings().require(*REQUIRED_SETTINGS)
 
 
 @cache

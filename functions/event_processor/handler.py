@@ -10,23 +10,29 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
+from asusual.consumers import LoggedBatchProcessor
 from asusual.identity.models import IdentityPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.profiles import DynamoProfileRepository
-from asusual.store.queues import SqsIntentPublisher, decode_event
+from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.service import TriggerServices, process
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = LoggedBatchProcessor(describe=event_ids)
+
+
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ("intents_queue_url", "suppression_secrets_arn|suppression_secrets")
+get_settings().require(*REQUIRED_SETTINGS)
 
 
 @cache
@@ -70,6 +76,21 @@ def record_handler(record: SQSRecord) -> None:
     metrics.add_metric(name=f"Events{kind}", unit=MetricUnit.Count, value=1)
     if outcome.merged:
         metrics.add_metric(name="ProfilesMerged", unit=MetricUnit.Count, value=len(outcome.merged))
+    if trimmed := outcome.trimmed:
+        for name, count in (
+            ("TraitsDropped", trimmed.traits),
+            ("OrderLinesDropped", trimmed.order_lines),
+            ("OrdersDropped", trimmed.orders),
+        ):
+            if count:
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+        logger.info(
+            "profile kept within its limits",
+            profile_id=outcome.profile_id,
+            traits=trimmed.traits,
+            order_lines=trimmed.order_lines,
+            orders=trimmed.orders,
+        )
     if outcome.dropped:
         metrics.add_metric(name="IdentifiersDropped", unit=MetricUnit.Count, value=len(outcome.dropped))
         logger.info(

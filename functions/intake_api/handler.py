@@ -45,6 +45,11 @@ _RESPONSES: dict[int, Any] = {
 _SECURITY: list[dict[str, list[str]]] = [{"keyBasic": []}, {"keyBearer": []}]
 
 
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ("events_queue_url",)
+get_settings().require(*REQUIRED_SETTINGS)
+
+
 @cache
 def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits]:
     settings = get_settings()

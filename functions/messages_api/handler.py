@@ -39,6 +39,11 @@ app = make_resolver()
 _KEYS: list[dict[str, list[str]]] = [{"keyBearer": []}, {"keyBasic": []}]
 
 
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ("events_queue_url", "public_base_url", "link_secrets_arn|link_secrets")
+get_settings().require(*REQUIRED_SETTINGS)
+
+
 @cache
 def dependencies() -> tuple[CachedKeyLookup, DynamoMessageRepository, SqsEventPublisher]:
     settings = get_settings()

@@ -47,6 +47,11 @@ class UnmergeResponse(BaseModel):
     restored_profile_id: str
 
 
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
+REQUIRED_SETTINGS: tuple[str, ...] = ("suppression_secrets_arn|suppression_secrets",)
+get_settings().require(*REQUIRED_SETTINGS)
+
+
 @cache
 def dependencies() -> tuple[CachedKeyLookup, DynamoProfileRepository, TenurePolicy, DynamoPrivacyRepository]:
     settings = get_settings()

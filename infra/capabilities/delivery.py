@@ -10,6 +10,24 @@ from cdk_nag import NagSuppressions
 from constructs import Construct, IConstruct
 
 
+def listed_secret(
+    scope: Construct, construct_id: str, *, description: str, retain: bool, rotation: str
+) -> secretsmanager.Secret:
+    """A generated secret that holds a comma-separated list of keys (the first one is used for
+    new work, every one is accepted), rotated by prepending: ``rotation`` says why not by Lambda."""
+    secret = secretsmanager.Secret(
+        scope,
+        construct_id,
+        description=description,
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            password_length=48, exclude_punctuation=True
+        ),
+        removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+    )
+    NagSuppressions.add_resource_suppressions(secret, [{"id": "AwsSolutions-SMG4", "reason": rotation}])
+    return secret
+
+
 def _node(grantee: iam.IGrantable) -> IConstruct:
     """The role behind a grantee, where cdk-nag reads suppressions."""
     principal = grantee.grant_principal
@@ -33,26 +51,15 @@ class Delivery(Construct):
         self.sender_email = sender_email
         self.sms_origination = sms_origination
         self.push_platform_applications = dict(push_platform_applications or {})
-        self.link_secret = secretsmanager.Secret(
+        self.link_secret = listed_secret(
             self,
             "LinkSecret",
             description="asusual: signs why/unsubscribe links and (derived) webhooks; comma-separated, "
             "the first signs",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True
-            ),
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.link_secret,
-            [
-                {
-                    "id": "AwsSolutions-SMG4",
-                    "reason": "Rotation is by prepending a new secret to the list (the first signs, all "
-                    "verify) so links already sent keep working until they expire; a Lambda rotation "
-                    "would invalidate them at once.",
-                }
-            ],
+            retain=retain,
+            rotation="Rotation is by prepending a new secret to the list (the first signs, all verify) "
+            "so links already sent keep working until they expire; a Lambda rotation would invalidate "
+            "them at once.",
         )
 
     def email_identity_arns(self) -> list[str]:

@@ -1,12 +1,19 @@
-"""Settings, read once from the environment (prefix ``ASUSUAL_``)."""
+"""Settings, read once from the environment (prefix ``ASUSUAL_``).
+
+The defaults of some settings suit local mode only (``asusual-local``, no queue URLs, the local
+outbox, links to 127.0.0.1). Outside local mode (``ASUSUAL_STAGE`` other than ``local``) a function
+refuses to start when a variable it needs is missing, instead of running on a local default: every
+function needs ``ASUSUAL_TABLE_NAME`` and ``ASUSUAL_REGION``, and each handler names the rest it
+needs at import (``get_settings().require(...)``), so a misconfigured deployment fails at its
+first cold start with the variables named, not later with a message sent to the wrong place."""
 
 from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +61,12 @@ class Settings(BaseSettings):
     link_secrets_arn: str | None = Field(
         default=None, description="Secrets Manager secret holding the same list (deployed stages)"
     )
+    suppression_secrets: str | None = Field(
+        default=None, description="comma-separated keys that hash erased identifiers (first hashes)"
+    )
+    suppression_secrets_arn: str | None = Field(
+        default=None, description="Secrets Manager secret holding the same list (deployed stages)"
+    )
     link_ttl_days: int = Field(default=90, ge=1, le=730, description="why and unsubscribe links expire after")
     marketing_daily_cap: int = Field(default=1, ge=0, description="marketing messages per local day")
     marketing_weekly_cap: int = Field(default=3, ge=0, description="marketing messages per local week")
@@ -73,6 +86,37 @@ class Settings(BaseSettings):
         default_factory=dict, description='JSON: {"store": "https://pos.example/hooks", "call_center": ...}'
     )
     offer_pool_cache_seconds: int = Field(default=60, ge=0, description="how long a Lambda caches the pool")
+
+    @property
+    def local(self) -> bool:
+        return self.stage == "local"
+
+    @model_validator(mode="after")
+    def _deployed_functions_name_their_table(self) -> Self:
+        if not self.local:
+            self.require("table_name", "region")
+        return self
+
+    def require(self, *names: str) -> Self:
+        """Outside local mode each setting of ``names`` must come from the environment (``a|b``:
+        one of them); raises MissingSettings naming the variables. Returns the settings."""
+        if self.local:
+            return self
+        missing = [
+            " or ".join(f"ASUSUAL_{n.upper()}" for n in name.split("|"))
+            for name in names
+            if not any(n in self.model_fields_set for n in name.split("|"))
+        ]
+        if missing:
+            raise MissingSettings(
+                f"stage {self.stage!r}: missing environment variable(s) {', '.join(missing)}; "
+                "local defaults apply only with ASUSUAL_STAGE=local"
+            )
+        return self
+
+
+class MissingSettings(RuntimeError):
+    """A deployed function lacks a variable it needs: it must not start on a local default."""
 
 
 @lru_cache(maxsize=1)

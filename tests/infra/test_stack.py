@@ -136,6 +136,8 @@ def test_event_processor_role_reads_and_writes_items_consumes_events_and_sends_i
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:DeleteMessage",
+        "secretsmanager:GetSecretValue",  # the suppression key: events of erased people are dropped
+        "secretsmanager:DescribeSecret",
     }
     send = next(s for s in statements if "sqs:SendMessage" in s["Action"])
     assert "IntentsQueue" in json.dumps(send["Resource"])
@@ -247,16 +249,37 @@ def test_dispatcher_role_sends_only_through_the_configured_identities_and_reads_
     assert "ASUSUAL_LINK_SECRETS_ARN" in env and "ASUSUAL_PUBLIC_BASE_URL" in env
 
 
-def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links(synthesized):
-    _, template, _ = synthesized
-    readers = {
-        name.lower()
+def secret_readers(template, secret):
+    """The roles (policy names, lowercased) that may read the secret whose logical id starts so."""
+    return sorted(
+        name.lower().split("serviceroledefaultpolicy")[0]
         for name, policy in resources(template, "AWS::IAM::Policy").items()
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "secretsmanager:GetSecretValue" in s["Action"]
-    }
+        if "secretsmanager:GetSecretValue" in s["Action"] and secret in json.dumps(s["Resource"])
+    )
+
+
+def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links(synthesized):
+    _, template, _ = synthesized
+    readers = secret_readers(template, "DeliveryLinkSecret")
     assert len(readers) == 2
     assert any("dispatcher" in r for r in readers) and any("messagesapi" in r for r in readers)
+
+
+def test_suppression_key_is_readable_only_by_the_functions_that_suppress_or_match(synthesized):
+    _, template, _ = synthesized
+    readers = secret_readers(template, "PrivacySuppressionSecret")
+    assert len(readers) == 2
+    assert any("eventprocessor" in r for r in readers) and any("profilesapi" in r for r in readers)
+    secrets = resources(template, "AWS::SecretsManager::Secret")
+    [arn_of] = [name for name in secrets if name.startswith("PrivacySuppressionSecret")]
+    for function in ("eventprocessor", "profilesapi"):
+        found = next(
+            f for name, f in resources(template, "AWS::Lambda::Function").items() if function in name.lower()
+        )
+        assert found["Properties"]["Environment"]["Variables"]["ASUSUAL_SUPPRESSION_SECRETS_ARN"] == {
+            "Ref": arn_of
+        }
 
 
 def test_deferred_sweep_runs_every_15_minutes_and_only_queries_gsi1_deletes_and_sends_intents(synthesized):
@@ -303,6 +326,8 @@ def test_profiles_api_role_and_routes_with_the_privacy_requests(synthesized):
         "dynamodb:DeleteItem",  # an unmerge rewrites birthday entries; an erasure deletes
         "dynamodb:BatchWriteItem",  # an erasure deletes in batches of 25
         "dynamodb:Query",  # the person's partitions, and on gsi1 the message log, orders, deferrals
+        "secretsmanager:GetSecretValue",  # the suppression key: erasure suppresses, a lift forgets
+        "secretsmanager:DescribeSecret",
     }
     assert any("index/gsi1" in json.dumps(s.get("Resource")) for s in statements if "dynamodb:Query" in
                json.dumps(s.get("Action")))  # fmt: skip
@@ -523,3 +548,27 @@ def test_cdk_cli_synth_works_offline_and_writes_cdk_out(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (out / "asusual-dev.template.json").exists()
+
+
+def test_every_function_is_deployed_with_every_setting_its_handler_requires(synthesized):
+    """asusual.settings: a deployed handler refuses to start without them, so the stack must give them."""
+    import importlib
+
+    _, template, _ = synthesized
+    functions = {
+        name: f
+        for name, f in resources(template, "AWS::Lambda::Function").items()
+        if "ASUSUAL_TABLE_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    checked = set()
+    for package in sorted(
+        p.name for p in (Path(__file__).parents[2] / "functions").iterdir() if (p / "handler.py").exists()
+    ):
+        handler = importlib.import_module(f"functions.{package}.handler")
+        [function] = [f for name, f in functions.items() if package.replace("_", "") in name.lower()]
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["ASUSUAL_STAGE"] != "local" and {"ASUSUAL_TABLE_NAME", "ASUSUAL_REGION"} <= set(env)
+        for needed in handler.REQUIRED_SETTINGS:
+            assert any(f"ASUSUAL_{n.upper()}" in env for n in needed.split("|")), (package, needed)
+        checked.add(package)
+    assert len(checked) == len(functions) == 10

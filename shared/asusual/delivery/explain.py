@@ -140,7 +140,7 @@ def consent_event(claims: LinkClaims, kind: str, address: str, now: datetime) ->
     return IntakeEvent(
         message_id=f"unsubscribe-{digest}",
         type=EventType.IDENTIFY,
-        source=SourceContext(source_id=UNSUBSCRIBE_SOURCE, channel=Channel(claims.channel)),
+        source=SourceContext(source_id=UNSUBSCRIBE_SOURCE, channel=Channel(claims.channel), customer=True),
         traits={"subscriptions": {claims.channel: {claims.topic: False}}},
         context={"externalIds": [{"type": kind, "id": address, "collection": "users"}]},
         timestamp=now,

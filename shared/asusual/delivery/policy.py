@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.delivery.models import DeliveryChannel
+from asusual.identity.extract import normalize_email
 from asusual.localtime import local_moments, within, zone
 from asusual.profiles.state import ProfileState
 from asusual.triggers.models import Intent, Topic
@@ -87,6 +88,11 @@ def addresses(state: ProfileState, webhooks: Iterable[str]) -> dict[DeliveryChan
         if isinstance(value, str) and value.strip():
             if channel is DeliveryChannel.SMS and not value.startswith("+"):
                 continue  # only numbers normalized to E.164 can be texted
+            if channel is DeliveryChannel.EMAIL:
+                # profiles keep only normalized addresses; one stored before that rule is read the same way
+                value = normalize_email(value)
+                if value is None:
+                    continue
             out[channel] = value.strip()
     configured = set(webhooks)
     for channel in (DeliveryChannel.STORE, DeliveryChannel.CALL_CENTER):

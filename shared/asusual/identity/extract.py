@@ -5,19 +5,38 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 from typing import Any
 
 from asusual.identity.models import EXTERNAL_KIND, Identifier, IdentityPolicy, Kind
 from asusual.intake.models import IntakeEvent
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ATOM = r"[^\s\x00-\x1f\x7f\"(),:;<>@\[\]\\.]+"
+_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"
+# an addr-spec as mail systems deliver it: dot-atom local part, a domain of at least two labels
+# (letters of any script: internationalized addresses are addresses too)
+EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 
 
 def normalize_email(value: object) -> str | None:
-    if not isinstance(value, str):
+    """One normal form for an email address everywhere (identifier, trait, lookup, sending): the
+    bare address, lowercased. ``"Anna" <Anna@Example.com>`` is ``anna@example.com``, where mail to
+    it goes; several addresses, or anything that is not one, is None."""
+    if not isinstance(value, str) or len(value) > 512:
         return None
-    email = value.strip().lower()
-    return email if EMAIL.match(email) and len(email) <= 254 else None
+    text = value.strip()
+    if "<" in text or "(" in text:  # a display name or a comment around the address
+        try:
+            found = getaddresses([text])
+        except (ValueError, IndexError, TypeError):
+            return None
+        if len(found) != 1:
+            return None
+        text = found[0][1]
+    email = text.lower()
+    if len(email) > 254 or len(email.partition("@")[0]) > 64 or not EMAIL.fullmatch(email):
+        return None
+    return email
 
 
 def normalize_phone(value: object, region: str | None) -> str | None:

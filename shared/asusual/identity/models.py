@@ -81,6 +81,10 @@ class IdentityPolicy(BaseModel):
         default_factory=lambda: {"user_id": 1, "email": 5, "phone": 5, "device_id": 20, "anonymous_id": 50}
     )
     external_limit: int = 5
+    # How many external id types (loyalty_card, crm_id, ...) one person may have, and how many
+    # profiles one event may merge: together they keep an event's write within one transaction
+    external_kinds: int = 10
+    merges_per_event: int = 10
     # Devices several people use (store terminals, kiosks): their ids and anonymousIds are kept on
     # the event but never join or merge profiles. Every store and call-center source is shared.
     shared_device_channels: frozenset[str] = frozenset({"store", "call_center"})

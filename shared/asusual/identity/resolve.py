@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from asusual.identity.models import Identifier, IdentityPolicy, priority
+from asusual.identity.models import BUILT_IN, Identifier, IdentityPolicy, priority
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ def _within_limits(identifiers: Iterable[Identifier], policy: IdentityPolicy) ->
     for kind, count in counts.items():
         if count > policy.limit(kind):
             return f"a person has at most {policy.limit(kind)} {kind}"
+    if sum(1 for kind in counts if kind not in BUILT_IN) > policy.external_kinds:
+        return f"a person has at most {policy.external_kinds} external id types"
     return None
 
 
@@ -60,6 +62,12 @@ def resolve(
                 continue
             current.add(identifier)
             resolution.attach.append(identifier)
+            continue
+        if len(resolution.merge) >= policy.merges_per_event:
+            resolution.dropped.append(
+                Dropped(identifier, f"belongs to another person; not merged: an event merges at most "
+                        f"{policy.merges_per_event} profiles")
+            )  # fmt: skip
             continue
         if not all(may_merge(kept, owner) for kept in joined):
             resolution.dropped.append(Dropped(identifier, "belongs to a profile kept apart by an unmerge"))

@@ -16,6 +16,7 @@ credentials in the environment alone."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -84,6 +85,7 @@ ADMIN_KEY = "admin_local_key"
 LOCAL_COUNTRY = "RU"
 PUBLIC_URL = "http://127.0.0.1:8787"
 LINK_SECRET_NAME = "asusual-local-link-secrets"  # noqa: S105 - the secret's name; its value is random
+SUPPRESSION_SECRET_NAME = "asusual-local-suppression-key"  # noqa: S105 - the name; the value is random
 
 
 class LocalSetupError(RuntimeError):
@@ -251,6 +253,8 @@ class LocalRuntime:
             os.environ[f"ASUSUAL_{spec.settings_field.upper()}"] = self.queue_urls[spec.name]
         os.environ.pop("ASUSUAL_LINK_SECRETS", None)
         os.environ["ASUSUAL_LINK_SECRETS_ARN"] = self._create_link_secret()
+        os.environ.pop("ASUSUAL_SUPPRESSION_SECRETS", None)
+        os.environ["ASUSUAL_SUPPRESSION_SECRETS_ARN"] = self._create_suppression_secret()
         self._reset_caches()
         self._seed_keys()
         for function in QUEUE_CONSUMERS:
@@ -323,6 +327,31 @@ class LocalRuntime:
         created = clients.secretsmanager().create_secret(
             Name=LINK_SECRET_NAME, SecretString=secrets.token_urlsafe(32)
         )
+        return str(created["ARN"])
+
+    def _create_suppression_secret(self) -> str:
+        """The key that hashes erased identifiers, in Secrets Manager as a deployed stage has it.
+        With the table in memory it is random at every start, like the table; with the table in
+        DynamoDB Local (or real DynamoDB) it is kept in that table, local mode only, so an erased
+        customer stays suppressed across restarts of ``make serve``."""
+        key = secrets.token_urlsafe(32)
+        if self.dynamodb_endpoint is not None:
+            db = clients.dynamodb()
+            item = {
+                "pk": {"S": "LOCAL#SUPPRESSION_KEY"},
+                "sk": {"S": "LOCAL"},
+                "entity": {"S": "local_secret"},
+            }
+            with contextlib.suppress(db.exceptions.ConditionalCheckFailedException):
+                db.put_item(
+                    TableName=self.table_name,
+                    Item={**item, "value": {"S": key}},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            stored = db.get_item(TableName=self.table_name, Key={"pk": item["pk"], "sk": item["sk"]},
+                                 ConsistentRead=True)  # fmt: skip
+            key = stored["Item"]["value"]["S"]
+        created = clients.secretsmanager().create_secret(Name=SUPPRESSION_SECRET_NAME, SecretString=key)
         return str(created["ARN"])
 
     def _create_queue(self, spec: QueueSpec) -> str:

@@ -34,7 +34,6 @@ from asusual.privacy.models import (
     Footprint,
     HeldItem,
     PersonalData,
-    suppression_hash,
 )
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import live_profiles
@@ -59,16 +58,16 @@ class PrivacyRepository(Protocol):
         left out of the answer."""
         ...
 
-    def suppress(self, hashes: set[str], erasure_id: str, now: datetime) -> int:
-        """Remember each hash (idempotent); the number that were new."""
+    def suppress(self, identifiers: set[Identifier], erasure_id: str, now: datetime) -> int:
+        """Remember each identifier, as a keyed hash only (idempotent); the number that were new."""
         ...
 
-    def suppressed_by(self, hash_: str) -> str | None:
-        """The erasure id that suppressed this identifier hash, if any."""
+    def suppressed_by(self, identifier: Identifier) -> str | None:
+        """The erasure id that suppressed this identifier, if any (under any key of the secret)."""
         ...
 
-    def lift_suppression(self, hash_: str) -> bool:
-        """Forget one suppressed hash; False when it was not suppressed."""
+    def lift_suppression(self, identifier: Identifier) -> bool:
+        """Forget one suppressed identifier; False when it was not suppressed."""
         ...
 
     def save_erasure(self, record: ErasureRecord) -> None: ...
@@ -170,7 +169,7 @@ def erase(
     now = clock_now()
     person = find_person(repo, identifier)
     if person is None:
-        previous = repo.suppressed_by(suppression_hash(identifier))
+        previous = repo.suppressed_by(identifier)
         record = repo.erasure(previous) if previous else None
         if record is None:
             raise NotFound(f"{identifier.kind}: no profile for this {identifier.kind}")
@@ -178,7 +177,8 @@ def erase(
             return record
         known = Footprint(profile_ids=frozenset(record.pending_profile_ids))
     else:
-        known = footprint([person])
+        # the identifier asked about is the person's even when their profile cannot be read
+        known = footprint([person]).union(Footprint(identifiers=frozenset({identifier})))
         record = ErasureRecord(
             erasure_id=erasure_id_for(person.profile_id, now),
             status=ErasureStatus.IN_PROGRESS,
@@ -194,7 +194,7 @@ def erase(
         repo.save_erasure(record)
         fresh = set(known.identifiers) - suppressed
         if fresh:
-            added = repo.suppress({suppression_hash(i) for i in fresh}, record.erasure_id, now)
+            added = repo.suppress(fresh, record.erasure_id, now)
             suppressed |= fresh
             record = record.model_copy(
                 update={"identifiers_suppressed": record.identifiers_suppressed + added}
@@ -224,5 +224,5 @@ def erase(
 def lift_suppression(repo: PrivacyRepository, identifier: Identifier) -> None:
     """Let events naming ``identifier`` in again (an erased customer who comes back and asks to be
     known): only that identifier, and nothing erased returns. NotFound when it is not suppressed."""
-    if not repo.lift_suppression(suppression_hash(identifier)):
+    if not repo.lift_suppression(identifier):
         raise NotFound(f"{identifier.kind}: this {identifier.kind} is not suppressed")

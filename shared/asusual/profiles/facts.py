@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asusual.identity.extract import normalize_email, normalize_phone
 from asusual.identity.models import Identifier
-from asusual.intake.models import EventType, IntakeEvent
+from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
+from asusual.profiles.limits import MAX_LINE_TEXT, MAX_ORDER_LINES, fits_trait
 from asusual.profiles.state import OrderFact, ProductLine, ProfileState, Stamped, snake
 
 ORDER_PLACED = "Order Completed"
+MAX_LOCALE = 35  # the longest BCP 47 tag in common use ("zh-Hant-TW" is 10); a longer one is noise
 CHANNELS = ("email", "sms", "push", "web", "app", "store", "call_center")
 TOPICS = ("marketing", "transactional")
 
@@ -27,27 +30,45 @@ def valid_timezone(value: object) -> str | None:
 
 
 def number(value: object) -> float | None:
+    """A finite number from a JSON number or a numeric string ("12,5" too); None otherwise
+    ("inf", "nan", 1e400 and an integer too large for a float are no numbers here)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.replace(",", "."))
-        except ValueError:
+    try:
+        if isinstance(value, int | float):
+            result = float(value)
+        elif isinstance(value, str):
+            result = float(value.replace(",", "."))
+        else:
             return None
-    return None
+    except (ValueError, OverflowError):
+        return None
+    return result if math.isfinite(result) else None
 
 
-def _traits(event: IntakeEvent) -> dict[str, Any]:
+def _raw_traits(event: IntakeEvent) -> dict[str, Any]:
     """context.traits, then the event's own traits (identify) on top; snake_case keys."""
     merged: dict[str, Any] = {}
     context_traits = event.context.get("traits")
     for source in (context_traits if isinstance(context_traits, dict) else {}, event.traits):
         for key, value in source.items():
             merged[snake(str(key))] = value
+    return merged
+
+
+def oversized_traits(event: IntakeEvent) -> list[str]:
+    """The event's traits too large to keep (asusual.profiles.limits): they keep their values."""
+    return sorted(k for k, v in _raw_traits(event).items() if k != "subscriptions" and not fits_trait(v))
+
+
+def _traits(event: IntakeEvent) -> dict[str, Any]:
+    """The event's traits as the profile keeps them: snake_case keys, values within the size
+    limit, the email address in its one normal form (an unusable one is not kept)."""
+    merged = {k: v for k, v in _raw_traits(event).items() if k == "subscriptions" or fits_trait(v)}
     if "email" in merged:
-        merged["email"] = normalize_email(merged["email"]) or merged["email"]
+        email = normalize_email(merged.pop("email"))
+        if email is not None:
+            merged["email"] = email
     if "phone" in merged:
         merged["phone"] = normalize_phone(merged["phone"], event.source.country) or merged["phone"]
     if "birthday" in merged:
@@ -57,6 +78,7 @@ def _traits(event: IntakeEvent) -> dict[str, Any]:
     return merged
 
 
+MAX_PUSH_TOKEN = 1024  # APNs tokens are 64 hex characters, FCM's about 160, SNS endpoint ARNs under 200
 PUSH_PLATFORMS = {"ios": "apns", "ipados": "apns", "android": "fcm"}
 
 
@@ -68,6 +90,8 @@ def _push_address(event: IntakeEvent) -> str | None:
         return None
     token = device.get("token")
     if not isinstance(token, str) or not token.strip():
+        return None
+    if len(token) > MAX_PUSH_TOKEN:
         return None
     if token.startswith("arn:"):
         return token.strip()
@@ -84,11 +108,18 @@ def _iso_date(value: object) -> str | None:
         return None
 
 
+def _consent_version(value: object) -> str | float | int | None:
+    """The wording's version: a number, or text of at most 100 characters."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value if number(value) is not None else None
+    return value[:100] if isinstance(value, str) and value else None
+
+
 def _subscriptions(raw: object, event: IntakeEvent) -> dict[str, Stamped]:
     out: dict[str, Stamped] = {}
     if not isinstance(raw, dict):
         return out
-    version = raw.get("consent_version")
+    version = _consent_version(raw.get("consent_version"))
     for channel, topics in raw.items():
         if channel not in CHANNELS or not isinstance(topics, dict):
             continue
@@ -97,13 +128,18 @@ def _subscriptions(raw: object, event: IntakeEvent) -> dict[str, Stamped]:
                 out[f"{channel}.{topic}"] = Stamped(
                     value={
                         "subscribed": topics[topic],
-                        "consent_version": topics.get("consent_version", version),
+                        "consent_version": _consent_version(topics.get("consent_version")) or version,
                         "source_id": event.source.source_id,
                     },
                     at=event.timestamp,
                     msg=event.message_id,
+                    customer=event.source.customer,
                 )
     return out
+
+
+def _line_text(value: object) -> str | None:
+    return value[:MAX_LINE_TEXT] if isinstance(value, str) else None
 
 
 def _order(event: IntakeEvent) -> OrderFact | None:
@@ -114,15 +150,18 @@ def _order(event: IntakeEvent) -> OrderFact | None:
     if order_id in (None, ""):
         return None
     lines = []
-    for item in props.get("products") or []:
+    products = props.get("products")
+    for item in products[:MAX_ORDER_LINES] if isinstance(products, list) else []:
         if isinstance(item, dict) and (item.get("product_id") or item.get("sku")):
+            quantity = number(item.get("quantity"))
             lines.append(
                 ProductLine(
-                    product_id=str(item.get("product_id") or item.get("sku")),
-                    quantity=number(item.get("quantity")) or 1,
+                    product_id=str(item.get("product_id") or item.get("sku"))[:MAX_ID_LENGTH],
+                    # absent: one unit; 0 or less: a return or a zero line, not a purchase
+                    quantity=1 if quantity is None else quantity,
                     price=number(item.get("price")),
-                    name=item.get("name") if isinstance(item.get("name"), str) else None,
-                    category=item.get("category") if isinstance(item.get("category"), str) else None,
+                    name=_line_text(item.get("name")),
+                    category=_line_text(item.get("category")),
                 )
             )
     total = number(props.get("total"))
@@ -132,7 +171,7 @@ def _order(event: IntakeEvent) -> OrderFact | None:
         total = sum((line.price or 0) * line.quantity for line in lines)
     currency = props.get("currency")
     return OrderFact(
-        order_id=str(order_id),
+        order_id=str(order_id)[:MAX_ID_LENGTH],
         at=event.timestamp,
         msg=event.message_id,
         total=total,
@@ -144,7 +183,7 @@ def _order(event: IntakeEvent) -> OrderFact | None:
 
 def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> ProfileState:
     def stamped(value: Any) -> Stamped:
-        return Stamped(value=value, at=event.timestamp, msg=event.message_id)
+        return Stamped(value=value, at=event.timestamp, msg=event.message_id, customer=event.source.customer)
 
     traits = _traits(event)
     subscriptions = _subscriptions(traits.pop("subscriptions", None), event)
@@ -152,6 +191,7 @@ def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> Prof
     if push is not None:
         traits["push_address"] = push
     locale = event.context.get("locale")
+    locale = locale if isinstance(locale, str) and len(locale) <= MAX_LOCALE else None
     context_tz = valid_timezone(event.context.get("timezone"))
     order = _order(event)
     return ProfileState(

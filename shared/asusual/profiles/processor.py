@@ -27,7 +27,8 @@ from asusual.identity.models import Identifier, IdentityPolicy, priority
 from asusual.identity.resolve import Dropped, resolve
 from asusual.intake.models import IntakeEvent
 from asusual.profiles.birthday import BirthdayEntry, birthday_entry
-from asusual.profiles.facts import contribution
+from asusual.profiles.facts import contribution, oversized_traits
+from asusual.profiles.limits import Trimmed, fit
 from asusual.profiles.model import MergeRecord, Profile, new_profile_id
 from asusual.profiles.state import ProfileState, Stamped
 from asusual.profiles.view import ProfileView, TenurePolicy, view
@@ -86,6 +87,7 @@ class Outcome:
     suppressed: bool = False  # names an erased person's identifier: dropped
     profile: Profile | None = None  # the profile after the event
     previous: Profile | None = None  # the resolved profile before the event (None: created)
+    trimmed: Trimmed = field(default_factory=Trimmed)  # what the profile gave up to stay in its limits
 
 
 OnApplied = Callable[[IntakeEvent, Outcome], None]
@@ -232,14 +234,17 @@ def _apply(
         or expected is None
         or _birthday_inputs(part) != _birthday_inputs(parts[part_id])
     )
-    updated = Profile(
-        profile_id=target.profile_id,
-        version=target.version + 1,
-        created_at=target.created_at,
-        parts=dict(sorted(parts.items())),
-        apart_from=frozenset(apart),
-        merges=tuple(merges),
+    updated, trimmed = fit(
+        Profile(
+            profile_id=target.profile_id,
+            version=target.version + 1,
+            created_at=target.created_at,
+            parts=dict(sorted(parts.items())),
+            apart_from=frozenset(apart),
+            merges=tuple(merges),
+        )
     )
+    trimmed.traits += len(oversized_traits(event))
     outcome = Outcome(
         profile_id=target.profile_id,
         created=expected is None,
@@ -248,6 +253,7 @@ def _apply(
         dropped=list(resolution.dropped),
         profile=updated,
         previous=target if expected is not None else None,
+        trimmed=trimmed,
     )
     if expected is not None and not tombstones and not resolution.attach and updated.parts == target.parts:
         outcome.unchanged = True  # a replay, or an event that adds nothing: no write

@@ -15,16 +15,20 @@ from asusual.identity.models import Identifier
 
 
 class Stamped(BaseModel):
-    """A value with the event that set it; the later (time, messageId) wins."""
+    """A value with the event that set it; the later (time, messageId) wins. At the same instant
+    the customer's own action (``customer``: an unsubscribe link they clicked) wins over any
+    report of a channel system. No event time is later than its arrival (asusual.intake), so a
+    change the customer makes wins over everything received before it."""
 
     model_config = ConfigDict(frozen=True)
 
     value: Any
     at: datetime
     msg: str
+    customer: bool = Field(default=False, exclude_if=lambda v: not v)
 
-    def stamp(self) -> tuple[datetime, str]:
-        return (self.at, self.msg)
+    def stamp(self) -> tuple[datetime, bool, str]:
+        return (self.at, self.customer, self.msg)
 
 
 def later(a: Stamped | None, b: Stamped | None) -> Stamped | None:

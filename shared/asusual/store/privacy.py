@@ -1,7 +1,7 @@
 """The items of a person, found from their footprint; suppressions and erasure audit records
 (docs/data-model.md, docs/privacy.md).
 
-Suppressed pk=SUPPRESS#<sha256>   sk=SUPPRESS   erasure_id, at
+Suppressed pk=SUPPRESS#<hmac>     sk=SUPPRESS   erasure_id, at (HMAC-SHA256 under the suppression key)
 Erasure    pk=ERASURE#<id>        sk=ERASURE    data (JSON, no personal data);
                                   gsi1pk=ERASURES, gsi1sk=<requested_at>#<id>
 """
@@ -9,6 +9,8 @@ Erasure    pk=ERASURE#<id>        sk=ERASURE    data (JSON, no personal data);
 from __future__ import annotations
 
 import json
+import re
+import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -22,8 +24,16 @@ from asusual.errors import TransientError
 from asusual.identity.models import Identifier
 from asusual.privacy.models import ErasureRecord, Footprint, HeldItem
 from asusual.profiles.model import Profile
+from asusual.profiles.state import ProfileState
 from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
-from asusual.store.profiles import DynamoProfileRepository, data_json, suppression_key
+from asusual.store.profiles import (
+    DynamoProfileRepository,
+    UndecodableProfile,
+    data_json,
+    decode_json,
+    profile_from_item,
+    suppression_key,
+)
 from asusual.store.tables import GSI1
 from asusual.triggers.reminders import observation_id
 
@@ -58,11 +68,11 @@ def _attributes(item: dict[str, Any]) -> dict[str, Any]:
         if name in INDEX_KEYS:
             continue
         if name == "data" and ("B" in value or "S" in value):
-            raw = data_json(value)
             try:
-                out[name] = json.loads(raw)
-            except ValueError:
-                out[name] = raw.decode(errors="replace")
+                raw = data_json(value)
+                out[name] = decode_json(raw)
+            except (ValueError, zlib.error):  # not JSON, or not even zlib: handed over as it is
+                out[name] = bytes(value["B"]).hex() if "B" in value else value["S"]
         elif name == "expires_at" and "N" in value:
             out[name] = datetime.fromtimestamp(int(value["N"]), UTC).isoformat()
         else:
@@ -83,11 +93,48 @@ def _held(item: dict[str, Any], *, owner: str | None = None) -> HeldItem:
     )
 
 
+# how pydantic writes an identifier in a profile's JSON (compact, keys in field order)
+_IDENTIFIER_JSON = re.compile(r'\{"kind":"([a-z0-9_]{1,40})","value":"((?:[^"\\]|\\.){1,512}?)"\}')
+_SALVAGED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def salvaged_profile(item: dict[str, Any]) -> Profile:
+    """What an erasure can know of a profile item it cannot decode (corrupt, or not a profile):
+    its id, and the identifiers its JSON text names, so their claims go and are suppressed with
+    it. The erasure never depends on reading a profile."""
+    profile_id = item["pk"]["S"].removeprefix("PROFILE#")
+    identifiers: set[Identifier] = set()
+    try:
+        text = data_json(item["data"]).decode("utf-8", errors="replace")
+    except (KeyError, zlib.error):
+        text = ""
+    for kind, value in _IDENTIFIER_JSON.findall(text):
+        try:
+            identifiers.add(Identifier(kind=kind, value=json.loads(f'"{value}"')))
+        except ValueError:
+            continue
+    return Profile(
+        profile_id=profile_id,
+        created_at=_SALVAGED_AT,
+        parts={profile_id: ProfileState(identifiers=frozenset(identifiers))},
+    )
+
+
+class _ErasableProfiles(DynamoProfileRepository):
+    """Profiles as an erasure reads them: one that cannot be decoded is salvaged, not an error."""
+
+    def _decode(self, item: dict[str, Any]) -> Profile:
+        try:
+            return profile_from_item(item)
+        except UndecodableProfile:
+            return salvaged_profile(item)
+
+
 class DynamoPrivacyRepository:
     def __init__(self, client: Any, table_name: str, *, deferred_lookback: timedelta) -> None:
         self._db = client
         self._table = table_name
-        self._profiles = DynamoProfileRepository(client, table_name)
+        self._profiles = _ErasableProfiles(client, table_name)
         self._deferred_lookback = deferred_lookback
 
     # -- the person ------------------------------------------------------------------------
@@ -189,9 +236,10 @@ class DynamoPrivacyRepository:
 
     # -- suppressions and the audit --------------------------------------------------------
     @translate_errors
-    def suppress(self, hashes: set[str], erasure_id: str, now: datetime) -> int:
+    def suppress(self, identifiers: set[Identifier], erasure_id: str, now: datetime) -> int:
         added = 0
-        for hash_ in sorted(hashes):
+        keys = self._profiles.suppression
+        for hash_ in sorted(keys.current(i) for i in identifiers):
             try:
                 self._db.put_item(
                     TableName=self._table,
@@ -209,20 +257,28 @@ class DynamoPrivacyRepository:
         return added
 
     @translate_errors
-    def suppressed_by(self, hash_: str) -> str | None:
-        key = suppression_key(hash_)
-        item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        return item["erasure_id"]["S"] if item else None
+    def suppressed_by(self, identifier: Identifier) -> str | None:
+        for hash_ in self._profiles.suppression.matching(identifier):  # the current key first
+            key = suppression_key(hash_)
+            item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            if item:
+                return str(item["erasure_id"]["S"])
+        return None
 
     @translate_errors
-    def lift_suppression(self, hash_: str) -> bool:
-        try:
-            self._db.delete_item(
-                TableName=self._table, Key=suppression_key(hash_), ConditionExpression="attribute_exists(pk)"
-            )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+    def lift_suppression(self, identifier: Identifier) -> bool:
+        lifted = False
+        for hash_ in self._profiles.suppression.matching(identifier):  # under every key it may be
+            try:
+                self._db.delete_item(
+                    TableName=self._table,
+                    Key=suppression_key(hash_),
+                    ConditionExpression="attribute_exists(pk)",
+                )
+            except self._db.exceptions.ConditionalCheckFailedException:
+                continue
+            lifted = True
+        return lifted
 
     @translate_errors
     def save_erasure(self, record: ErasureRecord) -> None:

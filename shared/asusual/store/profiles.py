@@ -4,7 +4,7 @@ Profile   pk=PROFILE#<id>        sk=PROFILE                 data (JSON), version
 Merge     pk=PROFILE#<survivor>  sk=MERGE#<at>#<absorbed>   data (JSON)
 Claim     pk=ID#<kind>#<value>   sk=ID                      profile_id
 Marker    pk=MSG#<message_id>    sk=MSG                     expires_at (TTL)
-Suppressed pk=SUPPRESS#<sha256>  sk=SUPPRESS                erasure_id, at: an erased person's identifier
+Suppressed pk=SUPPRESS#<hmac>    sk=SUPPRESS                erasure_id, at: an erased person's identifier
 Consent   pk=PROFILE#<id>        sk=CONSENT#<at>#<channel.topic>#<message_id>   data (JSON): the history
 """
 
@@ -17,11 +17,12 @@ from typing import Any
 
 from asusual.errors import Conflict
 from asusual.identity.models import Identifier
-from asusual.privacy.models import suppression_hash
+from asusual.privacy.models import SuppressionKeys
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import Stamped
 from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.secrets import suppression_keys
 from asusual.store.triggers import birthday_write
 
 
@@ -40,9 +41,71 @@ def data_json(data: dict[str, Any]) -> bytes:
     return zlib.decompress(data["B"]) if "B" in data else data["S"].encode()
 
 
+DECODE_DEPTH = 64  # deeper values (none since intake's 32-level limit) are read as null
+
+
+class UndecodableProfile(ValueError):
+    """A profile item whose data cannot be read at all (corrupt bytes, not a profile)."""
+
+
+def decode_json(raw: bytes) -> Any:
+    """JSON of any depth, without a RecursionError: values nested deeper than DECODE_DEPTH are
+    read as null. Intake accepts nothing that deep; this reads what an older version stored."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        return json.loads(_flatten(raw.decode(), DECODE_DEPTH))
+
+
+def _flatten(text: str, limit: int) -> str:
+    """``text`` (JSON) with every object or array that opens deeper than ``limit`` replaced by
+    null; one pass that knows strings and escapes, no recursion."""
+    out: list[str] = []
+    depth = 0
+    skipping_from = 0  # the depth at which a skipped value opened (0: not skipping)
+    in_string = escaped = False
+    start = 0
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit and not skipping_from:
+                out.append(text[start:index] + "null")
+                skipping_from = depth
+        elif char in "]}":
+            if skipping_from and depth == skipping_from:
+                skipping_from = 0
+                start = index + 1
+            depth -= 1
+    out.append(text[start:] if not skipping_from else "")
+    return "".join(out)
+
+
 def profile_from_item(item: dict[str, Any]) -> Profile:
-    """A profile item's ``data``: compressed JSON, or plain JSON as written before compression."""
-    return Profile.model_validate_json(data_json(item["data"]))
+    """A profile item's ``data``: compressed JSON, or plain JSON as written before compression.
+    Pydantic's fast JSON reader stops at 200 levels; a profile an older version stored deeper is
+    read the slow way (json, then validation), so no stored profile is ever unreadable for depth."""
+    try:
+        raw = data_json(item["data"])
+    except (KeyError, zlib.error) as exc:
+        raise UndecodableProfile("profile data: not readable") from exc
+    try:
+        return Profile.model_validate_json(raw)
+    except ValueError:
+        pass
+    try:
+        return Profile.model_validate(decode_json(raw))
+    except ValueError as exc:  # not JSON, not a profile: pydantic's errors are ValueErrors
+        raise UndecodableProfile("profile data: not a profile") from exc
 
 
 def suppression_key(hash_: str) -> dict[str, Any]:
@@ -54,9 +117,16 @@ def _claim_key(identifier: Identifier) -> dict[str, Any]:
 
 
 class DynamoProfileRepository:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, *, suppression: SuppressionKeys | None = None) -> None:
         self._db = client
         self._table = table_name
+        self._suppression = suppression  # None: the suppression secret, read when first needed
+
+    @property
+    def suppression(self) -> SuppressionKeys:
+        if self._suppression is None:
+            self._suppression = suppression_keys()
+        return self._suppression
 
     @translate_errors
     def seen(self, message_id: str) -> bool:
@@ -91,14 +161,17 @@ class DynamoProfileRepository:
 
     @translate_errors
     def suppressed(self, identifiers: list[Identifier]) -> bool:
-        keys = [suppression_key(suppression_hash(i)) for i in dict.fromkeys(identifiers)]
-        return bool(batch_get(self._db, self._table, keys, "pk"))
+        hashes = {h for i in dict.fromkeys(identifiers) for h in self.suppression.matching(i)}
+        return bool(batch_get(self._db, self._table, [suppression_key(h) for h in sorted(hashes)], "pk"))
 
     @translate_errors
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:
         items = batch_get(self._db, self._table, [_profile_key(p) for p in sorted(profile_ids)], "pk, #d")
-        profiles = (profile_from_item(item) for item in items)
+        profiles = (self._decode(item) for item in items)
         return {p.profile_id: p for p in profiles}
+
+    def _decode(self, item: dict[str, Any]) -> Profile:
+        return profile_from_item(item)
 
     @translate_errors
     def find(self, identifier: Identifier) -> str | None:

@@ -38,6 +38,26 @@ def decode_event(body: str) -> IntakeEvent:
     return IntakeEvent.model_validate_json(body)
 
 
+def event_ids(body: dict[str, Any]) -> dict[str, object]:
+    """What a log may say of an event message it could not process: ids, never content."""
+    source = body.get("source")
+    return {
+        "message_id": body.get("message_id"),
+        "type": body.get("type"),
+        "source_id": source.get("source_id") if isinstance(source, dict) else None,
+    }
+
+
+def intent_ids(body: dict[str, Any]) -> dict[str, object]:
+    """What a log may say of an intent message it could not process: ids, never the facts."""
+    facts = body.get("facts")
+    return {
+        "intent_id": body.get("intent_id"),
+        "profile_id": body.get("profile_id"),
+        "trigger": facts.get("trigger") if isinstance(facts, dict) else None,
+    }
+
+
 def encode_intent(intent: Intent) -> dict[str, Any]:
     return {
         "MessageBody": intent.model_dump_json(),

@@ -9,7 +9,7 @@ import pytest
 
 from asusual.errors import NotFound
 from asusual.identity.models import Identifier, IdentityPolicy
-from asusual.privacy.models import ErasureRecord, ErasureStatus, Footprint, HeldItem, suppression_hash
+from asusual.privacy.models import ErasureRecord, ErasureStatus, Footprint, HeldItem, SuppressionKeys
 from asusual.privacy.service import erase, export, footprint, lift_suppression
 from asusual.profiles.processor import process_event, unmerge
 
@@ -19,6 +19,11 @@ from ..profiles.test_processor import MemoryRepo
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 WINDOW = timedelta(days=30)
 EMAIL = Identifier(kind="email", value="anna@example.com")
+KEYS = SuppressionKeys([b"unit-test-suppression-key"])
+
+
+def suppression_hash(identifier: Identifier) -> str:
+    return KEYS.current(identifier)
 
 
 class MemoryPrivacy(MemoryRepo):
@@ -70,17 +75,17 @@ class MemoryPrivacy(MemoryRepo):
                     deleted.append(item)
         return deleted
 
-    def suppress(self, hashes, erasure_id, now):
+    def suppress(self, identifiers, erasure_id, now):
         self.log.append("suppress")
-        new = [h for h in hashes if h not in self.suppressed_hashes]
+        new = [h for h in map(suppression_hash, identifiers) if h not in self.suppressed_hashes]
         self.suppressed_hashes.update({h: erasure_id for h in new})
         return len(new)
 
-    def lift_suppression(self, hash_):
-        return self.suppressed_hashes.pop(hash_, None) is not None
+    def lift_suppression(self, identifier):
+        return self.suppressed_hashes.pop(suppression_hash(identifier), None) is not None
 
-    def suppressed_by(self, hash_):
-        return self.suppressed_hashes.get(hash_)
+    def suppressed_by(self, identifier):
+        return self.suppressed_hashes.get(suppression_hash(identifier))
 
     def save_erasure(self, record):
         self.log.append(f"audit:{record.status}")
@@ -207,3 +212,19 @@ def test_a_lifted_suppression_lets_that_identifier_in_again_and_only_that_one(re
     assert EMAIL in repo.claims
     still = event(minutes=41, message_id="still", user_id="u-1")
     assert process_event(still, repo, IdentityPolicy(), now=NOW, dedupe_window=WINDOW).suppressed
+
+
+def test_suppression_hash_is_keyed_and_every_key_of_a_rotation_matches():
+    import hashlib
+
+    old, new = b"key-before-rotation", b"key-after-rotation"
+    before = SuppressionKeys([old])
+    rotated = SuppressionKeys([new, old])
+    phone = Identifier(kind="phone", value="+79161234567")
+    # not the unkeyed hash anyone could recompute by trying every phone number
+    unkeyed = hashlib.sha256(f"asusual-suppression-v2\0phone\0{phone.value}".encode()).hexdigest()
+    assert before.current(phone) != unkeyed and len(before.current(phone)) == 64
+    assert rotated.current(phone) != before.current(phone)  # new suppressions: the new key
+    assert rotated.matching(phone) == [rotated.current(phone), before.current(phone)]  # old ones still match
+    with pytest.raises(ValueError, match="at least one"):
+        SuppressionKeys([])

@@ -1,0 +1,75 @@
+"""Deployed settings fail fast: outside local mode no function runs on a local default."""
+
+import subprocess
+import sys
+
+import pytest
+
+from asusual.settings import MissingSettings, Settings
+
+DEPLOYED = {"ASUSUAL_STAGE": "prod", "ASUSUAL_TABLE_NAME": "asusual-prod", "ASUSUAL_REGION": "eu-central-1"}
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in ("ASUSUAL_STAGE", "ASUSUAL_TABLE_NAME", "ASUSUAL_REGION", "ASUSUAL_EVENTS_QUEUE_URL",
+                 "ASUSUAL_LINK_SECRETS", "ASUSUAL_LINK_SECRETS_ARN", "ASUSUAL_DELIVERY_MODE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_settings_local_mode_runs_on_its_local_defaults(env):
+    settings = Settings().require("events_queue_url", "delivery_mode")
+    assert (settings.table_name, settings.events_queue_url, settings.delivery_mode) == (
+        "asusual-local",
+        "",
+        "outbox",
+    )
+
+
+def test_settings_deployed_without_its_table_refuses_naming_the_variables(env):
+    env.setenv("ASUSUAL_STAGE", "prod")
+    with pytest.raises(MissingSettings) as err:
+        Settings()
+    assert str(err.value) == (
+        "stage 'prod': missing environment variable(s) ASUSUAL_TABLE_NAME, ASUSUAL_REGION; "
+        "local defaults apply only with ASUSUAL_STAGE=local"
+    )
+
+
+def test_settings_deployed_require_names_each_missing_variable_and_accepts_either_alternative(env):
+    for name, value in DEPLOYED.items():
+        env.setenv(name, value)
+    settings = Settings()
+    with pytest.raises(
+        MissingSettings, match=r"ASUSUAL_EVENTS_QUEUE_URL, ASUSUAL_LINK_SECRETS_ARN or ASUSUAL_LINK_SECRETS;"
+    ):
+        settings.require("events_queue_url", "link_secrets_arn|link_secrets")
+    env.setenv("ASUSUAL_EVENTS_QUEUE_URL", "https://sqs.eu-central-1.amazonaws.com/1/events")
+    env.setenv("ASUSUAL_LINK_SECRETS", "s3cret")
+    assert Settings().require("events_queue_url", "link_secrets_arn|link_secrets").link_secrets == "s3cret"
+
+
+def test_handler_deployed_without_its_queue_refuses_to_start_at_import():
+    """The check runs when Lambda imports the handler (the cold start), not at the first event."""
+    code = "import functions.intake_api.handler"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **DEPLOYED},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        "MissingSettings: stage 'prod': missing environment variable(s) ASUSUAL_EVENTS_QUEUE_URL;"
+        in result.stderr
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **DEPLOYED, "ASUSUAL_EVENTS_QUEUE_URL": "https://sqs.example/1/events"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
