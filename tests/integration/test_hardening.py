@@ -443,3 +443,17 @@ def test_a_failing_sweep_is_logged_and_counted_and_raised_without_its_text(
     assert failed["error"] == "RuntimeError" and failed["where"][-1].endswith(" broken")
     assert "ann@example.com" not in repr(failed)
     assert '"InvocationsFailed"' in capsys.readouterr().out
+
+
+def test_json_deeper_than_any_parser_reads_with_its_deepest_values_as_null():
+    from asusual.store.profiles import DECODE_DEPTH, decode_json
+
+    # {"v": [{"a": ...}, [{"a": ...}, [ ... 1 ]]], "w": "x"}, 3,000 lists deep
+    text = '{"v": ' + '[{"a": "]}\\"["}, ' * 3000 + "1" + "]" * 3000 + ', "w": "x"}'
+    decoded = decode_json(text.encode())
+    assert decoded["w"] == "x"
+    value, depth = decoded["v"], 2  # the outer object is level 1
+    while depth < DECODE_DEPTH:
+        assert value[0] == {"a": ']}"['}  # brackets inside strings are text, not structure
+        value, depth = value[1], depth + 1
+    assert value == [None, None]  # what opens past level 64 reads as null
