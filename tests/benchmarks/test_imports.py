@@ -53,9 +53,13 @@ LINKS = {
     "ASUSUAL_PUBLIC_BASE_URL": "https://api.example.com",
     "ASUSUAL_LINK_SECRETS_ARN": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:links",
 }
+SUPPRESSION = {
+    "ASUSUAL_SUPPRESSION_SECRETS_ARN": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:suppression"
+}
 FUNCTION_ENV: dict[str, dict[str, str]] = {
     "intake_api": {"ASUSUAL_EVENTS_QUEUE_URL": QUEUE.format("events")},
-    "event_processor": {"ASUSUAL_INTENTS_QUEUE_URL": QUEUE.format("intents")},
+    "event_processor": {"ASUSUAL_INTENTS_QUEUE_URL": QUEUE.format("intents"), **SUPPRESSION},
+    "profiles_api": SUPPRESSION,
     "birthday_sweep": {"ASUSUAL_INTENTS_QUEUE_URL": QUEUE.format("intents")},
     "replenishment_sweep": {"ASUSUAL_INTENTS_QUEUE_URL": QUEUE.format("intents")},
     "deferred_sweep": {"ASUSUAL_INTENTS_QUEUE_URL": QUEUE.format("intents")},
