@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from asusual.intake.models import SegmentMessage
 from asusual.local.functions import API_FUNCTIONS
 from asusual.local.gateway import api_gateway_event
 from asusual.local.openapi import document
@@ -46,30 +47,14 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(nasty_text, inner, max_size=4),
     max_leaves=16,
 )
+# the Segment message's fields as the model declares them, and the other APIs' body fields
+SEGMENT_FIELDS = sorted(f.alias or name for name, f in SegmentMessage.model_fields.items())
+OTHER_FIELDS = (
+    "writeKey email subscriptions products identifier placement channel merged_profile_id source_id"
+)
 FIELDS = [
-    "type",
-    "userId",
-    "anonymousId",
-    "messageId",
-    "timestamp",
-    "sentAt",
-    "context",
-    "traits",
-    "properties",
-    "event",
-    "name",
-    "groupId",
-    "previousId",
-    "integrations",
-    "writeKey",
-    "email",
-    "subscriptions",
-    "products",
-    "identifier",
-    "placement",
-    "channel",
-    "merged_profile_id",
-    "source_id",
+    *SEGMENT_FIELDS,
+    *OTHER_FIELDS.split(),
     "scope",
     "label",
     "overlap_hours",
