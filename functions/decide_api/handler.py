@@ -16,8 +16,8 @@ from asusual.access.service import CachedKeyLookup
 from asusual.api import error_responses, json_request_body, make_resolver, parse_body, require_key
 from asusual.content.pack import ContentPack
 from asusual.content.render import default_pack
+from asusual.decisions.decide import DecideRequest, Decision, decide
 from asusual.observability import logger, metrics, tracer
-from asusual.offers.decide import DecideRequest, Decision, decide
 from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients

@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
+from asusual.channels.wiring import senders
 from asusual.consumers import LoggedBatchProcessor
 from asusual.content.render import default_pack
-from asusual.delivery.channels.wiring import senders
 from asusual.delivery.dispatch import DispatchDeps, DispatchStatus, dispatch
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.policy import DeliveryPolicy

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from asusual.channels.outbox import Outbox, OutboxSender
 from asusual.clock import ManualClock
 from asusual.content import render as render_module
 from asusual.content.pack import parse
 from asusual.content.render import default_pack
-from asusual.delivery.channels.outbox import Outbox, OutboxSender
 from asusual.delivery.dispatch import DispatchDeps, DispatchStatus, dispatch
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.models import DeliveryChannel

@@ -7,16 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from asusual.catalog.models import PricedProduct
 from asusual.delivery.records import (
     CapsLedger,
-    DayOffer,
     Deferred,
-    PricedProduct,
     ReserveOutcome,
     release_bucket,
 )
 from asusual.errors import Conflict
 from asusual.intake.models import EventType, IntakeEvent, SourceContext
+from asusual.offers.models import DayOffer
 from asusual.store import clients
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository

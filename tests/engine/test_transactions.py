@@ -163,7 +163,7 @@ def test_reservation_resent_by_the_sdk_after_a_lost_answer_still_sends_the_messa
 def test_retryable_channel_failure_releases_the_reservation_in_one_transaction_and_the_retry_sends_once(
     send, profile, outbox, ddb, table, items, monkeypatch
 ):
-    from asusual.delivery.channels.outbox import OUTBOX
+    from asusual.channels.outbox import OUTBOX
     from asusual.errors import TransientError
     from asusual.store.messages import DynamoMessageRepository
 

@@ -18,9 +18,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from asusual.delivery.channels.push import SnsPushSender, push_payload
-from asusual.delivery.channels.ses import SesEmailSender
-from asusual.delivery.channels.sms import SnsSmsSender
+from asusual.channels.push import SnsPushSender, push_payload
+from asusual.channels.ses import SesEmailSender
+from asusual.channels.sms import SnsSmsSender
 from asusual.delivery.models import DeliveryChannel, PermanentFailure
 from asusual.errors import Throttled, TransientError
 from tests.unit.delivery import message

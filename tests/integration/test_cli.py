@@ -98,8 +98,8 @@ def test_webhook_key_is_derived_from_the_link_secret_and_verifies_a_sent_webhook
     import hashlib
     import hmac
 
+    from asusual.channels.webhook import sign_webhook, verify_webhook
     from asusual.cli import main
-    from asusual.delivery.channels.webhook import sign_webhook, verify_webhook
     from asusual.store import secrets
 
     monkeypatch.setenv("ASUSUAL_LINK_SECRETS", "new-secret,old-secret")

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from asusual.delivery.channels.outbox import OUTBOX
+from asusual.channels.outbox import OUTBOX
 from asusual.delivery.records import ReserveOutcome
 from asusual.errors import TransientError
 from asusual.store import clients

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -16,7 +17,23 @@ class Season(StrEnum):
     AUTUMN = "autumn"
 
 
-class CatalogProduct(BaseModel):
+class Product(BaseModel):
+    """What every view of a product names. One family, with explicit conversions between its
+    members: the catalog keeps the whole product (`CatalogProduct`); a message or decision keeps
+    it as it was shown, at the price of that moment (`CatalogProduct.priced()` → `PricedProduct`);
+    a template sees that with the quantity ordered (`PricedProduct.shown()` → `ContentProduct`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    name: str
+    price: Decimal | None = None
+    currency: str | None = None
+    category: str | None = None
+    sensitive: bool = False
+
+
+class CatalogProduct(Product):
     """One product as the retailer's admin uploads it (POST /v1/catalog/products)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -47,3 +64,33 @@ class CatalogProduct(BaseModel):
     def _sorted_seasons(self, seasons: frozenset[Season]) -> list[str]:
         order = list(Season)
         return [s.value for s in sorted(seasons, key=order.index)]
+
+    def priced(self) -> PricedProduct:
+        """The product as a message or decision shows it now: the catalog's current price."""
+        return PricedProduct(**_shared_fields(self))
+
+
+class PricedProduct(Product):
+    """A product as a message or decision showed it: the catalog price at decision time (null when
+    the catalog does not know the product). Kept in message records and the day's decisions."""
+
+    price: Decimal | None  # required: a record always says what it showed, null included
+    currency: str | None
+
+    @field_serializer("price")
+    def _exact(self, price: Decimal | None) -> str | None:
+        return None if price is None else str(price)
+
+    def shown(self, quantity: float | None = None) -> ContentProduct:
+        """The product as a template sees it (the price is the one kept for the day)."""
+        return ContentProduct(**_shared_fields(self), quantity=quantity)
+
+
+class ContentProduct(Product):
+    """A product a message names, with the catalog's price (never one from the event facts)."""
+
+    quantity: float | None = None
+
+
+def _shared_fields(product: Product) -> dict[str, Any]:
+    return {name: getattr(product, name) for name in Product.model_fields}

@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from functools import cache
 from http import HTTPStatus
 from importlib import resources
@@ -25,7 +24,7 @@ from typing import Any
 from liquid.exceptions import LiquidError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from asusual.catalog.models import Season
+from asusual.catalog.models import ContentProduct, Season
 from asusual.content.context import (
     Address,
     Daypart,
@@ -49,20 +48,6 @@ FOOTER_LABELS = {
     "en": {"more": "Details", "unsubscribe": "Unsubscribe"},
 }
 RENDER_ERRORS = (LiquidError, ValueError, TypeError, KeyError, ArithmeticError)
-
-
-class ContentProduct(BaseModel):
-    """A product a message names, with the catalog's price (never one from the event facts)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    product_id: str
-    name: str
-    price: Decimal | None = None
-    currency: str | None = None
-    category: str | None = None
-    sensitive: bool = False
-    quantity: float | None = None
 
 
 class ContentInput(BaseModel):

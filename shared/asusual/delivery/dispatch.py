@@ -24,10 +24,15 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from asusual.catalog.models import CatalogProduct
+from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.content.context import common_season
 from asusual.content.pack import ContentPack
-from asusual.content.render import ContentInput, ContentUnavailable, Rendered, compose
+from asusual.content.render import (
+    ContentInput,
+    ContentUnavailable,
+    Rendered,
+    compose,
+)
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.models import DeliveryChannel, OutgoingMessage, PermanentFailure, Sender
 from asusual.delivery.policy import (
@@ -42,7 +47,6 @@ from asusual.delivery.policy import (
 )
 from asusual.delivery.records import (
     USEFUL_LIFE,
-    DecisionRepository,
     Deferred,
     DispatchReader,
     DispatchReadRequest,
@@ -50,7 +54,6 @@ from asusual.delivery.records import (
     MessageRecord,
     MessageRepository,
     MessageStatus,
-    PricedProduct,
     ReserveOutcome,
     message_id_for,
 )
@@ -63,7 +66,8 @@ from asusual.delivery.snapshot import (
 )
 from asusual.errors import RetryLater, TransientError
 from asusual.localtime import zone
-from asusual.offers.service import OfferPool, as_content, customer_day, in_season, priced, todays_offer
+from asusual.offers.models import DecisionRepository
+from asusual.offers.service import OfferPool, customer_day, in_season, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileLoader, live_profiles
@@ -273,7 +277,7 @@ def _products(intent: Intent, catalog: Mapping[str, CatalogProduct]) -> list[Pri
     if isinstance(facts, ReplenishmentFacts):
         product = catalog.get(facts.product_id)
         if product is not None:
-            return [priced(product)]
+            return [product.priced()]
         name = facts.product_name or facts.product_id
         return [PricedProduct(product_id=facts.product_id, name=name, price=None, currency=None)]
     if isinstance(facts, OrderStatusFacts):
@@ -347,8 +351,8 @@ def _compose(
         country=customer.country,
         now=now,
         facts=intent.facts.model_dump(mode="json"),
-        products=tuple(as_content(p, quantities.get(p.product_id)) for p in products),
-        offer=as_content(offer) if offer is not None else None,
+        products=tuple(p.shown(quantities.get(p.product_id)) for p in products),
+        offer=offer.shown() if offer is not None else None,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
         message_id=message_id,

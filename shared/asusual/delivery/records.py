@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from asusual.catalog.models import CatalogProduct
+from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.policy import CapState, ConsentBasis
+from asusual.offers.models import DayOffer, DayPrice
 from asusual.profiles.model import Profile
 from asusual.triggers.models import Intent
 
@@ -27,23 +27,6 @@ class MessageStatus(StrEnum):
     SENDING = "sending"  # reserved; a crash here leaves it so, and it is never sent twice
     SENT = "sent"
     FAILED = "failed"  # the channel refused it for good
-
-
-class PricedProduct(BaseModel):
-    """A product as a message or decision showed it: the catalog price at decision time."""
-
-    model_config = ConfigDict(frozen=True)
-
-    product_id: str
-    name: str
-    price: Decimal | None
-    currency: str | None
-    category: str | None = None
-    sensitive: bool = False
-
-    @field_serializer("price")
-    def _exact(self, price: Decimal | None) -> str | None:
-        return None if price is None else str(price)
 
 
 class Explanation(BaseModel):
@@ -119,28 +102,6 @@ class Deferred(BaseModel):
     release_at: datetime
     reason: str = Field(description="quiet_hours or frequency_cap")
     deferred_at: datetime
-
-
-class DayOffer(BaseModel):
-    """The offer a customer sees everywhere on one local day (site, POS, call center, email)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    profile_id: str
-    day: date
-    offer: PricedProduct | None
-    decided_at: datetime
-    decided_on: str = Field(description="the channel or message that decided first")
-
-
-class DayPrice(BaseModel):
-    """The price a product was first shown at to a customer on one local day."""
-
-    model_config = ConfigDict(frozen=True)
-
-    profile_id: str
-    day: date
-    product: PricedProduct
 
 
 class DayWrites(BaseModel):
@@ -222,18 +183,6 @@ class MessageRepository(Protocol):
 
     def drop_deferred(self, deferred: Deferred) -> bool:
         """Remove a deferral once re-published; False when another sweep already did."""
-        ...
-
-
-class DecisionRepository(Protocol):
-    def day_offer(self, profile_id: str, day: date) -> DayOffer | None: ...
-
-    def keep_day_offer(self, offer: DayOffer) -> DayOffer:
-        """Store the day's offer unless one exists; the one that is stored."""
-        ...
-
-    def keep_prices(self, profile_id: str, day: date, products: list[PricedProduct]) -> list[PricedProduct]:
-        """The first price each product was shown at to this customer today (kept for the day)."""
         ...
 
 

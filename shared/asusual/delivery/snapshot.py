@@ -11,19 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from asusual.catalog.models import CatalogProduct
+from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.records import (
     CapsLedger,
-    DayOffer,
-    DayPrice,
     DayWrites,
     Deferred,
     DispatchSnapshot,
     MessageRecord,
     MessageRepository,
-    PricedProduct,
     ReserveOutcome,
 )
+from asusual.offers.models import DayOffer, DayPrice
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileLoader
 from asusual.triggers.reminders import CatalogReader

@@ -12,9 +12,9 @@ from typing import Any
 from asusual.access.views import KeyRequest, RotateRequest, SourceRequest
 from asusual.api import openapi_document
 from asusual.catalog.service import CatalogUpload
+from asusual.decisions.decide import DecideRequest
 from asusual.intake.models import SegmentBatch, SegmentMessage
 from asusual.local.functions import API_FUNCTIONS
-from asusual.offers.decide import DecideRequest
 from functions.profiles_api.handler import UnmergeRequest
 
 

@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 from asusual import clock as clock_module
 from asusual.access.keys import hash_key
 from asusual.access.models import ApiKey, Channel, KeyScope, Source
+from asusual.channels.outbox import OUTBOX, Outbox
 from asusual.clock import ManualClock
-from asusual.delivery.channels.outbox import OUTBOX, Outbox
 from asusual.local import moto_dynamodb
 from asusual.local.functions import FUNCTIONS, QUEUE_CONSUMERS, SCHEDULED
 from asusual.local.queues import LocalQueues

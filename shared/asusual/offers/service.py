@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from asusual.catalog.models import CatalogProduct, Season
-from asusual.content.render import ContentProduct
-from asusual.delivery.records import DayOffer, DecisionRepository, PricedProduct
 from asusual.localtime import zone
+from asusual.offers.models import DayOffer, DecisionRepository
 from asusual.profiles.state import ProfileState
 
 RECENT_PURCHASE_DAYS = 30
@@ -25,30 +24,6 @@ RECENT_PURCHASE_DAYS = 30
 
 class OfferPool(Protocol):
     def offer_pool(self) -> list[CatalogProduct]: ...
-
-
-def priced(product: CatalogProduct) -> PricedProduct:
-    return PricedProduct(
-        product_id=product.product_id,
-        name=product.name,
-        price=product.price,
-        currency=product.currency,
-        category=product.category,
-        sensitive=product.sensitive,
-    )
-
-
-def as_content(product: PricedProduct, quantity: float | None = None) -> ContentProduct:
-    """A product as a template sees it (the price is the one kept for the day)."""
-    return ContentProduct(
-        product_id=product.product_id,
-        name=product.name,
-        price=product.price,
-        currency=product.currency,
-        category=product.category,
-        sensitive=product.sensitive,
-        quantity=quantity,
-    )
 
 
 def customer_day(now: datetime, zones: Sequence[str]) -> date:
@@ -110,7 +85,7 @@ def todays_offer(
     stored = decisions.day_offer(profile_id, day)
     if stored is None:
         chosen = choose_offer(pool, state, season, profile_id, day)
-        offer = priced(chosen) if chosen is not None else None
+        offer = chosen.priced() if chosen is not None else None
         candidate = DayOffer(
             profile_id=profile_id, day=day, offer=offer, decided_at=now, decided_on=decided_on
         )

@@ -17,21 +17,19 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from asusual.catalog.models import CatalogProduct
+from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.records import (
     CapsLedger,
-    DayOffer,
-    DayPrice,
     DayWrites,
     Deferred,
     DispatchReadRequest,
     DispatchSnapshot,
     MessageRecord,
     MessageStatus,
-    PricedProduct,
     ReserveOutcome,
     release_bucket,
 )
+from asusual.offers.models import DayOffer, DayPrice
 from asusual.settings import get_settings
 from asusual.store.catalog import _product_key
 from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from asusual.content.render import ContentInput, ContentProduct
+from asusual.catalog.models import ContentProduct
+from asusual.content.render import ContentInput
 from asusual.profiles.state import OrderFact, ProfileState, Stamped
 from asusual.profiles.view import ProfileView, view
 

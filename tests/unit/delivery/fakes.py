@@ -18,18 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from asusual.catalog.models import CatalogProduct
+from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.records import (
     CapsLedger,
-    DayOffer,
     Deferred,
     MessageRecord,
     MessageStatus,
-    PricedProduct,
     ReserveOutcome,
     release_bucket,
 )
 from asusual.identity.models import Identifier
+from asusual.offers.models import DayOffer
 from asusual.profiles.model import Profile
 
 

@@ -55,6 +55,7 @@ import pytest
 
 import asusual.delivery.dispatch as dispatch_module
 from asusual.catalog.models import CatalogProduct, Season
+from asusual.channels.outbox import Outbox, OutboxSender
 from asusual.content.pack import ContentPack
 from asusual.content.render import (
     ContentInput,
@@ -64,14 +65,13 @@ from asusual.content.render import (
     default_pack,
     resolve_locale,
 )
-from asusual.delivery.channels.outbox import Outbox, OutboxSender
+from asusual.decisions.decide import DecideRequest, Decision, IdentifierRef, decide
 from asusual.delivery.deferred import sweep
 from asusual.delivery.dispatch import DispatchDeps, DispatchResult, DispatchStatus, dispatch
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.models import DeliveryChannel
 from asusual.delivery.records import Explanation, MessageRecord, MessageStatus
 from asusual.identity.models import Identifier
-from asusual.offers.decide import DecideRequest, Decision, IdentifierRef, decide
 from asusual.profiles.birthday import plausible_zones
 from asusual.profiles.model import Profile
 from asusual.profiles.state import OrderFact, ProductLine, ProfileState, Stamped

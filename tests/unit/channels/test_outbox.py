@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import threading
 
-from asusual.delivery.channels.outbox import OUTBOX, OUTBOX_FIELDS, Outbox, OutboxSender
+from asusual.channels.outbox import OUTBOX, OUTBOX_FIELDS, Outbox, OutboxSender
 from asusual.delivery.models import Sender
 from tests.unit.delivery import message
 

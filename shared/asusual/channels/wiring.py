@@ -3,11 +3,11 @@ local outbox in local mode and tests (``ASUSUAL_DELIVERY_MODE``)."""
 
 from __future__ import annotations
 
-from asusual.delivery.channels.outbox import OutboxSender
-from asusual.delivery.channels.push import SnsPushSender
-from asusual.delivery.channels.ses import SesEmailSender
-from asusual.delivery.channels.sms import SnsSmsSender
-from asusual.delivery.channels.webhook import WebhookSender
+from asusual.channels.outbox import OutboxSender
+from asusual.channels.push import SnsPushSender
+from asusual.channels.ses import SesEmailSender
+from asusual.channels.sms import SnsSmsSender
+from asusual.channels.webhook import WebhookSender
 from asusual.delivery.models import DeliveryChannel, Sender
 from asusual.settings import Settings
 from asusual.store import clients

@@ -9,15 +9,19 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from asusual.catalog.models import PricedProduct
 from asusual.content.context import common_season
 from asusual.content.pack import ContentPack
-from asusual.content.render import ContentInput, compose
+from asusual.content.render import (
+    ContentInput,
+    compose,
+)
 from asusual.delivery.models import DeliveryChannel
 from asusual.delivery.policy import addresses, consent_for
-from asusual.delivery.records import DecisionRepository, PricedProduct
 from asusual.identity.extract import lookup_identifier
 from asusual.localtime import country_zones
-from asusual.offers.service import OfferPool, as_content, choose_offer, customer_day, priced, todays_offer
+from asusual.offers.models import DecisionRepository
+from asusual.offers.service import OfferPool, choose_offer, customer_day, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.state import ProfileState
@@ -140,7 +144,7 @@ def decide(
         country = default_country
         day = customer_day(now, zones)
         chosen = choose_offer(products, state, common_season(now, zones), ANONYMOUS, day)
-        offer = priced(chosen) if chosen is not None else None
+        offer = chosen.priced() if chosen is not None else None
         profile_id = None
         known = NOBODY
     else:
@@ -165,7 +169,7 @@ def decide(
             country=country,
             now=now,
             facts={},
-            offer=as_content(offer) if offer is not None else None,
+            offer=offer.shown() if offer is not None else None,
         ),
     )
     return Decision(

@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any
 
-from asusual.delivery.channels.sms import sns_failure
+from asusual.channels.sms import sns_failure
 from asusual.delivery.models import OutgoingMessage, PermanentFailure, SendReceipt
 
 ENDPOINT_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:endpoint/[A-Za-z_]+/[^/\s]+/[^/\s]+")

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from asusual import clock
-from asusual.clock import ManualClock
-from asusual.delivery.channels.webhook import (
+from asusual.channels.webhook import (
     WEBHOOK_FIELDS,
     WebhookSender,
     sign_webhook,
     verify_webhook,
     webhook_body,
 )
+from asusual.clock import ManualClock
 from asusual.delivery.models import DeliveryChannel, PermanentFailure
 from asusual.errors import Forbidden, TransientError
 from tests.unit.delivery import SENT, message
