@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_apigatewayv2 as apigwv2
 from constructs import Construct
 
 from asusual.store.tables import GSI1
@@ -19,8 +18,6 @@ from infra.capabilities.queues import CONSUMER_TIMEOUT, Queues
 from infra.capabilities.schedules import Schedules
 from infra.capabilities.storage import Storage
 from infra.config import StageConfig
-
-INTAKE_PATHS = [f"/v1/{kind}" for kind in ("batch", "identify", "track", "page", "screen", "group", "alias")]
 
 
 class AsusualStack(Stack):
@@ -91,7 +88,7 @@ class AsusualStack(Stack):
         )
         self.storage.grant_items(intake, "dynamodb:GetItem")
         events.queue.grant_send_messages(intake)
-        self.api.route(INTAKE_PATHS, apigwv2.HttpMethod.POST, intake)
+        self.api.serve(intake)
 
         # event_processor: the events queue → profiles, orders, reminders → the intents queue.
         # Reads and writes items (deletes only birthday index entries); no scans.
@@ -138,15 +135,7 @@ class AsusualStack(Stack):
             "dynamodb:Query",
         )
         self.storage.grant_index_query(profiles_api, GSI1)
-        self.api.route(["/v1/profiles/{identifier_type}/{value}"], apigwv2.HttpMethod.GET, profiles_api)
-        self.api.route(["/v1/profiles/{identifier_type}/{value}"], apigwv2.HttpMethod.DELETE, profiles_api)
-        self.api.route(
-            ["/v1/profiles/{identifier_type}/{value}/export"], apigwv2.HttpMethod.GET, profiles_api
-        )
-        self.api.route(
-            ["/v1/profiles/{identifier_type}/{value}/suppression"], apigwv2.HttpMethod.DELETE, profiles_api
-        )
-        self.api.route(["/v1/profiles/{profile_id}/unmerge"], apigwv2.HttpMethod.POST, profiles_api)
+        self.api.serve(profiles_api)
 
         # admin_api: the catalog (admin key writes; read and admin keys read), and sources and
         # keys (admin key): Query pk=SOURCES on the table, gsi1 APIKEYS for keys, transactions of
@@ -167,12 +156,7 @@ class AsusualStack(Stack):
             "dynamodb:Query",
         )
         self.storage.grant_index_query(admin_api, GSI1)
-        self.api.route(["/v1/catalog/products"], apigwv2.HttpMethod.POST, admin_api)
-        self.api.route(["/v1/catalog/products/{product_id}"], apigwv2.HttpMethod.GET, admin_api)
-        self.api.route(["/v1/sources", "/v1/keys"], apigwv2.HttpMethod.GET, admin_api)
-        self.api.route(["/v1/sources", "/v1/keys"], apigwv2.HttpMethod.POST, admin_api)
-        self.api.route(["/v1/sources/{source_id}/rotate"], apigwv2.HttpMethod.POST, admin_api)
-        self.api.route(["/v1/sources/{source_id}", "/v1/keys/{key_id}"], apigwv2.HttpMethod.DELETE, admin_api)
+        self.api.serve(admin_api)
 
         # the hourly sweeps: read their index partitions (never scan) → the intents queue
         sweeps = {
@@ -263,7 +247,7 @@ class AsusualStack(Stack):
         )
         self.storage.grant_items(decide_api, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem")
         self.storage.grant_index_query(decide_api, GSI1)
-        self.api.route(["/v1/decide"], apigwv2.HttpMethod.POST, decide_api)
+        self.api.serve(decide_api)
 
         # messages_api: why a message was sent, message log, one-click unsubscribe (→ events queue)
         messages_api = self.functions.add(
@@ -277,11 +261,7 @@ class AsusualStack(Stack):
         self.storage.grant_index_query(messages_api, GSI1)
         self.delivery.grant_secret(messages_api)
         events.queue.grant_send_messages(messages_api)
-        self.api.route(
-            ["/v1/messages/{message_id}/why", "/v1/messages"], apigwv2.HttpMethod.GET, messages_api
-        )
-        self.api.route(["/v1/unsubscribe"], apigwv2.HttpMethod.GET, messages_api)
-        self.api.route(["/v1/unsubscribe"], apigwv2.HttpMethod.POST, messages_api)
+        self.api.serve(messages_api)
 
         self.observability.watch_api(self.api.http_api)
         for queue in self.queues.by_name.values():

@@ -10,6 +10,7 @@ from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
 
+from asusual.intake.models import EventType
 from asusual.store.queues import QUEUES
 from asusual.store.tables import MAIN_TABLE
 from infra.capabilities.delivery import Delivery
@@ -401,9 +402,7 @@ def test_api_stage_throttles_and_writes_access_logs_and_routes_intake(synthesize
     assert "DestinationArn" in props["AccessLogSettings"]
     assert json.loads(props["AccessLogSettings"]["Format"])["status"] == "$context.status"
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
-    assert {
-        f"POST /v1/{k}" for k in ("batch", "identify", "track", "page", "screen", "group", "alias")
-    } <= routes
+    assert {f"POST /v1/{k}" for k in ("batch", *EventType)} <= routes
 
 
 def test_alarms_cover_dlq_depth_age_errors_throttles_and_api_5xx_and_notify_the_topic(synthesized):
