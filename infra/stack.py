@@ -45,6 +45,7 @@ class AsusualStack(Stack):
         self.triggers = Triggers(self, "Triggers", base=self.base)
         self.delivery = Delivery(self, "Delivery", base=self.base, config=config)
         self.decisions = Decisions(self, "Decisions", base=self.base)
+        self.base.api.require_every_handler_served()
         self._outputs()
 
     def _outputs(self) -> None:

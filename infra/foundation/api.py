@@ -10,9 +10,9 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagSuppressions
-from constructs import Construct
+from constructs import Construct, IValidation
 
-from infra.routes import handler_routes
+from infra.routes import api_functions, handler_routes
 
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -58,6 +58,7 @@ class Api(Construct):
         self, scope: Construct, construct_id: str, *, rate_limit: int, burst_limit: int, retain_logs: bool
     ) -> None:
         super().__init__(scope, construct_id)
+        self.served: set[str] = set()
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -92,7 +93,10 @@ class Api(Construct):
         declared = handler_routes(name)
         if not declared:
             raise ValueError(f"{name}: its handler declares no route")
-        integration = integrations.HttpLambdaIntegration(f"{function.node.id}Integration", function)
+        if name in self.served:
+            raise ValueError(f"{name}: served once")
+        self.served.add(name)
+        integration = integrations.HttpLambdaIntegration(f"{name}Integration", function)
         for route in declared:
             for created in self.http_api.add_routes(
                 path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration
@@ -100,3 +104,20 @@ class Api(Construct):
                 NagSuppressions.add_resource_suppressions(
                     created, [NO_GATEWAY_AUTHORIZER], apply_to_children=True
                 )
+
+    def require_every_handler_served(self) -> None:
+        """Synthesis fails while a handler that declares routes is served by no capability."""
+        self.node.add_validation(_EveryHandlerServed(self))
+
+
+@jsii.implements(IValidation)
+class _EveryHandlerServed:
+    def __init__(self, api: Api) -> None:
+        self._api = api
+
+    def validate(self) -> list[str]:
+        return [
+            f"{name}: its handler declares routes that no capability serves (Api.serve)"
+            for name in api_functions()
+            if name not in self._api.served
+        ]

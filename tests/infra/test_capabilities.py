@@ -80,13 +80,18 @@ BUILD = {
 }
 
 
-def alone(capability, tmp_path):
-    """``capability`` synthesized on the foundation in a stack of its own."""
+def bare_foundation(tmp_path):
+    """A stack of its own with the foundation on placeholder code and layer assets."""
     for part in ("code", "layer"):
         (tmp_path / part).mkdir(exist_ok=True)
         (tmp_path / part / "placeholder.txt").write_text("x")
     stack = Stack(App(), "alone", env={"account": "111122223333", "region": "eu-central-1"})
-    base = build_foundation(stack, CONFIG, code_dir=tmp_path / "code", layer_dir=tmp_path / "layer")
+    return stack, build_foundation(stack, CONFIG, code_dir=tmp_path / "code", layer_dir=tmp_path / "layer")
+
+
+def alone(capability, tmp_path):
+    """``capability`` synthesized on the foundation in a stack of its own."""
+    stack, base = bare_foundation(tmp_path)
     BUILD[capability](stack, base)
     return Template.from_stack(stack)
 
@@ -133,3 +138,13 @@ def test_capability_alone_schedules_exactly_its_sweeps(tmp_path, capability, sch
         [function] = [n for n in schedules if n in json.dumps(target["Arn"]).lower()]
         found[function] = rule["Properties"]["ScheduleExpression"]
     assert found == schedules
+
+
+def test_synthesis_fails_while_a_handler_with_routes_is_served_by_no_capability(tmp_path):
+    stack, base = bare_foundation(tmp_path)
+    Intake(stack, "Intake", base=base)
+    base.api.require_every_handler_served()
+    with pytest.raises(
+        Exception, match="profiles_api: its handler declares routes that no capability serves"
+    ):
+        Template.from_stack(stack)
