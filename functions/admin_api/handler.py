@@ -33,6 +33,7 @@ from asusual.access.views import (
     SourceRequest,
 )
 from asusual.api import (
+    KEY_SECURITY,
     error_responses,
     field_errors,
     json_payload,
@@ -53,15 +54,14 @@ from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.catalog import DynamoCatalogRepository
 
 app = make_resolver()
-_SECURITY: list[dict[str, list[str]]] = [{"keyBearer": []}, {"keyBasic": []}]
-_CATALOG: dict[str, Any] = {"tags": ["catalog"], "security": _SECURITY}  # what every route documents
+_CATALOG: dict[str, Any] = {"tags": ["catalog"], "security": KEY_SECURITY}  # what every route documents
 _ERRORS = (
     HTTPStatus.UNAUTHORIZED,
     HTTPStatus.FORBIDDEN,
     HTTPStatus.TOO_MANY_REQUESTS,
     HTTPStatus.SERVICE_UNAVAILABLE,
 )
-_ACCESS: dict[str, Any] = {"tags": ["access"], "security": _SECURITY}
+_ACCESS: dict[str, Any] = {"tags": ["access"], "security": KEY_SECURITY}
 _ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERVICE_UNAVAILABLE)
 _NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a new key
 

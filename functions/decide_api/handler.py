@@ -13,7 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from asusual import clock
 from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
-from asusual.api import error_responses, json_request_body, make_resolver, parse_body, require_key
+from asusual.api import (
+    KEY_SECURITY,
+    error_responses,
+    json_request_body,
+    make_resolver,
+    parse_body,
+    require_key,
+)
 from asusual.content.pack import ContentPack
 from asusual.content.render import default_pack
 from asusual.decisions.decide import DecideRequest, Decision, decide
@@ -66,7 +73,7 @@ def dependencies() -> tuple[
     "identifier gets a neutral answer (profile_id null).",
     operation_id="decide",
     tags=["decide"],
-    security=[{"keyBearer": []}, {"keyBasic": []}],
+    security=KEY_SECURITY,
     responses=error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN),
     openapi_extensions=json_request_body(DecideRequest, "who, where and on which channel"),
 )

@@ -7,6 +7,7 @@ No profile work here: the event processor does that from the queue.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from asusual import clock
 from asusual.access.service import CachedKeyLookup
 from asusual.access.throttle import RateLimiter
-from asusual.api import error_responses, json_request_body, make_resolver
+from asusual.api import KEY_SECURITY, error_responses, json_request_body, make_resolver
 from asusual.intake.models import EventType, IntakeResponse, SegmentBatch, SegmentMessage
 from asusual.intake.service import IntakeRequest, Limits, ingest
 from asusual.observability import logger, metrics, tracer
@@ -42,7 +43,6 @@ _RESPONSES: dict[int, Any] = {
         HTTPStatus.SERVICE_UNAVAILABLE,
     ),
 }
-_SECURITY: list[dict[str, list[str]]] = [{"keyBasic": []}, {"keyBearer": []}]
 
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
@@ -94,30 +94,31 @@ def _ingest(kind: EventType | None) -> Response[str]:
     operation_id="batch",
     tags=["intake"],
     responses=_RESPONSES,
-    security=_SECURITY,
+    security=KEY_SECURITY,
     openapi_extensions=json_request_body(SegmentBatch, "Segment batch; gzip accepted (Content-Encoding)"),
 )
 def batch() -> Response[str]:
     return _ingest(None)
 
 
-def _single(kind: EventType) -> None:
+def _single(kind: EventType) -> Callable[[], Response[str]]:
     def route() -> Response[str]:
         return _ingest(kind)
 
+    return route
+
+
+# one route per Segment call type, as the message model declares them (infra reads this loop too)
+for _kind in EventType:
     app.post(
-        f"/v1/{kind.value}",
-        summary=f"Send one {kind.value} message",
-        operation_id=kind.value,
+        f"/v1/{_kind.value}",
+        summary=f"Send one {_kind.value} message",
+        operation_id=_kind.value,
         tags=["intake"],
         responses=_RESPONSES,
-        security=_SECURITY,
-        openapi_extensions=json_request_body(SegmentMessage, f"one Segment {kind.value} message"),
-    )(route)
-
-
-for _kind in EventType:
-    _single(_kind)
+        security=KEY_SECURITY,
+        openapi_extensions=json_request_body(SegmentMessage, f"one Segment {_kind.value} message"),
+    )(_single(_kind))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from asusual import clock
 from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
-from asusual.api import error_responses, make_resolver, require_key
+from asusual.api import KEY_SECURITY, error_responses, make_resolver, require_key
 from asusual.delivery.explain import (
     MessageLog,
     WhyView,
@@ -36,7 +36,6 @@ from asusual.store.queues import SqsEventPublisher
 from asusual.store.secrets import link_secrets
 
 app = make_resolver()
-_KEYS: list[dict[str, list[str]]] = [{"keyBearer": []}, {"keyBasic": []}]
 
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
@@ -61,7 +60,7 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoMessageRepository, SqsEventPu
     "(channel systems, support).",
     operation_id="whyMessage",
     tags=["messages"],
-    security=[*_KEYS, {}],
+    security=[*KEY_SECURITY, {}],
     responses=error_responses(HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND),
 )
 def get_why(message_id: str, token: Annotated[str | None, Query(max_length=2048)] = None) -> WhyView:
@@ -77,7 +76,7 @@ def get_why(message_id: str, token: Annotated[str | None, Query(max_length=2048)
     summary="A profile's message log, newest first",
     operation_id="messageLog",
     tags=["messages"],
-    security=_KEYS,
+    security=KEY_SECURITY,
     responses=error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN),
 )
 def get_messages(

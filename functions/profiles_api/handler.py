@@ -17,7 +17,14 @@ from pydantic import BaseModel, Field
 from asusual import clock
 from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
-from asusual.api import error_responses, json_request_body, make_resolver, parse_body, require_key
+from asusual.api import (
+    KEY_SECURITY,
+    error_responses,
+    json_request_body,
+    make_resolver,
+    parse_body,
+    require_key,
+)
 from asusual.identity.extract import lookup_identifier
 from asusual.identity.models import Identifier
 from asusual.observability import MetricUnit, logger, metrics, tracer
@@ -32,7 +39,6 @@ from asusual.store.privacy import DynamoPrivacyRepository
 from asusual.store.profiles import DynamoProfileRepository
 
 app = make_resolver()
-_SECURITY: list[dict[str, list[str]]] = [{"keyBearer": []}, {"keyBasic": []}]
 _ERRORS = error_responses(
     HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND
 )
@@ -81,7 +87,7 @@ def _admin_request(identifier_type: str, value: str) -> tuple[str, Identifier, D
     "(e.g. loyalty_card). Phone numbers in any national format; the same person gives the same profile_id.",
     operation_id="getProfile",
     tags=["profiles"],
-    security=_SECURITY,
+    security=KEY_SECURITY,
     responses=_ERRORS,
 )
 def get_profile(identifier_type: str, value: str) -> ProfileView:
@@ -100,7 +106,7 @@ def get_profile(identifier_type: str, value: str) -> ProfileView:
     "grouped by kind.",
     operation_id="exportProfile",
     tags=["privacy"],
-    security=_SECURITY,
+    security=KEY_SECURITY,
     responses=_ERRORS,
 )
 def get_export(identifier_type: str, value: str) -> PersonalData:
@@ -122,7 +128,7 @@ def get_export(identifier_type: str, value: str) -> PersonalData:
     "an erasure a timeout interrupted).",
     operation_id="eraseProfile",
     tags=["privacy"],
-    security=_SECURITY,
+    security=KEY_SECURITY,
     responses=_ERRORS,
 )
 def delete_profile(identifier_type: str, value: str) -> ErasureRecord:
@@ -147,7 +153,7 @@ def delete_profile(identifier_type: str, value: str) -> ErasureRecord:
     "Nothing erased comes back. 404 when the identifier is not suppressed.",
     operation_id="liftSuppression",
     tags=["privacy"],
-    security=_SECURITY,
+    security=KEY_SECURITY,
     responses=_ERRORS,
 )
 def delete_suppression(identifier_type: str, value: str) -> Response[str]:
@@ -162,7 +168,7 @@ def delete_suppression(identifier_type: str, value: str) -> Response[str]:
     summary="Undo a merge: both profiles as they would be without it, kept apart from then on",
     operation_id="unmergeProfile",
     tags=["profiles"],
-    security=_SECURITY,
+    security=KEY_SECURITY,
     responses=_ERRORS,
     openapi_extensions=json_request_body(UnmergeRequest, "the profile a merge absorbed"),
 )

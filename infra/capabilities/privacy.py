@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.capabilities.delivery import listed_secret
+from infra.foundation.secrets import listed_secret
 
 SECRET_VARIABLE = "ASUSUAL_SUPPRESSION_SECRETS_ARN"  # noqa: S105 - the variable naming the secret
 

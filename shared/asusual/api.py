@@ -26,6 +26,9 @@ API_TITLE = "asusual"
 API_VERSION = "1"
 M = TypeVar("M", bound=BaseModel)
 
+# OpenAPI ``security`` of a route that takes an API key (the schemes of :func:`openapi_document`)
+KEY_SECURITY: list[dict[str, list[str]]] = [{"keyBearer": []}, {"keyBasic": []}]
+
 
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -73,6 +76,14 @@ def make_resolver() -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error")
 
     return app
+
+
+def routes(app: APIGatewayHttpResolver) -> list[tuple[str, str]]:
+    """(method, rule) of every route ``app`` registered, sorted; rules in powertools' syntax
+    (``/v1/profiles/<value>``). The one reading of the resolver's routes: the local gateway, the
+    OpenAPI checks and the infra tests derive theirs from it."""
+    registered = [*app._static_routes, *app._dynamic_routes]  # powertools keeps no public list
+    return sorted((route.method, route.path) for route in registered)
 
 
 def json_response(

@@ -77,7 +77,7 @@ from tests.conftest import T0
 
 INTAKE_MEMORY_GB = 512 / 1024  # infra/stack.py: intake_api memory_mb=512
 PROCESSOR_MEMORY_GB = 1024 / 1024  # infra/stack.py: event_processor memory_mb=1024
-ESM_BATCH = 10  # infra/capabilities/queues.py: batch_size=10
+ESM_BATCH = 10  # infra/foundation/queues.py: batch_size=10
 SQS_CHUNK = 64 * 1024
 HTTP_API_CHUNK = 512 * 1024
 WRITE_KEY = "web_local_key"

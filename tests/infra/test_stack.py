@@ -10,12 +10,13 @@ from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
 
+from asusual.intake.models import EventType
 from asusual.store.queues import QUEUES
 from asusual.store.tables import MAIN_TABLE
-from infra.capabilities.delivery import Delivery
-from infra.capabilities.queues import CONSUMER_TIMEOUT, Queues
-from infra.capabilities.schedules import Schedules
+from infra.capabilities.delivery import SendPermissions
 from infra.config import StageConfig
+from infra.foundation.queues import CONSUMER_TIMEOUT, Queues
+from infra.foundation.schedules import every
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -401,9 +402,7 @@ def test_api_stage_throttles_and_writes_access_logs_and_routes_intake(synthesize
     assert "DestinationArn" in props["AccessLogSettings"]
     assert json.loads(props["AccessLogSettings"]["Format"])["status"] == "$context.status"
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
-    assert {
-        f"POST /v1/{k}" for k in ("batch", "identify", "track", "page", "screen", "group", "alias")
-    } <= routes
+    assert {f"POST /v1/{k}" for k in ("batch", *EventType)} <= routes
 
 
 def test_alarms_cover_dlq_depth_age_errors_throttles_and_api_5xx_and_notify_the_topic(synthesized):
@@ -467,7 +466,7 @@ def test_queue_consumer_slower_than_the_visibility_budget_is_refused():
 
 def test_schedule_invokes_its_function_at_the_rate():
     stack = _bare_stack()
-    Schedules(stack, "Schedules").every("birthday", Duration.hours(1), _function(stack, 30))
+    every(stack, "birthday", Duration.hours(1), _function(stack, 30))
     Template.from_stack(stack).has_resource_properties(
         "AWS::Events::Rule", {"ScheduleExpression": "rate(1 hour)", "State": "ENABLED"}
     )
@@ -475,9 +474,8 @@ def test_schedule_invokes_its_function_at_the_rate():
 
 def test_delivery_grants_are_scoped_to_the_configured_identities():
     stack = _bare_stack()
-    delivery = Delivery(
+    delivery = SendPermissions(
         stack,
-        "Delivery",
         sender_email="shop@example.com",
         sms_origination="+15550001111",
         push_platform_applications={"apns": "arn:aws:sns:eu-central-1:111122223333:app/APNS/shop"},
@@ -505,7 +503,7 @@ def test_delivery_grants_are_scoped_to_the_configured_identities():
 
 def test_delivery_without_identities_grants_nothing():
     stack = _bare_stack()
-    Delivery(stack, "Delivery", sender_email=None, sms_origination=None).grant_send(_function(stack, 30))
+    SendPermissions(stack, sender_email=None, sms_origination=None).grant_send(_function(stack, 30))
     assert Template.from_stack(stack).find_resources("AWS::IAM::Policy") == {}
 
 

@@ -36,7 +36,7 @@ def as_text_body(event: dict[str, Any]) -> dict[str, Any]:
 def invoke(runtime: Any, event: dict[str, Any]) -> Answer:
     path = event["rawPath"]
     function = next((f for f in API_FUNCTIONS if f.serves(path)), None)
-    assert function is not None, f"no function serves {path} (asusual.local.functions http_prefixes)"
+    assert function is not None, f"no function serves {path} (no API handler declares a route under it)"
     result = runtime.invoke(function.name, function.handler, event)
     return Answer(result["statusCode"], result.get("headers") or {}, (result.get("body") or "").encode())
 

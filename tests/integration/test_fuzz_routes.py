@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asusual.intake.models import SegmentMessage
-from asusual.local.functions import API_FUNCTIONS
+from asusual.local.functions import API_FUNCTIONS, INTAKE_API
 from asusual.local.gateway import api_gateway_event
 from asusual.local.openapi import document
 
@@ -22,7 +22,7 @@ from .conftest import basic
 pytestmark = pytest.mark.slow
 
 ROUTES = sorted((path, method.upper()) for path, ops in document()["paths"].items() for method in ops)
-INTAKE = {"/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias"}
+INTAKE = {rule for _method, rule in INTAKE_API.routes()}  # the batch and one per Segment call type
 KEYS = [None, "web_local_key", "read_local_key", "admin_local_key", "\ud800", "x" * 5000]
 
 nasty_text = st.one_of(

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from asusual.intake.models import EventType
 from asusual.local.gateway import API_METHODS, LocalGateway
 from asusual.local.runtime import Consumer, Schedule
 from asusual.store.queues import decode_event
@@ -142,9 +143,7 @@ def test_local_outbox_is_an_empty_list_before_delivery_exists(server):
 def test_openapi_json_is_served_and_lists_every_intake_route(server):
     status, document = http(server, "GET", "/openapi.json", key=None)
     assert status == 200
-    assert {f"/v1/{k}" for k in ("batch", "identify", "track", "page", "screen", "group", "alias")} <= set(
-        document["paths"]
-    )
+    assert {f"/v1/{k}" for k in ("batch", *EventType)} <= set(document["paths"])
 
 
 def test_unknown_path_is_404_json(server):

@@ -1,4 +1,5 @@
-"""The Lambda functions local mode runs, with the HTTP routes API Gateway sends them."""
+"""The Lambda functions local mode runs. An API function's routes are its handler's resolver's
+(``asusual.api.routes``): declared once, in the handler."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ import importlib
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from types import ModuleType
 from typing import Any
+
+from asusual.api import routes
 
 
 @dataclass(frozen=True)
 class LocalFunction:
     name: str
     module: str
-    http_prefixes: tuple[str, ...] = ()
     consumes: str | None = None  # the queue whose messages the function receives as SQS batches
     every: timedelta | None = None  # an EventBridge rate schedule invokes the function this often
+
+    @property
+    def api(self) -> bool:
+        """API Gateway invokes every function that neither consumes a queue nor runs on a schedule."""
+        return self.consumes is None and self.every is None
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -24,8 +32,18 @@ class LocalFunction:
     def handler(self, event: dict[str, Any], context: Any) -> Any:
         return self.load().lambda_handler(event, context)
 
+    def routes(self) -> list[tuple[str, str]]:
+        """(method, rule) of each route the handler's resolver declares; none for other functions."""
+        return routes(self.load().app) if self.api else []
+
+    @cached_property
+    def http_prefixes(self) -> tuple[str, ...]:
+        """The first two segments of each of its routes (``/v1/profiles``): a path inside one of them
+        reaches the function, which answers its own 404 for a path none of its routes matches."""
+        return tuple(sorted({"/".join(rule.split("/")[:3]) for _method, rule in self.routes()}))
+
     def serves(self, path: str) -> bool:
-        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.http_prefixes)
+        return any(path == p or path.startswith(p + "/") for p in self.http_prefixes)
 
     def reset(self) -> None:
         """Drop the function's cached dependencies (settings or mocks changed)."""
@@ -35,25 +53,13 @@ class LocalFunction:
             dependencies.cache_clear()
 
 
-INTAKE_API = LocalFunction(
-    name="intake_api",
-    module="functions.intake_api.handler",
-    http_prefixes=tuple(
-        f"/v1/{kind}" for kind in ("batch", "identify", "track", "page", "screen", "group", "alias")
-    ),
-)
+INTAKE_API = LocalFunction(name="intake_api", module="functions.intake_api.handler")
 
 EVENT_PROCESSOR = LocalFunction(
     name="event_processor", module="functions.event_processor.handler", consumes="events"
 )
-PROFILES_API = LocalFunction(
-    name="profiles_api", module="functions.profiles_api.handler", http_prefixes=("/v1/profiles",)
-)
-ADMIN_API = LocalFunction(
-    name="admin_api",
-    module="functions.admin_api.handler",
-    http_prefixes=("/v1/catalog", "/v1/sources", "/v1/keys"),
-)
+PROFILES_API = LocalFunction(name="profiles_api", module="functions.profiles_api.handler")
+ADMIN_API = LocalFunction(name="admin_api", module="functions.admin_api.handler")
 BIRTHDAY_SWEEP = LocalFunction(
     name="birthday_sweep", module="functions.birthday_sweep.handler", every=timedelta(hours=1)
 )
@@ -65,14 +71,8 @@ DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handl
 DEFERRED_SWEEP = LocalFunction(
     name="deferred_sweep", module="functions.deferred_sweep.handler", every=timedelta(minutes=15)
 )
-DECIDE_API = LocalFunction(
-    name="decide_api", module="functions.decide_api.handler", http_prefixes=("/v1/decide",)
-)
-MESSAGES_API = LocalFunction(
-    name="messages_api",
-    module="functions.messages_api.handler",
-    http_prefixes=("/v1/messages", "/v1/unsubscribe"),
-)
+DECIDE_API = LocalFunction(name="decide_api", module="functions.decide_api.handler")
+MESSAGES_API = LocalFunction(name="messages_api", module="functions.messages_api.handler")
 
 FUNCTIONS: tuple[LocalFunction, ...] = (
     INTAKE_API,
@@ -86,6 +86,6 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     DECIDE_API,
     MESSAGES_API,
 )
-API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.http_prefixes)
+API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.api)
 QUEUE_CONSUMERS = tuple(f for f in FUNCTIONS if f.consumes)
 SCHEDULED = tuple(f for f in FUNCTIONS if f.every)

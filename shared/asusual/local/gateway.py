@@ -28,9 +28,9 @@ from asusual.local.openapi import document
 from asusual.local.runtime import ACCOUNT, LocalRuntime
 
 MAX_BODY = 6 * 1024 * 1024  # API Gateway's Lambda payload limit
-# The methods the stack's routes use (docs/openapi.json); a request with another one matches no
-# route. Within a function's paths the function answers for itself, as before.
-API_METHODS = frozenset({"GET", "POST", "DELETE"})
+# The methods the API functions' routes use (their resolvers; docs/openapi.json); a request with
+# another one matches no route. Within a function's paths the function answers for itself.
+API_METHODS = frozenset(method for function in API_FUNCTIONS for method, _rule in function.routes())
 NOT_FOUND_BODY = b'{"message":"Not Found"}'  # API Gateway HTTP API, when no route matches
 
 

@@ -1,4 +1,6 @@
-"""The Lambda functions: one code asset, one dependency layer, and one role per function."""
+"""What every Lambda function shares: one code asset, one dependency layer, the runtime and
+architecture, logging, tracing and the common environment. Each capability creates its own
+functions with :meth:`Functions.add`, in its own scope, each with its own role."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class Functions(Construct):
 
     def add(
         self,
+        scope: Construct,
         name: str,
         *,
         description: str,
@@ -49,22 +52,23 @@ class Functions(Construct):
         memory_mb: int = 512,
         environment: dict[str, str],
     ) -> lambda_.Function:
-        """A function ``functions/<name>/handler.py`` with its own role and log group."""
+        """A function ``functions/<name>/handler.py`` of ``scope``'s capability, with its own role and
+        log group; the function's id is its package name (``Api.serve`` reads its routes by it)."""
         log_group = logs.LogGroup(
-            self,
+            scope,
             f"{name}-logs",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.RETAIN if self.retain_logs else RemovalPolicy.DESTROY,
         )
         role = iam.Role(
-            self,
+            scope,
             f"{name}-role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"asusual {name}: only what this function needs",
         )
         log_group.grant_write(role)
         function = lambda_.Function(
-            self,
+            scope,
             name,
             description=description,
             runtime=RUNTIME,
@@ -92,6 +96,8 @@ class Functions(Construct):
             ],
             apply_to_children=True,
         )
+        if name in self.by_name:
+            raise ValueError(f"{name}: a function is declared once")
         self.by_name[name] = function
         return function
 

@@ -1,5 +1,5 @@
 """Alarms (DLQ depth, function errors and throttles, age of the oldest message, API 5xx) to an
-encrypted SNS topic, and one dashboard."""
+encrypted SNS topic, and one dashboard; capabilities add their own widgets to it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.capabilities.queues import Queue
+from infra.foundation.queues import Queue
 
 OLDEST_MESSAGE_ALARM = Duration.minutes(5)
 PERIOD = Duration.minutes(5)
@@ -71,20 +71,6 @@ class Observability(Construct):
                 width=12,
             ),
             cloudwatch.GraphWidget(title="API latency", left=[api.metric_latency(period=PERIOD)], width=12),
-            cloudwatch.GraphWidget(
-                title="Intake messages",
-                left=[
-                    cloudwatch.Metric(
-                        namespace="asusual",
-                        metric_name=name,
-                        dimensions_map={"service": "intake_api"},
-                        statistic="Sum",
-                        period=PERIOD,
-                    )
-                    for name in ("MessagesAccepted", "MessagesRejected", "RequestsRefused")
-                ],
-                width=24,
-            ),
         )
 
     def watch_queue(self, queue: Queue) -> None:

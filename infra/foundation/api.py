@@ -10,7 +10,9 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagSuppressions
-from constructs import Construct
+from constructs import Construct, IValidation
+
+from infra.routes import api_functions, handler_routes
 
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -56,7 +58,7 @@ class Api(Construct):
         self, scope: Construct, construct_id: str, *, rate_limit: int, burst_limit: int, retain_logs: bool
     ) -> None:
         super().__init__(scope, construct_id)
-        self._integrations: dict[str, integrations.HttpLambdaIntegration] = {}
+        self.served: set[str] = set()
         self.http_api = apigwv2.HttpApi(
             self,
             "HttpApi",
@@ -83,13 +85,39 @@ class Api(Construct):
     def url(self) -> str:
         return self.http_api.api_endpoint
 
-    def route(self, paths: list[str], method: apigwv2.HttpMethod, function: lambda_.IFunction) -> None:
-        integration = self._integrations.get(function.node.id)
-        if integration is None:
-            integration = integrations.HttpLambdaIntegration(f"{function.node.id}Integration", function)
-            self._integrations[function.node.id] = integration
-        for path in paths:
-            for route in self.http_api.add_routes(path=path, methods=[method], integration=integration):
+    def serve(self, function: lambda_.Function) -> None:
+        """Route to ``function`` every route its handler declares (functions/<name>/handler.py,
+        read by infra/routes.py; ``Functions.add`` names the function by its package): the routes
+        are declared once, in the handler's resolver."""
+        name = function.node.id
+        declared = handler_routes(name)
+        if not declared:
+            raise ValueError(f"{name}: its handler declares no route")
+        if name in self.served:
+            raise ValueError(f"{name}: served once")
+        self.served.add(name)
+        integration = integrations.HttpLambdaIntegration(f"{name}Integration", function)
+        for route in declared:
+            for created in self.http_api.add_routes(
+                path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration
+            ):
                 NagSuppressions.add_resource_suppressions(
-                    route, [NO_GATEWAY_AUTHORIZER], apply_to_children=True
+                    created, [NO_GATEWAY_AUTHORIZER], apply_to_children=True
                 )
+
+    def require_every_handler_served(self) -> None:
+        """Synthesis fails while a handler that declares routes is served by no capability."""
+        self.node.add_validation(_EveryHandlerServed(self))
+
+
+@jsii.implements(IValidation)
+class _EveryHandlerServed:
+    def __init__(self, api: Api) -> None:
+        self._api = api
+
+    def validate(self) -> list[str]:
+        return [
+            f"{name}: its handler declares routes that no capability serves (Api.serve)"
+            for name in api_functions()
+            if name not in self._api.served
+        ]

@@ -1,0 +1,35 @@
+"""Admin: what an operator manages over the API (admin key) — sources and their keys (access),
+and the product catalog (admin key writes; read and admin keys read)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from constructs import Construct
+
+from asusual.store.tables import GSI1
+from infra.foundation import Foundation
+
+
+class Admin(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, base: Foundation) -> None:
+        super().__init__(scope, construct_id)
+        # Query pk=SOURCES on the table, gsi1 APIKEYS for keys, transactions of Put/Update
+        # (TransactWriteItems has no IAM action of its own)
+        self.admin_api = base.function(
+            self,
+            "admin_api",
+            description="Product catalog (prices, seasons, replenishment, sensitivity); sources and keys",
+            timeout=Duration.seconds(29),
+            memory_mb=512,
+            environment={},
+        )
+        base.storage.grant_items(
+            self.admin_api,
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        )
+        base.storage.grant_index_query(self.admin_api, GSI1)
+        base.api.serve(self.admin_api)

@@ -1,0 +1,48 @@
+"""Intake: channel systems send Segment-compatible events; intake_api authenticates the write key,
+validates each message and puts the valid ones on the events queue. Nothing else."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from infra.foundation import Foundation
+from infra.foundation.observability import PERIOD
+
+# what intake counts (asusual.intake.service, asusual.api): graphed on the dashboard
+METRICS = ("MessagesAccepted", "MessagesRejected", "RequestsRefused")
+
+
+class Intake(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, base: Foundation) -> None:
+        super().__init__(scope, construct_id)
+        events = base.queues["events"]
+        self.intake_api = base.function(
+            self,
+            "intake_api",
+            description="Segment-compatible event intake: authenticate, validate, enqueue",
+            timeout=Duration.seconds(10),
+            memory_mb=512,
+            environment={"ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url},
+        )
+        # reads keys (the table, not its indexes), writes the events queue
+        base.storage.grant_items(self.intake_api, "dynamodb:GetItem")
+        events.queue.grant_send_messages(self.intake_api)
+        base.api.serve(self.intake_api)
+        base.observability.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Intake messages",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="asusual",
+                        metric_name=name,
+                        dimensions_map={"service": "intake_api"},
+                        statistic="Sum",
+                        period=PERIOD,
+                    )
+                    for name in METRICS
+                ],
+                width=24,
+            )
+        )

@@ -1,0 +1,46 @@
+"""Triggers: the hourly sweeps that turn due birthdays and replenishment reminders into intents.
+They read their index partitions (never scan) and send to the intents queue. (Order status
+triggers run in the event processor: Profiles.)"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from asusual.store.tables import GSI1
+from infra.foundation import Foundation
+from infra.foundation.schedules import every
+
+# sweep → (description, the item actions it needs besides querying gsi1)
+SWEEPS = {
+    "birthday_sweep": (
+        "Hourly: congratulates customers whose local birthday window is open, once a year",
+        ("dynamodb:UpdateItem",),
+    ),
+    "replenishment_sweep": (
+        "Hourly: emits the replenishment reminders that are due",
+        ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"),
+    ),
+}
+
+
+class Triggers(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, base: Foundation) -> None:
+        super().__init__(scope, construct_id)
+        intents = base.queues["intents"]
+        self.sweeps: dict[str, lambda_.Function] = {}
+        for name, (description, item_actions) in SWEEPS.items():
+            sweep = base.function(
+                self,
+                name,
+                description=description,
+                timeout=Duration.minutes(5),
+                memory_mb=512,
+                environment={"ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url},
+            )
+            base.storage.grant_index_query(sweep, GSI1)
+            base.storage.grant_items(sweep, *item_actions)
+            intents.queue.grant_send_messages(sweep)
+            every(self, name.title().replace("_", ""), Duration.hours(1), sweep)
+            self.sweeps[name] = sweep
