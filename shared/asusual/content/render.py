@@ -39,7 +39,7 @@ from asusual.content.context import (
 )
 from asusual.content.pack import PLACEMENTS, ContentPack, Situation, describe, load_pack, parse, template_id
 from asusual.errors import AsusualError
-from asusual.localtime import zone
+from asusual.localtime import own_zone
 from asusual.profiles.view import ProfileView, TenureStage
 
 NEUTRAL_PRODUCT = {"ru": "товар из вашего заказа", "en": "your item"}
@@ -433,7 +433,8 @@ def to_html(body: str) -> str:
 
 
 def _local_time(now: datetime, zones: tuple[str, ...]) -> str | None:
-    tz = zone(zones[0]) if len(zones) == 1 else None
+    """The customer's local time when their zone is known (one zone); None when it is a guess."""
+    tz = own_zone(zones)
     return now.astimezone(tz).isoformat() if tz is not None else None
 
 

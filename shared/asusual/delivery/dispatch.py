@@ -59,10 +59,9 @@ from asusual.delivery.snapshot import (
     SnapshotCatalog,
     SnapshotMessages,
     SnapshotProfiles,
-    local_dates,
 )
 from asusual.errors import RetryLater, TransientError
-from asusual.localtime import zone
+from asusual.localtime import local_dates, local_now, zone
 from asusual.offers.service import OfferPool, as_content, customer_day, in_season, priced, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
@@ -357,7 +356,7 @@ def _compose(
         rendered = compose(deps.pack, request)
     except ContentUnavailable:
         return None, None
-    local_now = _local(now, customer.zones)
+    local_sent_at = local_now(now, customer.zones)
     explanation = _explain(intent, customer, choice, caps, rendered, offer, products, message_id, now, deps)
     record = MessageRecord(
         message_id=message_id,
@@ -387,20 +386,12 @@ def _compose(
         locale=rendered.locale,
         topic=intent.topic.value,
         sent_at=now,
-        local_sent_at=local_now,
+        local_sent_at=local_sent_at,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
         send_once_key=intent.send_once_key,
     )
     return record, outgoing
-
-
-def _local(now: datetime, zones: Sequence[str]) -> datetime:
-    for name in zones:
-        tz = zone(name)
-        if tz is not None:
-            return now.astimezone(tz)
-    return now
 
 
 def _explain(
@@ -444,7 +435,7 @@ def _explain(
         offer=offer if rendered.shows_offer else None,  # only what the message showed
         products=products,
         sent_at=now,
-        local_sent_at=_local(now, customer.zones),
+        local_sent_at=local_now(now, customer.zones),
     )
 
 

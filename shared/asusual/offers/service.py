@@ -17,7 +17,7 @@ from typing import Protocol
 from asusual.catalog.models import CatalogProduct, Season
 from asusual.content.render import ContentProduct
 from asusual.delivery.records import DayOffer, DecisionRepository, PricedProduct
-from asusual.localtime import zone
+from asusual.localtime import local_now
 from asusual.profiles.state import ProfileState
 
 RECENT_PURCHASE_DAYS = 30
@@ -53,11 +53,7 @@ def as_content(product: PricedProduct, quantity: float | None = None) -> Content
 
 def customer_day(now: datetime, zones: Sequence[str]) -> date:
     """The customer's local date (their first plausible zone), UTC's when no zone is known."""
-    for name in zones:
-        tz = zone(name)
-        if tz is not None:
-            return now.astimezone(tz).date()
-    return now.date()
+    return local_now(now, zones).date()
 
 
 def in_season(product: CatalogProduct, season: Season | None) -> bool:
