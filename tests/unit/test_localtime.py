@@ -35,7 +35,9 @@ def test_local_moments_one_unknown_zone_among_known_ones_empty():
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     assert local_moments(now, ("Europe/Moscow", "Not/AZone")) == []
     assert local_moments(now, ()) == []
-    assert local_moments(now, ("Europe/Moscow",)) == [datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))]
+    assert local_moments(now, ("Europe/Moscow",)) == [
+        datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    ]
 
 
 def test_send_window_one_unknown_zone_among_known_ones_never_open():
