@@ -60,6 +60,7 @@ from asusual.delivery.snapshot import (
 )
 from asusual.errors import RetryLater, TransientError
 from asusual.localtime import local_dates, local_now, zone
+from asusual.observability import tracer
 from asusual.offers.service import OfferPool, as_content, customer_day, in_season, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
@@ -389,6 +390,7 @@ def _explain(
     )
 
 
+@tracer.capture_method(capture_response=False, capture_error=False)  # errors may name the address
 def _send(record: MessageRecord, outgoing: OutgoingMessage, deps: DispatchDeps) -> DispatchResult:
     sender = deps.senders.get(outgoing.channel)
     if sender is None:

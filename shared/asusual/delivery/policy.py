@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from asusual.delivery.models import DeliveryChannel
 from asusual.identity.extract import normalize_email
 from asusual.localtime import local_moments, within, zone
+from asusual.observability import tracer
 from asusual.profiles.state import ProfileState
 from asusual.triggers.models import Intent, Topic
 
@@ -140,6 +141,7 @@ def engagement(state: ProfileState, channel: DeliveryChannel) -> int:
     return len(days)
 
 
+@tracer.capture_method(capture_response=False, capture_error=False)  # the choice holds the address
 def choose_channel(
     intent: Intent, state: ProfileState, preferred: str | None, reachable: dict[DeliveryChannel, str]
 ) -> ChannelChoice:
