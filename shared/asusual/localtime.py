@@ -1,12 +1,16 @@
 """Local time for a customer: the zones plausible for them, and "is it this local moment in
 every one of them". When the zone is unknown we never guess: a local rule must hold in every
-zone the customer may be in (their country's zones, from tzdata's zone.tab)."""
+zone the customer may be in (their country's zones, from tzdata's zone.tab); a zone name tzdata
+does not know is a zone we cannot read the time of, so no local rule holds there.
+
+Only what needs one answer — the day an offer is kept for, the local time a message was sent —
+takes the first plausible zone (``local_now``)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,8 +46,32 @@ def zone(name: str) -> ZoneInfo | None:
 
 
 def local_moments(now: datetime, zones: Iterable[str]) -> list[datetime]:
-    """``now`` as a wall-clock time in each zone (unknown zone names are skipped)."""
-    return [now.astimezone(z) for name in zones if (z := zone(name)) is not None]
+    """``now`` as a wall-clock time in each zone; empty when there is no zone or one of them is not
+    a zone tzdata knows (a rule checked in the other zones only would be a guess)."""
+    moments = []
+    for name in zones:
+        tz = zone(name)
+        if tz is None:
+            return []
+        moments.append(now.astimezone(tz))
+    return moments
+
+
+def first_zone(zones: Iterable[str]) -> ZoneInfo | None:
+    """The customer's first plausible zone that tzdata knows; None when there is none."""
+    return next((tz for name in zones if (tz := zone(name)) is not None), None)
+
+
+def own_zone(zones: Sequence[str]) -> ZoneInfo | None:
+    """The customer's zone when exactly one is plausible; None when it is unknown or one of many."""
+    return first_zone(zones) if len(zones) == 1 else None
+
+
+def local_now(now: datetime, zones: Iterable[str]) -> datetime:
+    """``now`` in the customer's first plausible zone (as it is when no zone is known): the one
+    local time a message is stamped with and the local day its offer and prices are kept for."""
+    tz = first_zone(zones)
+    return now.astimezone(tz) if tz is not None else now
 
 
 def within(moment: datetime, start: time, end: time) -> bool:
@@ -54,6 +82,12 @@ def within(moment: datetime, start: time, end: time) -> bool:
     return local >= start or local < end
 
 
-def local_dates(now: datetime) -> list[date]:
-    """Every calendar date it is somewhere on Earth at ``now`` (UTC-12 … UTC+14)."""
-    return sorted({(now + timedelta(hours=h)).date() for h in (-12, 0, 14)})
+# at any instant the local date is one of these somewhere on Earth (UTC-12 to UTC+14)
+EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=-12), timedelta(hours=14)
+
+
+def local_dates(now: datetime) -> tuple[date, ...]:
+    """Every local calendar date that exists somewhere at ``now`` (two, or three for two hours),
+    whatever zone ``now`` itself is given in."""
+    utc = now.astimezone(UTC)
+    return tuple(sorted({(utc + EARLIEST_OFFSET).date(), utc.date(), (utc + LATEST_OFFSET).date()}))

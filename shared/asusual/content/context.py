@@ -26,7 +26,7 @@ from petrovich.enums import Gender as PetrovichGender
 from petrovich.main import Petrovich
 
 from asusual.catalog.models import Season
-from asusual.localtime import zone
+from asusual.localtime import local_moments
 from asusual.profiles.view import ProfileView
 
 SUPPORTED_LOCALES = ("ru", "en")
@@ -71,21 +71,10 @@ def daypart_at(local: datetime) -> Daypart:
     return Daypart.NIGHT
 
 
-def _local_moments(now: datetime, zones: Iterable[str]) -> list[datetime] | None:
-    """``now`` in every zone; None when there is no zone or one of them is not a real zone."""
-    moments = []
-    for name in zones:
-        tz = zone(name)
-        if tz is None:
-            return None
-        moments.append(now.astimezone(tz))
-    return moments or None
-
-
 def common_daypart(now: datetime, zones: Iterable[str]) -> Daypart | None:
     """The daypart it is in every plausible zone; None when they disagree or are unknown."""
-    moments = _local_moments(now, zones)
-    if moments is None:
+    moments = local_moments(now, zones)
+    if not moments:
         return None
     parts = {daypart_at(m) for m in moments}
     return parts.pop() if len(parts) == 1 else None
@@ -175,8 +164,8 @@ def common_season(now: datetime, zones: Iterable[str]) -> Season | None:
     """The season in every plausible zone; None when they disagree or are unknown (callers then
     offer only all-year products)."""
     names = list(zones)
-    moments = _local_moments(now, names)
-    if moments is None:
+    moments = local_moments(now, names)
+    if not moments:
         return None
     seasons = {season_at(name, moment.date()) for name, moment in zip(names, moments, strict=True)}
     found = seasons.pop() if len(seasons) == 1 else None
@@ -226,8 +215,8 @@ def holiday_on(country: str | None, local_date: date, locale: str) -> str | None
 def common_holiday(country: str | None, now: datetime, zones: Iterable[str], locale: str) -> str | None:
     """The holiday it is in every plausible zone (one local date may be a holiday in Moscow and
     not yet in Kaliningrad); None when they disagree or the zones are unknown."""
-    moments = _local_moments(now, zones)
-    if moments is None:
+    moments = local_moments(now, zones)
+    if not moments:
         return None
     names = {holiday_on(country, d, locale) for d in {m.date() for m in moments}}
     return names.pop() if len(names) == 1 else None
@@ -236,7 +225,7 @@ def common_holiday(country: str | None, now: datetime, zones: Iterable[str], loc
 def local_today(now: datetime, zones: Iterable[str]) -> date:
     """The earliest local date among the plausible zones (UTC's when they are unknown): a
     deadline counted from it holds in every zone."""
-    moments = _local_moments(now, zones)
+    moments = local_moments(now, zones)
     return min(m.date() for m in moments) if moments else now.date()
 
 

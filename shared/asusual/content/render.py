@@ -38,7 +38,8 @@ from asusual.content.context import (
 )
 from asusual.content.pack import PLACEMENTS, ContentPack, Situation, describe, load_pack, parse, template_id
 from asusual.errors import AsusualError
-from asusual.localtime import zone
+from asusual.localtime import own_zone
+from asusual.observability import tracer
 from asusual.profiles.view import ProfileView, TenureStage
 
 NEUTRAL_PRODUCT = {"ru": "товар из вашего заказа", "en": "your item"}
@@ -418,7 +419,8 @@ def to_html(body: str) -> str:
 
 
 def _local_time(now: datetime, zones: tuple[str, ...]) -> str | None:
-    tz = zone(zones[0]) if len(zones) == 1 else None
+    """The customer's local time when their zone is known (one zone); None when it is a guess."""
+    tz = own_zone(zones)
     return now.astimezone(tz).isoformat() if tz is not None else None
 
 
@@ -447,6 +449,7 @@ def _render(locale: str, source: str, variables: Mapping[str, object]) -> str:
     return parse(locale, source).render(variables)
 
 
+@tracer.capture_method(capture_response=False, capture_error=False)  # the message's words
 def compose(pack: ContentPack, request: ContentInput) -> Rendered:
     """The first variant of the trigger's template for the channel and locale that matches and
     renders cleanly, with the why line (and, for messages, the footer appended to the body);

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from asusual.catalog.models import CatalogProduct, PricedProduct
+from asusual.catalog.models import PricedProduct
 from asusual.content.context import common_season
 from asusual.content.pack import ContentPack
 from asusual.content.render import (
@@ -46,7 +46,6 @@ from asusual.delivery.policy import (
     next_allowed,
 )
 from asusual.delivery.records import (
-    USEFUL_LIFE,
     Deferred,
     DispatchReader,
     DispatchReadRequest,
@@ -62,10 +61,10 @@ from asusual.delivery.snapshot import (
     SnapshotCatalog,
     SnapshotMessages,
     SnapshotProfiles,
-    local_dates,
 )
 from asusual.errors import RetryLater, TransientError
-from asusual.localtime import zone
+from asusual.localtime import local_dates, local_now, zone
+from asusual.observability import tracer
 from asusual.offers.models import DecisionRepository
 from asusual.offers.service import OfferPool, customer_day, in_season, todays_offer
 from asusual.profiles.birthday import country_of, plausible_zones
@@ -73,7 +72,8 @@ from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileLoader, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
-from asusual.triggers.models import BirthdayFacts, Intent, OrderStatusFacts, ReplenishmentFacts, Topic
+from asusual.triggers.kinds import kind_of
+from asusual.triggers.models import Intent, Topic
 from asusual.triggers.reminders import CatalogReader
 
 MAX_ATTEMPTS = 8
@@ -127,10 +127,7 @@ class Customer:
 
 
 def template_key(intent: Intent) -> str:
-    facts = intent.facts
-    if isinstance(facts, OrderStatusFacts):
-        return f"order_{facts.status.value}"
-    return facts.trigger
+    return kind_of(intent.facts).template_key(intent.facts)
 
 
 def load_customer(deps: DispatchDeps, profile_id: str) -> Customer | None:
@@ -150,17 +147,7 @@ def load_customer(deps: DispatchDeps, profile_id: str) -> Customer | None:
 
 def useful_until(intent: Intent, zones: Sequence[str]) -> datetime | None:
     """After this a marketing message is pointless or wrong (a birthday greeting a day late)."""
-    facts = intent.facts
-    if isinstance(facts, BirthdayFacts):
-        ends = []
-        for name in zones:
-            tz = zone(name)
-            if tz is not None:
-                midnight = datetime.combine(facts.celebrated_on + timedelta(days=1), time(0, 0), tzinfo=tz)
-                ends.append(midnight.astimezone(intent.created_at.tzinfo))
-        return min(ends) if ends else intent.created_at
-    life = USEFUL_LIFE.get(facts.trigger)
-    return intent.created_at + life if life is not None else None
+    return kind_of(intent.facts).useful_until(intent.facts, intent.created_at, zones)
 
 
 def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult:
@@ -182,19 +169,14 @@ def read_request(
 ) -> DispatchReadRequest:
     """What one dispatch of ``intent`` may read: its products, and the day items of every local
     date that exists now when the message may show an offer or a price."""
-    products = set(extra_products)
-    facts = intent.facts
-    if isinstance(facts, ReplenishmentFacts):
-        products.add(facts.product_id)
-    if isinstance(facts, OrderStatusFacts):
-        products |= {line.product_id for line in facts.products}
-    priced_today = facts.trigger in ("birthday", "welcome") or isinstance(facts, ReplenishmentFacts)
+    kind = kind_of(intent.facts)
+    products = set(extra_products) | kind.product_ids(intent.facts)
     return DispatchReadRequest(
         send_once_key=intent.send_once_key,
         profile_id=intent.profile_id,
         caps=intent.topic is Topic.MARKETING,
         product_ids=tuple(sorted(products)),
-        days=local_dates(now) if priced_today else (),
+        days=local_dates(now) if kind.reads_day else (),
     )
 
 
@@ -226,9 +208,9 @@ def _dispatch_once(intent: Intent, deps: DispatchDeps, now: datetime) -> Dispatc
     choice = choose_channel(intent, state, customer.view.preferred_channel, reachable)
     if choice.channel is None or choice.address is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason=choice.reason)
-    if isinstance(intent.facts, ReplenishmentFacts):
-        product = deps.catalog.get_products({intent.facts.product_id}).get(intent.facts.product_id)
-        if product is not None and not in_season(product, common_season(now, customer.zones)):
+    if seasonal := kind_of(intent.facts).in_season_only(intent.facts):
+        season = common_season(now, customer.zones)
+        if any(not in_season(p, season) for p in deps.catalog.get_products(set(seasonal)).values()):
             # no sunscreen reminder in local winter (nor when the local season is unknown)
             return DispatchResult(status=DispatchStatus.SKIPPED, reason="out_of_season")
     caps = CapState(exempt=True)
@@ -270,34 +252,6 @@ def _marketing_gate(
     return DispatchResult(status=DispatchStatus.DEFERRED, reason=reason, release_at=opening)
 
 
-def _products(intent: Intent, catalog: Mapping[str, CatalogProduct]) -> list[PricedProduct]:
-    """The products a message names. Replenishment: the catalog's product and price. Orders:
-    the order's lines by name only (an order message speaks of the order's own total)."""
-    facts = intent.facts
-    if isinstance(facts, ReplenishmentFacts):
-        product = catalog.get(facts.product_id)
-        if product is not None:
-            return [product.priced()]
-        name = facts.product_name or facts.product_id
-        return [PricedProduct(product_id=facts.product_id, name=name, price=None, currency=None)]
-    if isinstance(facts, OrderStatusFacts):
-        out = []
-        for line in facts.products:
-            known = catalog.get(line.product_id)
-            out.append(
-                PricedProduct(
-                    product_id=line.product_id,
-                    name=line.name or (known.name if known else line.product_id),
-                    price=None,
-                    currency=None,
-                    category=known.category if known else None,
-                    sensitive=known.sensitive if known else False,
-                )
-            )
-        return out
-    return []
-
-
 def _compose(
     intent: Intent,
     customer: Customer,
@@ -313,17 +267,16 @@ def _compose(
     state = customer.state
     day = customer_day(now, customer.zones)
     season = common_season(now, customer.zones)
-    wanted = {intent.facts.product_id} if isinstance(intent.facts, ReplenishmentFacts) else set()
-    if isinstance(intent.facts, OrderStatusFacts):
-        wanted = {line.product_id for line in intent.facts.products}
+    kind = kind_of(intent.facts)
+    wanted = set(kind.product_ids(intent.facts))
     catalog = deps.catalog.get_products(wanted) if wanted else {}
-    products = _products(intent, catalog)
+    products = kind.products(intent.facts, catalog)
     priced_products = [p for p in products if p.price is not None]
     if priced_products:  # the price shown today stays the price shown today, on every channel
         kept = {p.product_id: p for p in deps.decisions.keep_prices(profile_id, day, priced_products)}
         products = [kept.get(p.product_id, p) for p in products]
     offer = None
-    if intent.facts.trigger in ("birthday", "welcome"):
+    if kind.shows_offer:
         offer = todays_offer(
             deps.decisions,
             deps.offers.offer_pool(),
@@ -334,9 +287,7 @@ def _compose(
             now,
             f"message:{message_id}",
         ).offer
-    quantities = {line.product_id: line.quantity for line in getattr(intent.facts, "products", ())}
-    if isinstance(intent.facts, ReplenishmentFacts):
-        quantities[intent.facts.product_id] = intent.facts.quantity
+    quantities = kind.quantities(intent.facts)
     why_url = deps.links.why_url(message_id, profile_id, channel.value, intent.topic.value, now)
     unsubscribe_url = (
         deps.links.unsubscribe_url(message_id, profile_id, channel.value, intent.topic.value, now)
@@ -361,7 +312,7 @@ def _compose(
         rendered = compose(deps.pack, request)
     except ContentUnavailable:
         return None, None
-    local_now = _local(now, customer.zones)
+    local_sent_at = local_now(now, customer.zones)
     explanation = _explain(intent, customer, choice, caps, rendered, offer, products, message_id, now, deps)
     record = MessageRecord(
         message_id=message_id,
@@ -391,20 +342,12 @@ def _compose(
         locale=rendered.locale,
         topic=intent.topic.value,
         sent_at=now,
-        local_sent_at=local_now,
+        local_sent_at=local_sent_at,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
         send_once_key=intent.send_once_key,
     )
     return record, outgoing
-
-
-def _local(now: datetime, zones: Sequence[str]) -> datetime:
-    for name in zones:
-        tz = zone(name)
-        if tz is not None:
-            return now.astimezone(tz)
-    return now
 
 
 def _explain(
@@ -448,10 +391,11 @@ def _explain(
         offer=offer if rendered.shows_offer else None,  # only what the message showed
         products=products,
         sent_at=now,
-        local_sent_at=_local(now, customer.zones),
+        local_sent_at=local_now(now, customer.zones),
     )
 
 
+@tracer.capture_method(capture_response=False, capture_error=False)  # errors may name the address
 def _send(record: MessageRecord, outgoing: OutgoingMessage, deps: DispatchDeps) -> DispatchResult:
     sender = deps.senders.get(outgoing.channel)
     if sender is None:

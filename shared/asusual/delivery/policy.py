@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from asusual.delivery.models import DeliveryChannel
 from asusual.identity.extract import normalize_email
 from asusual.localtime import local_moments, within, zone
+from asusual.observability import tracer
 from asusual.profiles.state import ProfileState
+from asusual.triggers.kinds import kind_of
 from asusual.triggers.models import Intent, Topic
 
 # the order's channel → the channel its updates go out on (web shoppers read email, app users push)
@@ -140,6 +142,7 @@ def engagement(state: ProfileState, channel: DeliveryChannel) -> int:
     return len(days)
 
 
+@tracer.capture_method(capture_response=False, capture_error=False)  # the choice holds the address
 def choose_channel(
     intent: Intent, state: ProfileState, preferred: str | None, reachable: dict[DeliveryChannel, str]
 ) -> ChannelChoice:
@@ -169,7 +172,7 @@ def choose_channel(
 
     if preferred in {c.value for c in allowed}:
         return pick(DeliveryChannel(preferred), "preferred_channel")
-    order_channel = getattr(intent.facts, "order_channel", None)
+    order_channel = kind_of(intent.facts).origin_channel(intent.facts)
     if intent.topic is Topic.TRANSACTIONAL and ORDER_CHANNEL.get(order_channel or "") in allowed:
         return pick(ORDER_CHANNEL[order_channel or ""], "order_channel")
     ranked = sorted(allowed, key=lambda c: (-engagement(state, c), ORDER.index(c)))

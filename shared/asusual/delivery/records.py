@@ -186,11 +186,10 @@ class MessageRepository(Protocol):
         ...
 
 
-# how long after its intent was made a marketing message may still go (a birthday: its local day)
-USEFUL_LIFE = {"replenishment": timedelta(days=7), "welcome": timedelta(days=3)}
 # no deferral is released later than this after it was made (an erasure reads the release
-# partitions up to here to find a person's deferred intents)
-DEFERRAL_HORIZON = max(USEFUL_LIFE.values()) + timedelta(days=1)
+# partitions up to here to find a person's deferred intents): a day more than the longest useful
+# life of a trigger kind (asusual.triggers.kinds; tests/unit/triggers/test_kinds.py keeps it so)
+DEFERRAL_HORIZON = timedelta(days=8)
 
 
 def release_bucket(instant: datetime) -> str:

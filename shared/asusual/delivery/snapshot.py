@@ -9,7 +9,7 @@ from the real repository (a merged profile's survivor): correct, only one call m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.records import (
@@ -25,15 +25,6 @@ from asusual.offers.models import DayOffer, DayPrice
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileLoader
 from asusual.triggers.reminders import CatalogReader
-
-# at any instant the local date is one of these somewhere on Earth (UTC-12 to UTC+14)
-EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=-12), timedelta(hours=14)
-
-
-def local_dates(now: datetime) -> tuple[date, ...]:
-    """Every local calendar date that exists somewhere at ``now`` (two, or three for two hours)."""
-    utc = now.astimezone(UTC)
-    return tuple(sorted({(utc + EARLIEST_OFFSET).date(), utc.date(), (utc + LATEST_OFFSET).date()}))
 
 
 def price_key(day: date, product_id: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from asusual.identity.models import BUILT_IN, Identifier, IdentityPolicy, priority
+from asusual.observability import tracer
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ def _within_limits(identifiers: Iterable[Identifier], policy: IdentityPolicy) ->
     return None
 
 
+@tracer.capture_method(capture_response=False, capture_error=False)  # identifiers: never in traces
 def resolve(
     identifiers: list[Identifier],
     owners: Mapping[Identifier, str],

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from asusual.catalog.models import CatalogProduct, Season
-from asusual.localtime import zone
+from asusual.localtime import local_now
 from asusual.offers.models import DayOffer, DecisionRepository
 from asusual.profiles.state import ProfileState
 
@@ -28,11 +28,7 @@ class OfferPool(Protocol):
 
 def customer_day(now: datetime, zones: Sequence[str]) -> date:
     """The customer's local date (their first plausible zone), UTC's when no zone is known."""
-    for name in zones:
-        tz = zone(name)
-        if tz is not None:
-            return now.astimezone(tz).date()
-    return now.date()
+    return local_now(now, zones).date()
 
 
 def in_season(product: CatalogProduct, season: Season | None) -> bool:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.catalog.models import CatalogProduct
 from asusual.errors import Conflict, TransientError
-from asusual.localtime import zone
+from asusual.localtime import own_zone
 from asusual.profiles.birthday import has_marketing_consent, plausible_zones
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileRepository, live_profiles
@@ -323,7 +323,7 @@ def sweep(
             continue
         product = names.get(reminder.product_id)
         zones = plausible_zones(state, None)
-        local = zone(zones[0]) if len(zones) == 1 else None
+        local = own_zone(zones)
         ready.append((reminder, _intent(reminder, profile.profile_id, product, now, local)))
     if ready:
         publisher.publish([intent for _, intent in ready])

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from asusual.errors import Conflict, TransientError
 from asusual.identity.models import IdentityPolicy
 from asusual.intake.models import EventType, IntakeEvent
-from asusual.observability import logger
+from asusual.observability import logger, tracer
 from asusual.profiles.birthday import has_marketing_consent
 from asusual.profiles.facts import ORDER_PLACED
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
@@ -69,33 +69,7 @@ def process(
     result = Processed(outcome=Outcome(profile_id=None))
 
     def react(applied_event: IntakeEvent, outcome: Outcome) -> None:
-        result.outcome = outcome
-        change = status_change(applied_event)
-        if change is not None:
-            intent, ignored = order_status(
-                applied_event, change, outcome.profile_id, services.orders, now, services.news_max_age
-            )
-            if intent is not None:
-                result.intents.append(intent)
-            if ignored:
-                result.ignored.append(ignored)
-        welcome = welcome_intent(applied_event, outcome, now, services.news_max_age)
-        if welcome is not None:
-            result.intents.append(welcome)
-        if result.intents:
-            services.publisher.publish(result.intents)
-        if outcome.profile is not None and _is_purchase(applied_event):
-            products = _product_ids(applied_event)
-            if products:
-                result.reminders = schedule_purchase(
-                    applied_event.timestamp,
-                    outcome.profile,
-                    products,
-                    services.reminders,
-                    services.catalog,
-                    services.replenishment,
-                    now,
-                )
+        evaluate_triggers(result, applied_event, outcome, services, now)
 
     result.outcome = process_event(
         event,
@@ -107,6 +81,41 @@ def process(
         on_applied=react,
     )
     return result
+
+
+@tracer.capture_method(capture_response=False, capture_error=False)  # intents carry the facts
+def evaluate_triggers(
+    result: Processed, event: IntakeEvent, outcome: Outcome, services: TriggerServices, now: datetime
+) -> None:
+    """The triggers that react to an event applied to its profile: order status and welcome intents
+    (published together), then the replenishment plan of a purchase; what they did goes in
+    ``result``."""
+    result.outcome = outcome
+    change = status_change(event)
+    if change is not None:
+        news_max_age = services.news_max_age
+        intent, ignored = order_status(event, change, outcome.profile_id, services.orders, now, news_max_age)
+        if intent is not None:
+            result.intents.append(intent)
+        if ignored:
+            result.ignored.append(ignored)
+    welcome = welcome_intent(event, outcome, now, services.news_max_age)
+    if welcome is not None:
+        result.intents.append(welcome)
+    if result.intents:
+        services.publisher.publish(result.intents)
+    if outcome.profile is not None and _is_purchase(event):
+        products = _product_ids(event)
+        if products:
+            result.reminders = schedule_purchase(
+                event.timestamp,
+                outcome.profile,
+                products,
+                services.reminders,
+                services.catalog,
+                services.replenishment,
+                now,
+            )
 
 
 def order_status(
