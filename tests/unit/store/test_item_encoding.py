@@ -90,6 +90,15 @@ def compressed(p: Profile) -> bytes:
     return zlib.compress(p.model_dump_json().encode(), 6)
 
 
+def profile_item(p: Profile) -> dict[str, Any]:
+    return {
+        **key(f"PROFILE#{p.profile_id}", "PROFILE"),
+        "entity": S("profile"),
+        "version": N(str(p.version)),
+        "data": {"B": compressed(p)},
+    }
+
+
 def priced(product_id: str = "sku1") -> PricedProduct:
     return PricedProduct(product_id=product_id, name="Tea", price=Decimal("4.50"), currency="EUR")
 
@@ -203,12 +212,7 @@ def test_commit_of_a_new_profile_alone_is_one_put_with_compressed_binary_data(st
         {},
         {
             "TableName": TABLE,
-            "Item": {
-                **key("PROFILE#p1", "PROFILE"),
-                "entity": S("profile"),
-                "version": N("1"),
-                "data": {"B": compressed(p)},
-            },
+            "Item": profile_item(p),
             "ConditionExpression": "attribute_not_exists(pk)",
         },
     )
@@ -246,12 +250,7 @@ def test_commit_of_a_merge_writes_every_item_of_the_transaction_as_before(stub: 
                 {
                     "Put": {
                         "TableName": TABLE,
-                        "Item": {
-                            **key("PROFILE#p1", "PROFILE"),
-                            "entity": S("profile"),
-                            "version": N("4"),
-                            "data": {"B": compressed(survivor)},
-                        },
+                        "Item": profile_item(survivor),
                         "ConditionExpression": "version = :expected",
                         "ExpressionAttributeValues": {":expected": N("3")},
                     }
@@ -259,12 +258,7 @@ def test_commit_of_a_merge_writes_every_item_of_the_transaction_as_before(stub: 
                 {
                     "Put": {
                         "TableName": TABLE,
-                        "Item": {
-                            **key("PROFILE#p2", "PROFILE"),
-                            "entity": S("profile"),
-                            "version": N("8"),
-                            "data": {"B": compressed(absorbed)},
-                        },
+                        "Item": profile_item(absorbed),
                         "ConditionExpression": "version = :expected",
                         "ExpressionAttributeValues": {":expected": N("7")},
                     }
@@ -678,6 +672,34 @@ def message_item(record: MessageRecord) -> dict[str, Any]:
     }
 
 
+def reservation(record: MessageRecord) -> list[dict[str, Any]]:
+    """The send-once key (taken only if free) and the message, first in every reservation."""
+    return [
+        {
+            "Put": {
+                "TableName": TABLE,
+                "Item": {
+                    **key("SEND#welcome#p1", "SEND"),
+                    "entity": S("send_once"),
+                    "message_id": S("m1"),
+                    "status": S("sending"),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+        {"Put": {"TableName": TABLE, "Item": message_item(record)}},
+    ]
+
+
+def caps_item(ledger: CapsLedger) -> dict[str, Any]:
+    return {
+        **key("PROFILE#p1", "CAPS"),
+        "entity": S("caps"),
+        "version": N(str(ledger.version)),
+        "data": S(ledger.model_dump_json()),
+    }
+
+
 def test_reserve_writes_key_message_caps_and_the_days_decisions_in_one_transaction(stub: Stubber) -> None:
     record = message_record()
     ledger = CapsLedger(profile_id="p1", version=1, sends={"m1": AT})
@@ -691,28 +713,11 @@ def test_reserve_writes_key_message_caps_and_the_days_decisions_in_one_transacti
         {},
         {
             "TransactItems": [
+                *reservation(record),
                 {
                     "Put": {
                         "TableName": TABLE,
-                        "Item": {
-                            **key("SEND#welcome#p1", "SEND"),
-                            "entity": S("send_once"),
-                            "message_id": S("m1"),
-                            "status": S("sending"),
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {"Put": {"TableName": TABLE, "Item": message_item(record)}},
-                {
-                    "Put": {
-                        "TableName": TABLE,
-                        "Item": {
-                            **key("PROFILE#p1", "CAPS"),
-                            "entity": S("caps"),
-                            "version": N("1"),
-                            "data": S(ledger.model_dump_json()),
-                        },
+                        "Item": caps_item(ledger),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -759,28 +764,11 @@ def test_a_later_caps_ledger_is_written_over_the_version_before(stub: Stubber) -
         {},
         {
             "TransactItems": [
+                *reservation(record),
                 {
                     "Put": {
                         "TableName": TABLE,
-                        "Item": {
-                            **key("SEND#welcome#p1", "SEND"),
-                            "entity": S("send_once"),
-                            "message_id": S("m1"),
-                            "status": S("sending"),
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {"Put": {"TableName": TABLE, "Item": message_item(record)}},
-                {
-                    "Put": {
-                        "TableName": TABLE,
-                        "Item": {
-                            **key("PROFILE#p1", "CAPS"),
-                            "entity": S("caps"),
-                            "version": N("5"),
-                            "data": S(ledger.model_dump_json()),
-                        },
+                        "Item": caps_item(ledger),
                         "ConditionExpression": "version = :v",
                         "ExpressionAttributeValues": {":v": N("4")},
                     }
@@ -844,12 +832,7 @@ def test_release_deletes_key_and_message_and_gives_the_cap_slot_back(stub: Stubb
                 {
                     "Put": {
                         "TableName": TABLE,
-                        "Item": {
-                            **key("PROFILE#p1", "CAPS"),
-                            "entity": S("caps"),
-                            "version": N(str(released.version)),
-                            "data": S(released.model_dump_json()),
-                        },
+                        "Item": caps_item(released),
                         "ConditionExpression": "version = :v",
                         "ExpressionAttributeValues": {":v": N("2")},
                     }
