@@ -20,6 +20,7 @@ from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.dynamo import (
     Item,
+    data_of,
     from_item,
     is_conditional_failure,
     item_key,
@@ -73,7 +74,7 @@ class DynamoAccessRepository:
         item = self._db.get_item(TableName=self._table, Key=_key_key(key_hash), ConsistentRead=True).get(
             "Item"
         )
-        return ApiKey.model_validate_json(from_item(item)["data"]) if item else None
+        return ApiKey.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def get_source(self, source_id: str) -> Source | None:

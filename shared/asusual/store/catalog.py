@@ -18,7 +18,7 @@ from asusual.catalog.models import CatalogProduct
 from asusual.store.dynamo import (
     Item,
     batch_get,
-    from_item,
+    data_of,
     item_key,
     query_all,
     to_item,
@@ -53,7 +53,7 @@ def _product_item(product: CatalogProduct, stamp: str) -> Item:
 
 
 def product_from_item(item: Item) -> CatalogProduct:
-    return CatalogProduct.model_validate_json(from_item(item)["data"])
+    return CatalogProduct.model_validate_json(data_of(item))
 
 
 class DynamoCatalogRepository:

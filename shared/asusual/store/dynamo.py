@@ -40,6 +40,11 @@ def from_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
     return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
 
 
+def data_of(item: Mapping[str, AttributeValue]) -> Any:
+    """An item's ``data`` attribute, decoded: its model's JSON (str; Binary for a profile)."""
+    return _DESERIALIZER.deserialize(item["data"])
+
+
 def item_key(pk: str, sk: str) -> Item:
     """An item's primary key."""
     return to_item({"pk": pk, "sk": sk})

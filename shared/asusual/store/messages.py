@@ -36,6 +36,7 @@ from asusual.store.catalog import _product_key, product_from_item
 from asusual.store.dynamo import (
     Item,
     batch_get,
+    data_of,
     epoch_seconds,
     from_item,
     item_key,
@@ -67,7 +68,7 @@ def _message_key(message_id: str) -> Item:
 
 
 def _message_item(record: MessageRecord, days: int) -> Item:
-    """The message and its explanation, in its profile's log (newest last), for ``days``."""
+    """The message and its explanation, in its profile's log (in order of creation), for ``days``."""
     return {
         **_message_key(record.message_id),
         **to_item(
@@ -147,7 +148,7 @@ def _day_price_item(price: DayPrice) -> Item:
 
 def _data(item: Item) -> Any:
     """The decoded ``data`` attribute of an item."""
-    return from_item(item)["data"]
+    return data_of(item)
 
 
 class DynamoMessageRepository:
@@ -210,7 +211,7 @@ class DynamoMessageRepository:
         )
         if not item:
             return CapsLedger(profile_id=profile_id)
-        return CapsLedger.model_validate_json(_data(item))
+        return CapsLedger.model_validate_json(data_of(item))
 
     @translate_errors
     def reserve(
@@ -305,7 +306,7 @@ class DynamoMessageRepository:
         item = self._db.get_item(
             TableName=self._table, Key=_message_key(message_id), ConsistentRead=True
         ).get("Item")
-        return MessageRecord.model_validate_json(_data(item)) if item else None
+        return MessageRecord.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def messages_of(self, profile_id: str, limit: int) -> list[MessageRecord]:
@@ -320,7 +321,7 @@ class DynamoMessageRepository:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [MessageRecord.model_validate_json(_data(i)) for i in islice(items, limit)]
+        return [MessageRecord.model_validate_json(data_of(i)) for i in islice(items, limit)]
 
     def _ledger_put(self, ledger: CapsLedger, expected: int | None = None) -> dict[str, Any]:
         previous = ledger.version - 1 if expected is None else expected
@@ -346,7 +347,7 @@ class DynamoMessageRepository:
             KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
             ExpressionAttributeValues=to_values({":p": bucket, ":u": utc_stamp(until) + "~"}),
         )
-        return [Deferred.model_validate_json(_data(i)) for i in items]
+        return [Deferred.model_validate_json(data_of(i)) for i in items]
 
     @translate_errors
     def drop_deferred(self, deferred: Deferred) -> bool:
@@ -367,7 +368,7 @@ class DynamoMessageRepository:
         item = self._db.get_item(
             TableName=self._table, Key=_day_key(profile_id, day, "OFFER"), ConsistentRead=True
         ).get("Item")
-        return DayOffer.model_validate_json(_data(item)) if item else None
+        return DayOffer.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def keep_day_offer(self, offer: DayOffer) -> DayOffer:
@@ -417,6 +418,6 @@ class DynamoMessageRepository:
                     item = self._db.get_item(TableName=self._table, Key=price_key, ConsistentRead=True)[
                         "Item"
                     ]
-                    existing = PricedProduct.model_validate_json(_data(item))
+                    existing = PricedProduct.model_validate_json(data_of(item))
             kept.append(existing or product)
         return kept

@@ -28,6 +28,7 @@ from asusual.profiles.state import ProfileState
 from asusual.store.dynamo import (
     Item,
     batch_get,
+    data_of,
     from_item,
     item_key,
     query_all,
@@ -219,7 +220,7 @@ class DynamoPrivacyRepository:
             pages = list(pool.map(lambda b: list(self._query_index(b)), buckets))
         mine = []
         for item in (i for page in pages for i in page):
-            data = json.loads(from_item(item)["data"])
+            data = json.loads(data_of(item))
             if data.get("intent", {}).get("profile_id") in ids:
                 mine.append(_held(item))
         return mine
@@ -311,7 +312,7 @@ class DynamoPrivacyRepository:
         item = self._db.get_item(
             TableName=self._table, Key=_erasure_key(erasure_id), ConsistentRead=True
         ).get("Item")
-        return ErasureRecord.model_validate_json(from_item(item)["data"]) if item else None
+        return ErasureRecord.model_validate_json(data_of(item)) if item else None
 
     # -- helpers ---------------------------------------------------------------------------
     def _get(self, keys: Iterable[Item]) -> list[Item]:

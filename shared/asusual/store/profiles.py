@@ -26,6 +26,7 @@ from asusual.profiles.state import Stamped
 from asusual.store.dynamo import (
     Item,
     batch_get,
+    data_of,
     epoch_seconds,
     from_item,
     item_key,
@@ -120,7 +121,7 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
     Pydantic's fast JSON reader stops at 200 levels; a profile an older version stored deeper is
     read the slow way (json, then validation), so no stored profile is ever unreadable for depth."""
     try:
-        raw = data_json(from_item(item)["data"])
+        raw = data_json(data_of(item))
     except (KeyError, TypeError, zlib.error) as exc:
         raise UndecodableProfile("profile data: not readable") from exc
     try:
@@ -317,7 +318,7 @@ class DynamoProfileRepository:
             KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
             ExpressionAttributeValues=to_values({":p": f"PROFILE#{profile_id}", ":c": "CONSENT#"}),
         )
-        return [json.loads(from_item(item)["data"]) for item in response.get("Items", [])]
+        return [json.loads(data_of(item)) for item in response.get("Items", [])]
 
     def _put_profile(self, profile: Profile, expected: int | None) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self._table, "Item": profile_item(profile)}

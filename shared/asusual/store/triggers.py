@@ -22,6 +22,7 @@ from asusual.profiles.birthday import BirthdayEntry
 from asusual.store.dynamo import (
     Item,
     batch_get,
+    data_of,
     epoch_seconds,
     from_item,
     item_key,
@@ -144,7 +145,7 @@ class DynamoTriggerRepository:
     def load_order(self, order_id: str) -> OrderRecord | None:
         response = self._db.get_item(TableName=self._table, Key=order_key(order_id), ConsistentRead=True)
         item = response.get("Item")
-        return OrderRecord.model_validate_json(from_item(item)["data"]) if item else None
+        return OrderRecord.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def save_order(self, record: OrderRecord, expected_version: int | None) -> None:
@@ -188,7 +189,7 @@ class DynamoTriggerRepository:
             TableName=self._table, Key=_reminder_key(profile_id, product_id), ConsistentRead=True
         )
         item = response.get("Item")
-        return Reminder.model_validate_json(from_item(item)["data"]) if item else None
+        return Reminder.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def save_reminder(self, reminder: Reminder, expected_version: int | None) -> None:
@@ -197,7 +198,7 @@ class DynamoTriggerRepository:
     @translate_errors
     def due_reminders(self, bucket: str, until: datetime) -> list[Reminder]:
         items = self._query_index(bucket, until=f"{_utc(until)}#~")
-        return [Reminder.model_validate_json(from_item(item)["data"]) for item in items]
+        return [Reminder.model_validate_json(data_of(item)) for item in items]
 
     # -- interval statistics -----------------------------------------------------------------
     @translate_errors
