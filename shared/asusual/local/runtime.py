@@ -40,6 +40,7 @@ from asusual.local.queues import LocalQueues
 from asusual.settings import reset_settings
 from asusual.store import clients
 from asusual.store.access import DynamoAccessRepository
+from asusual.store.dynamo import from_item, item_key, to_item
 from asusual.store.queues import QUEUES, QueueSpec
 from asusual.store.secrets import reset_secrets
 from asusual.store.tables import TableMismatch, ensure_main_table
@@ -337,20 +338,15 @@ class LocalRuntime:
         key = secrets.token_urlsafe(32)
         if self.dynamodb_endpoint is not None:
             db = clients.dynamodb()
-            item = {
-                "pk": {"S": "LOCAL#SUPPRESSION_KEY"},
-                "sk": {"S": "LOCAL"},
-                "entity": {"S": "local_secret"},
-            }
+            at = item_key("LOCAL#SUPPRESSION_KEY", "LOCAL")
             with contextlib.suppress(db.exceptions.ConditionalCheckFailedException):
                 db.put_item(
                     TableName=self.table_name,
-                    Item={**item, "value": {"S": key}},
+                    Item={**at, **to_item({"entity": "local_secret", "value": key})},
                     ConditionExpression="attribute_not_exists(pk)",
                 )
-            stored = db.get_item(TableName=self.table_name, Key={"pk": item["pk"], "sk": item["sk"]},
-                                 ConsistentRead=True)  # fmt: skip
-            key = stored["Item"]["value"]["S"]
+            stored = db.get_item(TableName=self.table_name, Key=at, ConsistentRead=True)
+            key = str(from_item(stored["Item"])["value"])
         created = clients.secretsmanager().create_secret(Name=SUPPRESSION_SECRET_NAME, SecretString=key)
         return str(created["ARN"])
 

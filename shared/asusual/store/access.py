@@ -18,29 +18,49 @@ from asusual.access.service import CachedKeyLookup
 from asusual.errors import Conflict, NotFound
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.dynamo import is_conditional_failure, translate_errors
+from asusual.store.dynamo import (
+    Item,
+    data_of,
+    from_item,
+    is_conditional_failure,
+    item_key,
+    to_item,
+    to_values,
+    translate_errors,
+)
 
 SOURCES_PK = "SOURCES"
 KEYS_INDEX_PK = "APIKEYS"
 
 
-def _key_item(key: ApiKey) -> dict[str, Any]:
+def _key_key(key_hash: str) -> Item:
+    return item_key(f"APIKEY#{key_hash}", "APIKEY")
+
+
+def _key_item(api_key: ApiKey) -> Item:
     return {
-        "pk": {"S": f"APIKEY#{key.key_hash}"},
-        "sk": {"S": "APIKEY"},
-        "entity": {"S": "api_key"},
-        "data": {"S": key.model_dump_json()},
-        "gsi1pk": {"S": KEYS_INDEX_PK},
-        "gsi1sk": {"S": f"{key.scope}#{key.created_at.isoformat()}#{key.key_id}"},
+        **_key_key(api_key.key_hash),
+        **to_item(
+            {
+                "entity": "api_key",
+                "data": api_key.model_dump_json(),
+                "gsi1pk": KEYS_INDEX_PK,
+                "gsi1sk": f"{api_key.scope}#{api_key.created_at.isoformat()}#{api_key.key_id}",
+            }
+        ),
     }
 
 
-def _source_key(source_id: str) -> dict[str, Any]:
-    return {"pk": {"S": SOURCES_PK}, "sk": {"S": f"SOURCE#{source_id}"}}
+def _source_key(source_id: str) -> Item:
+    return item_key(SOURCES_PK, f"SOURCE#{source_id}")
 
 
-def _key_key(key_hash: str) -> dict[str, Any]:
-    return {"pk": {"S": f"APIKEY#{key_hash}"}, "sk": {"S": "APIKEY"}}
+def _source_item(source: Source, key_hashes: list[str]) -> Item:
+    """The source, with the hashes of its keys (a list, in the order they were issued)."""
+    return {
+        **_source_key(source.source_id),
+        **to_item({"entity": "source", "data": source.model_dump_json(), "key_hashes": key_hashes}),
+    }
 
 
 class DynamoAccessRepository:
@@ -54,33 +74,33 @@ class DynamoAccessRepository:
         item = self._db.get_item(TableName=self._table, Key=_key_key(key_hash), ConsistentRead=True).get(
             "Item"
         )
-        return ApiKey.model_validate_json(item["data"]["S"]) if item else None
+        return ApiKey.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def get_source(self, source_id: str) -> Source | None:
-        item = self._get_source_item(source_id)
-        return Source.model_validate_json(item["data"]["S"]) if item else None
+        item = self._source_values(source_id)
+        return Source.model_validate_json(item["data"]) if item else None
 
     @translate_errors
     def list_sources(self) -> list[Source]:
         return [
-            Source.model_validate_json(item["data"]["S"])
+            Source.model_validate_json(item["data"])
             for item in self._query(
                 TableName=self._table,
                 KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":pk": {"S": SOURCES_PK}, ":prefix": {"S": "SOURCE#"}},
+                ExpressionAttributeValues=to_values({":pk": SOURCES_PK, ":prefix": "SOURCE#"}),
             )
         ]
 
     @translate_errors
     def list_keys(self) -> list[ApiKey]:
         return [
-            ApiKey.model_validate_json(item["data"]["S"])
+            ApiKey.model_validate_json(item["data"])
             for item in self._query(
                 TableName=self._table,
                 IndexName="gsi1",
                 KeyConditionExpression="gsi1pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": KEYS_INDEX_PK}},
+                ExpressionAttributeValues=to_values({":pk": KEYS_INDEX_PK}),
             )
         ]
 
@@ -93,12 +113,7 @@ class DynamoAccessRepository:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": {
-                                **_source_key(source.source_id),
-                                "entity": {"S": "source"},
-                                "data": {"S": source.model_dump_json()},
-                                "key_hashes": {"L": [{"S": key.key_hash}]},
-                            },
+                            "Item": _source_item(source, [key.key_hash]),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -114,14 +129,13 @@ class DynamoAccessRepository:
 
     @translate_errors
     def rotate_source_key(self, source_id: str, new_key: ApiKey, expire_at: datetime) -> None:
-        source_item = self._require_source_item(source_id)
-        hashes = [h["S"] for h in source_item.get("key_hashes", {}).get("L", [])]
+        source_item = self._require_source_values(source_id)
         updates = []
-        for key_hash in hashes:
-            old = self._key_item_raw(key_hash)
+        for key_hash in source_item.get("key_hashes", []):
+            old = self._key_values(key_hash)
             if old is None:
                 continue
-            key = ApiKey.model_validate_json(old["data"]["S"])
+            key = ApiKey.model_validate_json(old["data"])
             if key.status is Status.ACTIVE and (key.not_after is None or key.not_after > expire_at):
                 updates.append(self._replace_key(old, key.model_copy(update={"not_after": expire_at})))
         self._transact(
@@ -133,10 +147,9 @@ class DynamoAccessRepository:
                         "UpdateExpression": "SET key_hashes = list_append(key_hashes, :new)",
                         "ConditionExpression": "#d = :data",
                         "ExpressionAttributeNames": {"#d": "data"},
-                        "ExpressionAttributeValues": {
-                            ":new": {"L": [{"S": new_key.key_hash}]},
-                            ":data": source_item["data"],
-                        },
+                        "ExpressionAttributeValues": to_values(
+                            {":new": [new_key.key_hash], ":data": source_item["data"]}
+                        ),
                     }
                 },
                 self._put_new_key(new_key),
@@ -147,24 +160,22 @@ class DynamoAccessRepository:
 
     @translate_errors
     def revoke_source(self, source_id: str) -> None:
-        source_item = self._require_source_item(source_id)
-        source = Source.model_validate_json(source_item["data"]["S"]).model_copy(
-            update={"status": Status.REVOKED}
-        )
+        source_item = self._require_source_values(source_id)
+        source = Source.model_validate_json(source_item["data"]).model_copy(update={"status": Status.REVOKED})
         updates = [self._replace_raw(source_item, source.model_dump_json())]
-        for h in source_item.get("key_hashes", {}).get("L", []):
-            old = self._key_item_raw(h["S"])
+        for key_hash in source_item.get("key_hashes", []):
+            old = self._key_values(key_hash)
             if old is not None:
-                key = ApiKey.model_validate_json(old["data"]["S"])
+                key = ApiKey.model_validate_json(old["data"])
                 updates.append(self._replace_key(old, key.model_copy(update={"status": Status.REVOKED})))
         self._transact(updates, what=f"source {source_id!r} changed while revoking; retry")
 
     @translate_errors
     def revoke_key(self, key_hash: str) -> None:
-        old = self._key_item_raw(key_hash)
+        old = self._key_values(key_hash)
         if old is None:
             raise NotFound("key_id: no such key")
-        key = ApiKey.model_validate_json(old["data"]["S"])
+        key = ApiKey.model_validate_json(old["data"])
         self._transact(
             [self._replace_key(old, key.model_copy(update={"status": Status.REVOKED}))],
             what="key changed while revoking; retry",
@@ -184,14 +195,15 @@ class DynamoAccessRepository:
         return self._replace_raw(old_item, key.model_dump_json())
 
     def _replace_raw(self, old_item: dict[str, Any], data: str) -> dict[str, Any]:
+        """Replace the ``data`` of a decoded item, conditional on the ``data`` read."""
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": {"pk": old_item["pk"], "sk": old_item["sk"]},
+                "Key": item_key(old_item["pk"], old_item["sk"]),
                 "UpdateExpression": "SET #d = :new",
                 "ConditionExpression": "#d = :old",
                 "ExpressionAttributeNames": {"#d": "data"},
-                "ExpressionAttributeValues": {":new": {"S": data}, ":old": old_item["data"]},
+                "ExpressionAttributeValues": to_values({":new": data, ":old": old_item["data"]}),
             }
         }
 
@@ -203,29 +215,32 @@ class DynamoAccessRepository:
                 raise Conflict(what) from exc
             raise
 
-    def _get_source_item(self, source_id: str) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = self._db.get_item(
-            TableName=self._table, Key=_source_key(source_id), ConsistentRead=True
-        ).get("Item")
-        return item
+    def _source_values(self, source_id: str) -> dict[str, Any] | None:
+        """The source's item, decoded."""
+        item = self._db.get_item(TableName=self._table, Key=_source_key(source_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return from_item(item) if item else None
 
-    def _require_source_item(self, source_id: str) -> dict[str, Any]:
-        item = self._get_source_item(source_id)
+    def _require_source_values(self, source_id: str) -> dict[str, Any]:
+        item = self._source_values(source_id)
         if item is None:
             raise NotFound(f"source_id: no source {source_id!r}")
         return item
 
-    def _key_item_raw(self, key_hash: str) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = self._db.get_item(
-            TableName=self._table, Key=_key_key(key_hash), ConsistentRead=True
-        ).get("Item")
-        return item
+    def _key_values(self, key_hash: str) -> dict[str, Any] | None:
+        """The key's item, decoded."""
+        item = self._db.get_item(TableName=self._table, Key=_key_key(key_hash), ConsistentRead=True).get(
+            "Item"
+        )
+        return from_item(item) if item else None
 
     def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item of the query, decoded."""
         items: list[dict[str, Any]] = []
         paginator = self._db.get_paginator("query")
         for page in paginator.paginate(**kwargs):
-            items.extend(page.get("Items", []))
+            items.extend(from_item(item) for item in page.get("Items", []))
         return items
 
 

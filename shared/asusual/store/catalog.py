@@ -15,15 +15,45 @@ from typing import Any
 
 from asusual import clock
 from asusual.catalog.models import CatalogProduct
-from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
+from asusual.store.dynamo import (
+    Item,
+    batch_get,
+    data_of,
+    item_key,
+    query_all,
+    to_item,
+    to_values,
+    translate_errors,
+    utc_stamp,
+)
 from asusual.store.tables import GSI1
 
 MAX_WORKERS = 8
 OFFER_POOL = "OFFERS"
 
 
-def _product_key(product_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"PRODUCT#{product_id}"}, "sk": {"S": "PRODUCT"}}
+def _product_key(product_id: str) -> Item:
+    return item_key(f"PRODUCT#{product_id}", "PRODUCT")
+
+
+def _product_item(product: CatalogProduct, stamp: str) -> Item:
+    """The product, stamped with its ``updated_at``; a promoted one in the offer pool's partition."""
+    return {
+        **_product_key(product.product_id),
+        **to_item(
+            {
+                "entity": "product",
+                "data": product.model_dump_json(),
+                "updated_at": stamp,
+                "gsi1pk": OFFER_POOL if product.promoted else None,
+                "gsi1sk": product.product_id if product.promoted else None,
+            }
+        ),
+    }
+
+
+def product_from_item(item: Item) -> CatalogProduct:
+    return CatalogProduct.model_validate_json(data_of(item))
 
 
 class DynamoCatalogRepository:
@@ -44,7 +74,7 @@ class DynamoCatalogRepository:
     @translate_errors
     def get_products(self, product_ids: set[str]) -> dict[str, CatalogProduct]:
         items = batch_get(self._db, self._table, [_product_key(p) for p in sorted(product_ids)], "pk, #d")
-        products = (CatalogProduct.model_validate_json(item["data"]["S"]) for item in items)
+        products = (product_from_item(item) for item in items)
         return {p.product_id: p for p in products}
 
     @translate_errors
@@ -55,9 +85,9 @@ class DynamoCatalogRepository:
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": OFFER_POOL}},
+            ExpressionAttributeValues=to_values({":p": OFFER_POOL}),
         )
-        return [CatalogProduct.model_validate_json(i["data"]["S"]) for i in items]
+        return [product_from_item(i) for i in items]
 
     def _put(self, product: CatalogProduct) -> bool:
         if product.updated_at is None:
@@ -66,19 +96,9 @@ class DynamoCatalogRepository:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item={
-                    **_product_key(product.product_id),
-                    "entity": {"S": "product"},
-                    "data": {"S": product.model_dump_json()},
-                    "updated_at": {"S": stamp},
-                    **(
-                        {"gsi1pk": {"S": OFFER_POOL}, "gsi1sk": {"S": product.product_id}}
-                        if product.promoted
-                        else {}
-                    ),
-                },
+                Item=_product_item(product, stamp),
                 ConditionExpression="attribute_not_exists(pk) OR updated_at <= :mine",
-                ExpressionAttributeValues={":mine": {"S": stamp}},
+                ExpressionAttributeValues=to_values({":mine": stamp}),
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False

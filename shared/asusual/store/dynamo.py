@@ -1,15 +1,59 @@
-"""Shared DynamoDB error handling: throttling and outages become typed, retryable errors."""
+"""What every repository shares: items to and from DynamoDB's attribute values, error handling
+(throttling and outages become typed, retryable errors), paging and batched reads."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from asusual.errors import Throttled, TransientError
 
 BATCH_GET = 100  # BatchGetItem's limit of keys per call
+
+AttributeValue = dict[str, Any]  # {"S": "..."}, {"N": "12"}, {"B": b"..."}, {"L": [...]} ...
+Item = dict[str, AttributeValue]
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def to_item(values: Mapping[str, Any]) -> Item:
+    """A DynamoDB item from plain Python, by boto3's serializer: str → S (empty too), int and
+    Decimal → N (a float is refused: pass a Decimal of the digits to store), bytes → B, list and
+    tuple → L, dict → M, a set of str → SS. An attribute whose value is None is left out: no item
+    stores NULL, an absent index attribute keeps the item out of the index."""
+    return {name: _SERIALIZER.serialize(value) for name, value in values.items() if value is not None}
+
+
+def to_values(values: Mapping[str, Any]) -> Item:
+    """ExpressionAttributeValues (``{":v": 3}``), through the same serializer as the items."""
+    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
+
+
+def from_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
+    """Plain Python from a DynamoDB item: S → str, N → Decimal, B → boto3 ``Binary`` (``bytes()``
+    of it is the value), L → list, M → dict, SS → set."""
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+
+
+def data_of(item: Mapping[str, AttributeValue]) -> Any:
+    """An item's ``data`` attribute, decoded: its model's JSON (str; Binary for a profile)."""
+    return _DESERIALIZER.deserialize(item["data"])
+
+
+def item_key(pk: str, sk: str) -> Item:
+    """An item's primary key."""
+    return to_item({"pk": pk, "sk": sk})
+
+
+def epoch_seconds(instant: datetime) -> int:
+    """A TTL attribute's value (``expires_at``): whole seconds since the epoch, stored as N."""
+    return int(instant.timestamp())
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

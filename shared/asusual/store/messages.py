@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from asusual.catalog.models import CatalogProduct, PricedProduct
+from asusual.catalog.models import PricedProduct
 from asusual.delivery.records import (
     CapsLedger,
     DayWrites,
@@ -31,40 +31,123 @@ from asusual.delivery.records import (
 )
 from asusual.offers.models import DayOffer, DayPrice
 from asusual.settings import get_settings
-from asusual.store.catalog import _product_key
-from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
+from asusual.store.catalog import _product_key, product_from_item
+from asusual.store.dynamo import (
+    Item,
+    batch_get,
+    data_of,
+    epoch_seconds,
+    from_item,
+    item_key,
+    query_all,
+    to_item,
+    to_values,
+    translate_errors,
+    utc_stamp,
+)
 from asusual.store.profiles import _profile_key, profile_from_item
 from asusual.store.tables import GSI1
 
 DAY_ITEMS_DAYS = 3
 
 
-def _ttl(instant: datetime) -> dict[str, str]:
-    return {"N": str(int(instant.timestamp()))}
+def send_key(send_once_key: str) -> Item:
+    return item_key(f"SEND#{send_once_key}", "SEND")
 
 
-def _send_key(key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SEND#{key}"}, "sk": {"S": "SEND"}}
+def _send_item(record: MessageRecord) -> Item:
+    return {
+        **send_key(record.send_once_key),
+        **to_item({"entity": "send_once", "message_id": record.message_id, "status": record.status.value}),
+    }
 
 
-def _message_key(message_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}}
+def _message_key(message_id: str) -> Item:
+    return item_key(f"MESSAGE#{message_id}", "MESSAGE")
 
 
-def _caps_key(profile_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "CAPS"}}
+def _message_item(record: MessageRecord, days: int) -> Item:
+    """The message and its explanation, in its profile's log (in order of creation), for ``days``."""
+    return {
+        **_message_key(record.message_id),
+        **to_item(
+            {
+                "entity": "message",
+                "status": record.status.value,
+                "gsi1pk": f"MSGLOG#{record.profile_id}",
+                "gsi1sk": f"{utc_stamp(record.created_at)}#{record.message_id}",
+                "data": record.model_dump_json(),
+                "expires_at": epoch_seconds(record.created_at + timedelta(days=days)),
+            }
+        ),
+    }
 
 
-def _deferred_key(intent_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"DEFER#{intent_id}"}, "sk": {"S": "DEFER"}}
+def _caps_key(profile_id: str) -> Item:
+    return item_key(f"PROFILE#{profile_id}", "CAPS")
 
 
-def _day_key(profile_id: str, day: date, suffix: str) -> dict[str, Any]:
-    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": f"DAY#{day.isoformat()}#{suffix}"}}
+def _caps_item(ledger: CapsLedger) -> Item:
+    return {
+        **_caps_key(ledger.profile_id),
+        **to_item({"entity": "caps", "version": ledger.version, "data": ledger.model_dump_json()}),
+    }
 
 
-def _day_expiry(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=DAY_ITEMS_DAYS)
+def _deferred_key(intent_id: str) -> Item:
+    return item_key(f"DEFER#{intent_id}", "DEFER")
+
+
+def _deferred_item(deferred: Deferred) -> Item:
+    """A held-back intent, in the index partition of its release hour (UTC)."""
+    release = utc_stamp(deferred.release_at)
+    return {
+        **_deferred_key(deferred.intent.intent_id),
+        **to_item(
+            {
+                "entity": "deferred",
+                "release_at": release,
+                "gsi1pk": release_bucket(deferred.release_at.astimezone(UTC)),
+                "gsi1sk": f"{release}#{deferred.intent.intent_id}",
+                "data": deferred.model_dump_json(),
+            }
+        ),
+    }
+
+
+def _day_key(profile_id: str, day: date, suffix: str) -> Item:
+    return item_key(f"PROFILE#{profile_id}", f"DAY#{day.isoformat()}#{suffix}")
+
+
+def _day_expiry(day: date) -> int:
+    return epoch_seconds(
+        datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=DAY_ITEMS_DAYS)
+    )
+
+
+def _day_offer_item(offer: DayOffer) -> Item:
+    return {
+        **_day_key(offer.profile_id, offer.day, "OFFER"),
+        **to_item(
+            {"entity": "day_offer", "data": offer.model_dump_json(), "expires_at": _day_expiry(offer.day)}
+        ),
+    }
+
+
+def _price_data(price: DayPrice) -> str:
+    return price.product.model_dump_json()
+
+
+def _day_price_item(price: DayPrice) -> Item:
+    return {
+        **_day_key(price.profile_id, price.day, f"PRICE#{price.product.product_id}"),
+        **to_item({"entity": "day_price", "data": _price_data(price), "expires_at": _day_expiry(price.day)}),
+    }
+
+
+def _data(item: Item) -> Any:
+    """The decoded ``data`` attribute of an item."""
+    return data_of(item)
 
 
 class DynamoMessageRepository:
@@ -77,16 +160,16 @@ class DynamoMessageRepository:
     # -- send once + message log -------------------------------------------------------------
     @translate_errors
     def send_record(self, send_once_key: str) -> str | None:
-        item = self._db.get_item(
-            TableName=self._table, Key=_send_key(send_once_key), ConsistentRead=True
-        ).get("Item")
-        return item["message_id"]["S"] if item else None
+        item = self._db.get_item(TableName=self._table, Key=send_key(send_once_key), ConsistentRead=True).get(
+            "Item"
+        )
+        return str(from_item(item)["message_id"]) if item else None
 
     @translate_errors
     def read_for_dispatch(self, request: DispatchReadRequest) -> DispatchSnapshot:
         """One BatchGetItem (strongly consistent) of every item a dispatch may need."""
         pid = request.profile_id
-        keys = [_send_key(request.send_once_key), _profile_key(pid)]
+        keys = [send_key(request.send_once_key), _profile_key(pid)]
         keys += [_caps_key(pid)] if request.caps else []
         keys += [_product_key(p) for p in request.product_ids]
         for day in request.days:
@@ -101,24 +184,23 @@ class DynamoMessageRepository:
             "day_prices": {},
         }
         for item in batch_get(self._db, self._table, keys):
-            sk = item["sk"]["S"]
+            values = from_item(item)
+            sk = values["sk"]
             if sk == "SEND":
-                found["sent_message_id"] = item["message_id"]["S"]
+                found["sent_message_id"] = values["message_id"]
             elif sk == "PROFILE":
                 found["profile"] = profile_from_item(item)
             elif sk == "CAPS":
-                found["caps"] = CapsLedger.model_validate_json(item["data"]["S"])
+                found["caps"] = CapsLedger.model_validate_json(values["data"])
             elif sk == "PRODUCT":
-                product = CatalogProduct.model_validate_json(item["data"]["S"])
+                product = product_from_item(item)
                 found["products"][product.product_id] = product
             elif sk.endswith("#OFFER"):
-                offer = DayOffer.model_validate_json(item["data"]["S"])
+                offer = DayOffer.model_validate_json(values["data"])
                 found["day_offers"][offer.day] = offer
             elif "#PRICE#" in sk:
                 _, day, _, product_id = sk.split("#", 3)
-                found["day_prices"][f"{day}#{product_id}"] = PricedProduct.model_validate_json(
-                    item["data"]["S"]
-                )
+                found["day_prices"][f"{day}#{product_id}"] = PricedProduct.model_validate_json(values["data"])
         return DispatchSnapshot(request=request, **found)
 
     @translate_errors
@@ -128,7 +210,7 @@ class DynamoMessageRepository:
         )
         if not item:
             return CapsLedger(profile_id=profile_id)
-        return CapsLedger.model_validate_json(item["data"]["S"])
+        return CapsLedger.model_validate_json(data_of(item))
 
     @translate_errors
     def reserve(
@@ -138,16 +220,11 @@ class DynamoMessageRepository:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {
-                        **_send_key(record.send_once_key),
-                        "entity": {"S": "send_once"},
-                        "message_id": {"S": record.message_id},
-                        "status": {"S": record.status.value},
-                    },
+                    "Item": _send_item(record),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            {"Put": {"TableName": self._table, "Item": self._message_item(record)}},
+            {"Put": {"TableName": self._table, "Item": _message_item(record, self._message_days)}},
         ]
         if ledger is not None:
             items.append({"Put": self._ledger_put(ledger)})
@@ -179,17 +256,16 @@ class DynamoMessageRepository:
                 {
                     "Update": {
                         "TableName": self._table,
-                        "Key": _send_key(record.send_once_key),
+                        "Key": send_key(record.send_once_key),
                         "UpdateExpression": "SET #s = :s",
                         "ConditionExpression": "message_id = :m",
                         "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": {
-                            ":s": {"S": record.status.value},
-                            ":m": {"S": record.message_id},
-                        },
+                        "ExpressionAttributeValues": to_values(
+                            {":s": record.status.value, ":m": record.message_id}
+                        ),
                     }
                 },
-                {"Put": {"TableName": self._table, "Item": self._message_item(record)}},
+                {"Put": {"TableName": self._table, "Item": _message_item(record, self._message_days)}},
             ]
         )
 
@@ -201,13 +277,12 @@ class DynamoMessageRepository:
                 {
                     "Delete": {
                         "TableName": self._table,
-                        "Key": _send_key(record.send_once_key),
+                        "Key": send_key(record.send_once_key),
                         "ConditionExpression": "message_id = :m AND #s = :s",
                         "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": {
-                            ":m": {"S": record.message_id},
-                            ":s": {"S": MessageStatus.SENDING.value},
-                        },
+                        "ExpressionAttributeValues": to_values(
+                            {":m": record.message_id, ":s": MessageStatus.SENDING.value}
+                        ),
                     }
                 },
                 {"Delete": {"TableName": self._table, "Key": _message_key(record.message_id)}},
@@ -230,7 +305,7 @@ class DynamoMessageRepository:
         item = self._db.get_item(
             TableName=self._table, Key=_message_key(message_id), ConsistentRead=True
         ).get("Item")
-        return MessageRecord.model_validate_json(item["data"]["S"]) if item else None
+        return MessageRecord.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def messages_of(self, profile_id: str, limit: int) -> list[MessageRecord]:
@@ -241,55 +316,26 @@ class DynamoMessageRepository:
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"MSGLOG#{profile_id}"}},
+            ExpressionAttributeValues=to_values({":p": f"MSGLOG#{profile_id}"}),
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [MessageRecord.model_validate_json(i["data"]["S"]) for i in islice(items, limit)]
-
-    def _message_item(self, record: MessageRecord) -> dict[str, Any]:
-        return {
-            **_message_key(record.message_id),
-            "entity": {"S": "message"},
-            "status": {"S": record.status.value},
-            "gsi1pk": {"S": f"MSGLOG#{record.profile_id}"},
-            "gsi1sk": {"S": f"{utc_stamp(record.created_at)}#{record.message_id}"},
-            "data": {"S": record.model_dump_json()},
-            "expires_at": _ttl(record.created_at + timedelta(days=self._message_days)),
-        }
+        return [MessageRecord.model_validate_json(data_of(i)) for i in islice(items, limit)]
 
     def _ledger_put(self, ledger: CapsLedger, expected: int | None = None) -> dict[str, Any]:
         previous = ledger.version - 1 if expected is None else expected
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": {
-                **_caps_key(ledger.profile_id),
-                "entity": {"S": "caps"},
-                "version": {"N": str(ledger.version)},
-                "data": {"S": ledger.model_dump_json()},
-            },
-        }
+        put: dict[str, Any] = {"TableName": self._table, "Item": _caps_item(ledger)}
         if previous <= 0:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             put["ConditionExpression"] = "version = :v"
-            put["ExpressionAttributeValues"] = {":v": {"N": str(previous)}}
+            put["ExpressionAttributeValues"] = to_values({":v": previous})
         return put
 
     # -- deferred intents --------------------------------------------------------------------
     @translate_errors
     def defer(self, deferred: Deferred) -> None:
-        self._db.put_item(
-            TableName=self._table,
-            Item={
-                **_deferred_key(deferred.intent.intent_id),
-                "entity": {"S": "deferred"},
-                "release_at": {"S": utc_stamp(deferred.release_at)},
-                "gsi1pk": {"S": release_bucket(deferred.release_at.astimezone(UTC))},
-                "gsi1sk": {"S": f"{utc_stamp(deferred.release_at)}#{deferred.intent.intent_id}"},
-                "data": {"S": deferred.model_dump_json()},
-            },
-        )
+        self._db.put_item(TableName=self._table, Item=_deferred_item(deferred))
 
     @translate_errors
     def due_deferred(self, bucket: str, until: datetime) -> list[Deferred]:
@@ -298,9 +344,9 @@ class DynamoMessageRepository:
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
-            ExpressionAttributeValues={":p": {"S": bucket}, ":u": {"S": utc_stamp(until) + "~"}},
+            ExpressionAttributeValues=to_values({":p": bucket, ":u": utc_stamp(until) + "~"}),
         )
-        return [Deferred.model_validate_json(i["data"]["S"]) for i in items]
+        return [Deferred.model_validate_json(data_of(i)) for i in items]
 
     @translate_errors
     def drop_deferred(self, deferred: Deferred) -> bool:
@@ -309,7 +355,7 @@ class DynamoMessageRepository:
                 TableName=self._table,
                 Key=_deferred_key(deferred.intent.intent_id),
                 ConditionExpression="release_at = :r",
-                ExpressionAttributeValues={":r": {"S": utc_stamp(deferred.release_at)}},
+                ExpressionAttributeValues=to_values({":r": utc_stamp(deferred.release_at)}),
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
@@ -321,7 +367,7 @@ class DynamoMessageRepository:
         item = self._db.get_item(
             TableName=self._table, Key=_day_key(profile_id, day, "OFFER"), ConsistentRead=True
         ).get("Item")
-        return DayOffer.model_validate_json(item["data"]["S"]) if item else None
+        return DayOffer.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def keep_day_offer(self, offer: DayOffer) -> DayOffer:
@@ -337,29 +383,18 @@ class DynamoMessageRepository:
         """Stored only if no offer is stored for that day (the first decision holds)."""
         return {
             "TableName": self._table,
-            "Item": {
-                **_day_key(offer.profile_id, offer.day, "OFFER"),
-                "entity": {"S": "day_offer"},
-                "data": {"S": offer.model_dump_json()},
-                "expires_at": _ttl(_day_expiry(offer.day)),
-            },
+            "Item": _day_offer_item(offer),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
 
     def _day_price_put(self, price: DayPrice) -> dict[str, Any]:
         """Stored if no price is stored for that product and day, or the very same one."""
-        data = price.product.model_dump_json()
         return {
             "TableName": self._table,
-            "Item": {
-                **_day_key(price.profile_id, price.day, f"PRICE#{price.product.product_id}"),
-                "entity": {"S": "day_price"},
-                "data": {"S": data},
-                "expires_at": _ttl(_day_expiry(price.day)),
-            },
+            "Item": _day_price_item(price),
             "ConditionExpression": "attribute_not_exists(pk) OR #d = :d",
             "ExpressionAttributeNames": {"#d": "data"},
-            "ExpressionAttributeValues": {":d": {"S": data}},
+            "ExpressionAttributeValues": to_values({":d": _price_data(price)}),
         }
 
     @translate_errors
@@ -368,18 +403,20 @@ class DynamoMessageRepository:
             return []
         keys = [_day_key(profile_id, day, f"PRICE#{p.product_id}") for p in products]
         stored = {
-            item["sk"]["S"]: PricedProduct.model_validate_json(item["data"]["S"])
-            for item in batch_get(self._db, self._table, keys, "sk, #d")
+            values["sk"]: PricedProduct.model_validate_json(values["data"])
+            for values in map(from_item, batch_get(self._db, self._table, keys, "sk, #d"))
         }
         kept: list[PricedProduct] = []
-        for product, key in zip(products, keys, strict=True):
-            existing = stored.get(key["sk"]["S"])
+        for product, price_key in zip(products, keys, strict=True):
+            existing = stored.get(from_item(price_key)["sk"])
             if existing is None:
                 put = self._day_price_put(DayPrice(profile_id=profile_id, day=day, product=product))
                 try:
                     self._db.put_item(**put)
                 except self._db.exceptions.ConditionalCheckFailedException:
-                    item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True)["Item"]
-                    existing = PricedProduct.model_validate_json(item["data"]["S"])
+                    item = self._db.get_item(TableName=self._table, Key=price_key, ConsistentRead=True)[
+                        "Item"
+                    ]
+                    existing = PricedProduct.model_validate_json(data_of(item))
             kept.append(existing or product)
         return kept

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import Binary, TypeDeserializer
+from boto3.dynamodb.types import Binary
 
 from asusual.delivery.records import DEFERRAL_HORIZON, release_bucket
 from asusual.errors import TransientError
@@ -25,25 +25,55 @@ from asusual.identity.models import Identifier
 from asusual.privacy.models import ErasureRecord, Footprint, HeldItem
 from asusual.profiles.model import Profile
 from asusual.profiles.state import ProfileState
-from asusual.store.dynamo import batch_get, query_all, translate_errors, utc_stamp
+from asusual.store.dynamo import (
+    Item,
+    batch_get,
+    data_of,
+    from_item,
+    item_key,
+    query_all,
+    to_item,
+    to_values,
+    translate_errors,
+    utc_stamp,
+)
+from asusual.store.messages import send_key
 from asusual.store.profiles import (
     DynamoProfileRepository,
     UndecodableProfile,
+    _claim_key,
     data_json,
     decode_json,
+    marker_key,
     profile_from_item,
+    suppression_item,
     suppression_key,
 )
 from asusual.store.tables import GSI1
+from asusual.store.triggers import observation_key, order_key
 from asusual.triggers.reminders import observation_id
 
 BATCH_WRITE = 25  # BatchWriteItem's limit of requests per call
 INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
-_DESERIALIZER = TypeDeserializer()
+ERASURES_PK = "ERASURES"
 
 
-def _erasure_key(erasure_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"ERASURE#{erasure_id}"}, "sk": {"S": "ERASURE"}}
+def _erasure_key(erasure_id: str) -> Item:
+    return item_key(f"ERASURE#{erasure_id}", "ERASURE")
+
+
+def _erasure_item(record: ErasureRecord) -> Item:
+    return {
+        **_erasure_key(record.erasure_id),
+        **to_item(
+            {
+                "entity": "erasure",
+                "gsi1pk": ERASURES_PK,
+                "gsi1sk": f"{utc_stamp(record.requested_at)}#{record.erasure_id}",
+                "data": record.model_dump_json(),
+            }
+        ),
+    }
 
 
 def _jsonable(value: Any) -> Any:
@@ -61,33 +91,34 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _attributes(item: dict[str, Any]) -> dict[str, Any]:
-    """Every attribute but the keys; ``data`` decoded (JSON, or zlib-compressed JSON)."""
+def _attributes(values: dict[str, Any]) -> dict[str, Any]:
+    """Every attribute of a decoded item but the keys; ``data`` decoded (JSON, or zlib-compressed
+    JSON), ``expires_at`` as an ISO time."""
     out: dict[str, Any] = {}
-    for name, value in sorted(item.items()):
+    for name, value in sorted(values.items()):
         if name in INDEX_KEYS:
             continue
-        if name == "data" and ("B" in value or "S" in value):
+        if name == "data" and isinstance(value, Binary | str):
             try:
-                raw = data_json(value)
-                out[name] = decode_json(raw)
+                out[name] = decode_json(data_json(value))
             except (ValueError, zlib.error):  # not JSON, or not even zlib: handed over as it is
-                out[name] = bytes(value["B"]).hex() if "B" in value else value["S"]
-        elif name == "expires_at" and "N" in value:
-            out[name] = datetime.fromtimestamp(int(value["N"]), UTC).isoformat()
+                out[name] = bytes(value).hex() if isinstance(value, Binary) else value
+        elif name == "expires_at" and isinstance(value, Decimal):
+            out[name] = datetime.fromtimestamp(int(value), UTC).isoformat()
         else:
-            out[name] = _jsonable(_DESERIALIZER.deserialize(value))
+            out[name] = _jsonable(value)
     return out
 
 
-def _held(item: dict[str, Any], *, owner: str | None = None) -> HeldItem:
-    kind = item.get("entity", {}).get("S", "item")
-    version = int(item["version"]["N"]) if kind == "profile" and "version" in item else None
+def _held(item: Item, *, owner: str | None = None) -> HeldItem:
+    values = from_item(item)
+    kind = values.get("entity", "item")
+    version = int(values["version"]) if kind == "profile" and "version" in values else None
     return HeldItem(
         kind=kind,
-        pk=item["pk"]["S"],
-        sk=item["sk"]["S"],
-        attributes=_attributes(item),
+        pk=values["pk"],
+        sk=values["sk"],
+        attributes=_attributes(values),
         version=version,
         owner=owner,
     )
@@ -102,11 +133,12 @@ def salvaged_profile(item: dict[str, Any]) -> Profile:
     """What an erasure can know of a profile item it cannot decode (corrupt, or not a profile):
     its id, and the identifiers its JSON text names, so their claims go and are suppressed with
     it. The erasure never depends on reading a profile."""
-    profile_id = item["pk"]["S"].removeprefix("PROFILE#")
+    values = from_item(item)
+    profile_id = values["pk"].removeprefix("PROFILE#")
     identifiers: set[Identifier] = set()
     try:
-        text = data_json(item["data"]).decode("utf-8", errors="replace")
-    except (KeyError, zlib.error):
+        text = data_json(values["data"]).decode("utf-8", errors="replace")
+    except (KeyError, TypeError, zlib.error):
         text = ""
     for kind, value in _IDENTIFIER_JSON.findall(text):
         try:
@@ -158,11 +190,11 @@ class DynamoPrivacyRepository:
             messages = [_held(i) for i in self._query_index(f"MSGLOG#{pid}")]
             add(messages)
             sends = {m.attributes["data"].get("send_once_key") for m in messages if "data" in m.attributes}
-            add(_held(i) for i in self._get("SEND", (k for k in sends if k)))
+            add(_held(i) for i in self._get(send_key(k) for k in sends if k))
             add(_held(i) for i in self._query_index(f"ORDERS#{pid}"))
-        claims = self._get("ID", (f"{i.kind}#{i.value}" for i in footprint.identifiers))
-        add(_held(c, owner=c["profile_id"]["S"]) for c in claims if c.get("profile_id", {}).get("S") in ids)
-        orders = [_held(o) for o in self._get("ORDER", footprint.order_ids)]
+        claims = self._get(_claim_key(i) for i in footprint.identifiers)
+        add(_held(c, owner=owner) for c in claims if (owner := from_item(c).get("profile_id")) in ids)
+        orders = [_held(o) for o in self._get(order_key(o) for o in footprint.order_ids)]
         add(o for o in orders if o.attributes.get("data", {}).get("profile_id") in ids | {None})
         observations = [
             observation
@@ -170,10 +202,10 @@ class DynamoPrivacyRepository:
             for product, at in footprint.purchases
             for observation in (observation_id(pid, product, at), f"{pid}#{product}#{at}")
         ]
-        add(_held(i) for i in self._get("OBS", observations))
-        markers = self._get("MSG", footprint.message_ids)
+        add(_held(i) for i in self._get(observation_key(o) for o in observations))
+        markers = self._get(marker_key(m) for m in footprint.message_ids)
         # markers written before they stopped naming a profile (they expire after 30 days)
-        add(_held(m) for m in markers if m.get("profile_id", {}).get("S") in ids)
+        add(_held(m) for m in markers if from_item(m).get("profile_id") in ids)
         add(self._deferred_of(ids, now))
         return sorted(found.values(), key=lambda i: (i.kind, i.pk, i.sk))
 
@@ -188,7 +220,7 @@ class DynamoPrivacyRepository:
             pages = list(pool.map(lambda b: list(self._query_index(b)), buckets))
         mine = []
         for item in (i for page in pages for i in page):
-            data = json.loads(item["data"]["S"])
+            data = json.loads(data_of(item))
             if data.get("intent", {}).get("profile_id") in ids:
                 mine.append(_held(item))
         return mine
@@ -199,18 +231,17 @@ class DynamoPrivacyRepository:
         deleted: list[HeldItem] = []
         plain: list[HeldItem] = []
         for item in items:
-            key = {"pk": {"S": item.pk}, "sk": {"S": item.sk}}
             if item.version is None and item.owner is None:
                 plain.append(item)
                 continue
             if item.version is not None:
-                condition, values = "version = :v", {":v": {"N": str(item.version)}}
+                condition, values = "version = :v", to_values({":v": item.version})
             else:
-                condition, values = "profile_id = :o", {":o": {"S": str(item.owner)}}
+                condition, values = "profile_id = :o", to_values({":o": str(item.owner)})
             try:
                 self._db.delete_item(
                     TableName=self._table,
-                    Key=key,
+                    Key=item_key(item.pk, item.sk),
                     ConditionExpression=condition,
                     ExpressionAttributeValues=values,
                 )
@@ -219,11 +250,7 @@ class DynamoPrivacyRepository:
             deleted.append(item)
         for start in range(0, len(plain), BATCH_WRITE):
             chunk = plain[start : start + BATCH_WRITE]
-            request = {
-                self._table: [
-                    {"DeleteRequest": {"Key": {"pk": {"S": i.pk}, "sk": {"S": i.sk}}}} for i in chunk
-                ]
-            }
+            request = {self._table: [{"DeleteRequest": {"Key": item_key(i.pk, i.sk)}} for i in chunk]}
             for _attempt in range(8):
                 response = self._db.batch_write_item(RequestItems=request)
                 request = response.get("UnprocessedItems") or {}
@@ -243,12 +270,7 @@ class DynamoPrivacyRepository:
             try:
                 self._db.put_item(
                     TableName=self._table,
-                    Item={
-                        **suppression_key(hash_),
-                        "entity": {"S": "suppression"},
-                        "erasure_id": {"S": erasure_id},
-                        "at": {"S": utc_stamp(now)},
-                    },
+                    Item=suppression_item(hash_, erasure_id, now),
                     ConditionExpression="attribute_not_exists(pk)",
                 )
                 added += 1
@@ -259,10 +281,11 @@ class DynamoPrivacyRepository:
     @translate_errors
     def suppressed_by(self, identifier: Identifier) -> str | None:
         for hash_ in self._profiles.suppression.matching(identifier):  # the current key first
-            key = suppression_key(hash_)
-            item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            item = self._db.get_item(
+                TableName=self._table, Key=suppression_key(hash_), ConsistentRead=True
+            ).get("Item")
             if item:
-                return str(item["erasure_id"]["S"])
+                return str(from_item(item)["erasure_id"])
         return None
 
     @translate_errors
@@ -282,36 +305,28 @@ class DynamoPrivacyRepository:
 
     @translate_errors
     def save_erasure(self, record: ErasureRecord) -> None:
-        self._db.put_item(
-            TableName=self._table,
-            Item={
-                **_erasure_key(record.erasure_id),
-                "entity": {"S": "erasure"},
-                "gsi1pk": {"S": "ERASURES"},
-                "gsi1sk": {"S": f"{utc_stamp(record.requested_at)}#{record.erasure_id}"},
-                "data": {"S": record.model_dump_json()},
-            },
-        )
+        self._db.put_item(TableName=self._table, Item=_erasure_item(record))
 
     @translate_errors
     def erasure(self, erasure_id: str) -> ErasureRecord | None:
         item = self._db.get_item(
             TableName=self._table, Key=_erasure_key(erasure_id), ConsistentRead=True
         ).get("Item")
-        return ErasureRecord.model_validate_json(item["data"]["S"]) if item else None
+        return ErasureRecord.model_validate_json(data_of(item)) if item else None
 
     # -- helpers ---------------------------------------------------------------------------
-    def _get(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The items ``pk=<kind>#<id>, sk=<kind>`` that exist."""
-        keys = [{"pk": {"S": f"{kind}#{i}"}, "sk": {"S": kind}} for i in sorted(set(ids))]
-        return batch_get(self._db, self._table, keys) if keys else []
+    def _get(self, keys: Iterable[Item]) -> list[Item]:
+        """The items of these keys that exist."""
+        by_key = {(values["pk"], values["sk"]): k for k in keys for values in [from_item(k)]}
+        ordered = [by_key[pk_sk] for pk_sk in sorted(by_key)]
+        return batch_get(self._db, self._table, ordered) if ordered else []
 
     def _partition(self, pk: str) -> Iterator[dict[str, Any]]:
         return query_all(
             self._db,
             TableName=self._table,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": pk}},
+            ExpressionAttributeValues=to_values({":p": pk}),
             ConsistentRead=True,
         )
 
@@ -321,5 +336,5 @@ class DynamoPrivacyRepository:
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": partition}},
+            ExpressionAttributeValues=to_values({":p": partition}),
         )

@@ -15,30 +15,56 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+from boto3.dynamodb.types import Binary
+
 from asusual.errors import Conflict
 from asusual.identity.models import Identifier
 from asusual.privacy.models import SuppressionKeys
-from asusual.profiles.model import Profile
+from asusual.profiles.model import MergeRecord, Profile
 from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import Stamped
-from asusual.store.dynamo import batch_get, translate_errors
+from asusual.store.dynamo import (
+    Item,
+    batch_get,
+    data_of,
+    epoch_seconds,
+    from_item,
+    item_key,
+    to_item,
+    to_values,
+    translate_errors,
+    utc_stamp,
+)
 from asusual.store.secrets import suppression_keys
 from asusual.store.triggers import birthday_write
 
 
-def _profile_key(profile_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "PROFILE"}}
+def _profile_key(profile_id: str) -> Item:
+    return item_key(f"PROFILE#{profile_id}", "PROFILE")
 
 
-def profile_data(profile: Profile) -> dict[str, Any]:
-    """The profile's ``data`` attribute: its JSON, zlib-compressed. A profile is rewritten by every
-    event and JSON compresses about 3:1, so a 2.4 KB profile costs one write unit instead of three."""
-    return {"B": zlib.compress(profile.model_dump_json().encode(), 6)}
+def profile_data(profile: Profile) -> bytes:
+    """The profile's ``data`` attribute (Binary): its JSON, zlib-compressed. A profile is rewritten
+    by every event and JSON compresses about 3:1, so a 2.4 KB profile costs one write unit instead
+    of three."""
+    return zlib.compress(profile.model_dump_json().encode(), 6)
 
 
-def data_json(data: dict[str, Any]) -> bytes:
-    """The JSON of a ``data`` attribute: zlib-compressed (Binary, profiles) or plain (String)."""
-    return zlib.decompress(data["B"]) if "B" in data else data["S"].encode()
+def profile_item(profile: Profile) -> Item:
+    return {
+        **_profile_key(profile.profile_id),
+        **to_item({"entity": "profile", "version": profile.version, "data": profile_data(profile)}),
+    }
+
+
+def data_json(data: Any) -> bytes:
+    """The JSON of a decoded ``data`` attribute: zlib-compressed (Binary, profiles) or plain
+    (String); TypeError for any other type."""
+    if isinstance(data, Binary | bytes):
+        return zlib.decompress(bytes(data))
+    if isinstance(data, str):
+        return data.encode()
+    raise TypeError(f"data: {type(data).__name__} is neither Binary nor String")
 
 
 DECODE_DEPTH = 64  # deeper values (none since intake's 32-level limit) are read as null
@@ -95,8 +121,8 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
     Pydantic's fast JSON reader stops at 200 levels; a profile an older version stored deeper is
     read the slow way (json, then validation), so no stored profile is ever unreadable for depth."""
     try:
-        raw = data_json(item["data"])
-    except (KeyError, zlib.error) as exc:
+        raw = data_json(data_of(item))
+    except (KeyError, TypeError, zlib.error) as exc:
         raise UndecodableProfile("profile data: not readable") from exc
     try:
         return Profile.model_validate_json(raw)
@@ -108,12 +134,67 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
         raise UndecodableProfile("profile data: not a profile") from exc
 
 
-def suppression_key(hash_: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SUPPRESS#{hash_}"}, "sk": {"S": "SUPPRESS"}}
+def suppression_key(hash_: str) -> Item:
+    return item_key(f"SUPPRESS#{hash_}", "SUPPRESS")
 
 
-def _claim_key(identifier: Identifier) -> dict[str, Any]:
-    return {"pk": {"S": f"ID#{identifier.kind}#{identifier.value}"}, "sk": {"S": "ID"}}
+def suppression_item(hash_: str, erasure_id: str, at: datetime) -> Item:
+    """An erased person's identifier, by its hash: which erasure, when."""
+    return {
+        **suppression_key(hash_),
+        **to_item({"entity": "suppression", "erasure_id": erasure_id, "at": utc_stamp(at)}),
+    }
+
+
+def _claim_pk(identifier: Identifier) -> str:
+    return f"ID#{identifier.kind}#{identifier.value}"
+
+
+def _claim_key(identifier: Identifier) -> Item:
+    return item_key(_claim_pk(identifier), "ID")
+
+
+def _claim_item(identifier: Identifier, profile_id: str) -> Item:
+    return {**_claim_key(identifier), **to_item({"entity": "identifier", "profile_id": profile_id})}
+
+
+def marker_key(message_id: str) -> Item:
+    return item_key(f"MSG#{message_id}", "MSG")
+
+
+def _marker_item(message_id: str, expires_at: datetime) -> Item:
+    # the marker names no profile: it outlives nothing personal and needs no erasure
+    return {
+        **marker_key(message_id),
+        **to_item({"entity": "message_marker", "expires_at": epoch_seconds(expires_at)}),
+    }
+
+
+def _merge_item(profile_id: str, record: MergeRecord) -> Item:
+    return {
+        **item_key(f"PROFILE#{profile_id}", f"MERGE#{record.at.isoformat()}#{record.absorbed_id}"),
+        **to_item({"entity": "merge", "data": record.model_dump_json()}),
+    }
+
+
+def _consent_item(profile_id: str, consent: str, stamped: Stamped) -> Item:
+    """A consent change (``consent``: '<channel>.<topic>'), as stated by one event (a replay
+    writes the same item again)."""
+    channel, topic = consent.split(".", 1)
+    value = stamped.value if isinstance(stamped.value, dict) else {}
+    record = {
+        "channel": channel,
+        "topic": topic,
+        "subscribed": bool(value.get("subscribed")),
+        "at": stamped.at.isoformat(),
+        "message_id": stamped.msg,
+        "source_id": value.get("source_id"),
+        "consent_version": value.get("consent_version"),
+    }
+    return {
+        **item_key(f"PROFILE#{profile_id}", f"CONSENT#{stamped.at.isoformat()}#{consent}#{stamped.msg}"),
+        **to_item({"entity": "consent", "data": json.dumps(record, sort_keys=True)}),
+    }
 
 
 class DynamoProfileRepository:
@@ -130,24 +211,18 @@ class DynamoProfileRepository:
 
     @translate_errors
     def seen(self, message_id: str) -> bool:
-        key = {"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}}
         response = self._db.get_item(
-            TableName=self._table, Key=key, ConsistentRead=True, ProjectionExpression="pk"
+            TableName=self._table, Key=marker_key(message_id), ConsistentRead=True, ProjectionExpression="pk"
         )
         return "Item" in response
 
     @translate_errors
     def mark_seen(self, message_id: str, expires_at: datetime) -> bool:
-        # the marker names no profile: it outlives nothing personal and needs no erasure
-        item = {
-            "pk": {"S": f"MSG#{message_id}"},
-            "sk": {"S": "MSG"},
-            "entity": {"S": "message_marker"},
-            "expires_at": {"N": str(int(expires_at.timestamp()))},
-        }
         try:
             self._db.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item=_marker_item(message_id, expires_at),
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
@@ -155,9 +230,10 @@ class DynamoProfileRepository:
 
     @translate_errors
     def owners(self, identifiers: list[Identifier]) -> dict[Identifier, str]:
-        by_key = {f"ID#{i.kind}#{i.value}": i for i in identifiers}
+        by_key = {_claim_pk(i): i for i in identifiers}
         items = batch_get(self._db, self._table, [_claim_key(i) for i in by_key.values()], "pk, profile_id")
-        return {by_key[item["pk"]["S"]]: item["profile_id"]["S"] for item in items}
+        claims = (from_item(item) for item in items)
+        return {by_key[claim["pk"]]: claim["profile_id"] for claim in claims}
 
     @translate_errors
     def suppressed(self, identifiers: list[Identifier]) -> bool:
@@ -182,38 +258,25 @@ class DynamoProfileRepository:
     def commit(self, change: ProfileChange) -> None:
         items = [self._put_profile(change.profile, change.expected_version)]
         items += [self._put_profile(profile, expected) for profile, expected in change.replaced]
+        profile_id = change.profile.profile_id
         items += [
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {
-                        **_claim_key(identifier),
-                        "entity": {"S": "identifier"},
-                        "profile_id": {"S": change.profile.profile_id},
-                    },
+                    "Item": _claim_item(identifier, profile_id),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
             for identifier in change.claims
         ]
         items += [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": {"S": f"PROFILE#{change.profile.profile_id}"},
-                        "sk": {"S": f"MERGE#{record.at.isoformat()}#{record.absorbed_id}"},
-                        "entity": {"S": "merge"},
-                        "data": {"S": record.model_dump_json()},
-                    },
-                }
-            }
+            {"Put": {"TableName": self._table, "Item": _merge_item(profile_id, record)}}
             for record in change.merges
         ]
         items += [birthday_write(self._table, pid, entry) for pid, entry in change.birthdays.items()]
         items += [
-            self._consent_put(change.profile.profile_id, key, stamped)
-            for key, stamped in change.consents.items()
+            {"Put": {"TableName": self._table, "Item": _consent_item(profile_id, consent, stamped)}}
+            for consent, stamped in change.consents.items()
         ]
         if len(items) == 1:  # the profile alone (page, track): a conditional put costs half a transaction
             try:
@@ -242,7 +305,7 @@ class DynamoProfileRepository:
                     Key=_claim_key(identifier),
                     UpdateExpression="SET profile_id = :to",
                     ConditionExpression="profile_id = :from",
-                    ExpressionAttributeValues={":to": {"S": to_profile}, ":from": {"S": from_profile}},
+                    ExpressionAttributeValues=to_values({":to": to_profile, ":from": from_profile}),
                 )
             except self._db.exceptions.ConditionalCheckFailedException:
                 continue  # the claim names another profile (the tombstone chain resolves it)
@@ -253,48 +316,15 @@ class DynamoProfileRepository:
         response = self._db.query(
             TableName=self._table,
             KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
-            ExpressionAttributeValues={":p": {"S": f"PROFILE#{profile_id}"}, ":c": {"S": "CONSENT#"}},
+            ExpressionAttributeValues=to_values({":p": f"PROFILE#{profile_id}", ":c": "CONSENT#"}),
         )
-        return [json.loads(item["data"]["S"]) for item in response.get("Items", [])]
-
-    def _consent_put(self, profile_id: str, key: str, stamped: Stamped) -> dict[str, Any]:
-        """A consent change, as stated by one event (a replay writes the same item again)."""
-        channel, topic = key.split(".", 1)
-        value = stamped.value if isinstance(stamped.value, dict) else {}
-        record = {
-            "channel": channel,
-            "topic": topic,
-            "subscribed": bool(value.get("subscribed")),
-            "at": stamped.at.isoformat(),
-            "message_id": stamped.msg,
-            "source_id": value.get("source_id"),
-            "consent_version": value.get("consent_version"),
-        }
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": {
-                    "pk": {"S": f"PROFILE#{profile_id}"},
-                    "sk": {"S": f"CONSENT#{stamped.at.isoformat()}#{key}#{stamped.msg}"},
-                    "entity": {"S": "consent"},
-                    "data": {"S": json.dumps(record, sort_keys=True)},
-                },
-            }
-        }
+        return [json.loads(data_of(item)) for item in response.get("Items", [])]
 
     def _put_profile(self, profile: Profile, expected: int | None) -> dict[str, Any]:
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": {
-                **_profile_key(profile.profile_id),
-                "entity": {"S": "profile"},
-                "version": {"N": str(profile.version)},
-                "data": profile_data(profile),
-            },
-        }
+        put: dict[str, Any] = {"TableName": self._table, "Item": profile_item(profile)}
         if expected is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             put["ConditionExpression"] = "version = :expected"
-            put["ExpressionAttributeValues"] = {":expected": {"N": str(expected)}}
+            put["ExpressionAttributeValues"] = to_values({":expected": expected})
         return {"Put": put}

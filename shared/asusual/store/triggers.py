@@ -14,11 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from asusual.errors import Conflict
 from asusual.profiles.birthday import BirthdayEntry
-from asusual.store.dynamo import batch_get, query_all, translate_errors
+from asusual.store.dynamo import (
+    Item,
+    batch_get,
+    data_of,
+    epoch_seconds,
+    from_item,
+    item_key,
+    query_all,
+    to_item,
+    to_values,
+    translate_errors,
+)
 from asusual.store.tables import GSI1
 from asusual.triggers.birthday import BirthdayCandidate
 from asusual.triggers.orders import OrderRecord
@@ -30,8 +42,8 @@ def _utc(instant: datetime) -> str:
     return f"{instant:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def birthday_key(profile_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": "BIRTHDAY"}}
+def birthday_key(profile_id: str) -> Item:
+    return item_key(f"PROFILE#{profile_id}", "BIRTHDAY")
 
 
 def birthday_write(table: str, profile_id: str, entry: BirthdayEntry | None) -> dict[str, Any]:
@@ -45,14 +57,78 @@ def birthday_write(table: str, profile_id: str, entry: BirthdayEntry | None) -> 
             "Key": birthday_key(profile_id),
             "UpdateExpression": "SET entity = :e, gsi1pk = :p, gsi1sk = :s, #d = :d",
             "ExpressionAttributeNames": {"#d": "data"},
-            "ExpressionAttributeValues": {
-                ":e": {"S": "birthday"},
-                ":p": {"S": f"BIRTHDAY#{entry.month_day}"},
-                ":s": {"S": f"PROFILE#{profile_id}"},
-                ":d": {"S": entry.model_dump_json()},
-            },
+            "ExpressionAttributeValues": to_values(
+                {
+                    ":e": "birthday",
+                    ":p": f"BIRTHDAY#{entry.month_day}",
+                    ":s": f"PROFILE#{profile_id}",
+                    ":d": entry.model_dump_json(),
+                }
+            ),
         }
     }
+
+
+def order_key(order_id: str) -> Item:
+    return item_key(f"ORDER#{order_id}", "ORDER")
+
+
+def _order_item(record: OrderRecord) -> Item:
+    customer = record.profile_id  # a customer's orders are indexed, for their access and erasure
+    return {
+        **order_key(record.order_id),
+        **to_item(
+            {
+                "entity": "order",
+                "version": record.version,
+                "data": record.model_dump_json(),
+                "gsi1pk": f"ORDERS#{customer}" if customer else None,
+                "gsi1sk": f"ORDER#{record.order_id}" if customer else None,
+            }
+        ),
+    }
+
+
+def _reminder_key(profile_id: str, product_id: str) -> Item:
+    return item_key(f"PROFILE#{profile_id}", f"REMIND#{product_id}")
+
+
+def _reminder_item(reminder: Reminder) -> Item:
+    # in the due index only while pending (a sparse index: sent ones cost nothing to sweep)
+    due = reminder.remind_at if reminder.status is ReminderStatus.PENDING else None
+    return {
+        **_reminder_key(reminder.profile_id, reminder.product_id),
+        **to_item(
+            {
+                "entity": "reminder",
+                "version": reminder.version,
+                "data": reminder.model_dump_json(),
+                "gsi1pk": due_bucket(due) if due else None,
+                "gsi1sk": f"{_utc(due)}#{reminder.profile_id}#{reminder.product_id}" if due else None,
+            }
+        ),
+    }
+
+
+def observation_key(observation_id: str) -> Item:
+    return item_key(f"OBS#{observation_id}", "OBS")
+
+
+def _observation_item(observation_id: str, days: float, expires_at: datetime) -> Item:
+    return {
+        **observation_key(observation_id),
+        **to_item(
+            {
+                "entity": "interval_observation",
+                "days": Decimal(f"{days:.4f}"),  # four decimals, as always stored
+                "expires_at": epoch_seconds(expires_at),
+            }
+        ),
+    }
+
+
+def _stats_key(level: str) -> Item:
+    return item_key(f"STATS#{level}", "STATS")
 
 
 def _stat_name(bucket: int) -> str:
@@ -67,39 +143,26 @@ class DynamoTriggerRepository:
     # -- orders ------------------------------------------------------------------------------
     @translate_errors
     def load_order(self, order_id: str) -> OrderRecord | None:
-        response = self._db.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}},
-            ConsistentRead=True,
-        )
+        response = self._db.get_item(TableName=self._table, Key=order_key(order_id), ConsistentRead=True)
         item = response.get("Item")
-        return OrderRecord.model_validate_json(item["data"]["S"]) if item else None
+        return OrderRecord.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def save_order(self, record: OrderRecord, expected_version: int | None) -> None:
-        item = {
-            "pk": {"S": f"ORDER#{record.order_id}"},
-            "sk": {"S": "ORDER"},
-            "entity": {"S": "order"},
-            "version": {"N": str(record.version)},
-            "data": {"S": record.model_dump_json()},
-        }
-        if record.profile_id:  # a customer's orders, for their access and erasure requests
-            item["gsi1pk"] = {"S": f"ORDERS#{record.profile_id}"}
-            item["gsi1sk"] = {"S": f"ORDER#{record.order_id}"}
-        self._conditional_put(item, expected_version)
+        self._conditional_put(_order_item(record), expected_version)
 
     # -- birthdays ---------------------------------------------------------------------------
     @translate_errors
     def birthdays_on(self, month_day: str) -> list[BirthdayCandidate]:
         candidates = []
         for item in self._query_index(f"BIRTHDAY#{month_day}"):
-            year = item.get("congratulated_year")
+            values = from_item(item)
+            year = values.get("congratulated_year")
             candidates.append(
                 BirthdayCandidate(
-                    profile_id=item["pk"]["S"].removeprefix("PROFILE#"),
-                    entry=BirthdayEntry.model_validate_json(item["data"]["S"]),
-                    congratulated_year=int(year["N"]) if year else None,
+                    profile_id=values["pk"].removeprefix("PROFILE#"),
+                    entry=BirthdayEntry.model_validate_json(values["data"]),
+                    congratulated_year=int(year) if year is not None else None,
                 )
             )
         return candidates
@@ -113,7 +176,7 @@ class DynamoTriggerRepository:
                 UpdateExpression="SET congratulated_year = :y",
                 ConditionExpression="attribute_exists(pk) AND "
                 "(attribute_not_exists(congratulated_year) OR congratulated_year < :y)",
-                ExpressionAttributeValues={":y": {"N": str(year)}},
+                ExpressionAttributeValues=to_values({":y": year}),
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
@@ -123,51 +186,35 @@ class DynamoTriggerRepository:
     @translate_errors
     def reminder(self, profile_id: str, product_id: str) -> Reminder | None:
         response = self._db.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"PROFILE#{profile_id}"}, "sk": {"S": f"REMIND#{product_id}"}},
-            ConsistentRead=True,
+            TableName=self._table, Key=_reminder_key(profile_id, product_id), ConsistentRead=True
         )
         item = response.get("Item")
-        return Reminder.model_validate_json(item["data"]["S"]) if item else None
+        return Reminder.model_validate_json(data_of(item)) if item else None
 
     @translate_errors
     def save_reminder(self, reminder: Reminder, expected_version: int | None) -> None:
-        item: dict[str, Any] = {
-            "pk": {"S": f"PROFILE#{reminder.profile_id}"},
-            "sk": {"S": f"REMIND#{reminder.product_id}"},
-            "entity": {"S": "reminder"},
-            "version": {"N": str(reminder.version)},
-            "data": {"S": reminder.model_dump_json()},
-        }
-        if reminder.status is ReminderStatus.PENDING and reminder.remind_at is not None:
-            # in the due index only while pending (a sparse index: sent ones cost nothing to sweep)
-            item["gsi1pk"] = {"S": due_bucket(reminder.remind_at)}
-            item["gsi1sk"] = {"S": f"{_utc(reminder.remind_at)}#{reminder.profile_id}#{reminder.product_id}"}
-        self._conditional_put(item, expected_version)
+        self._conditional_put(_reminder_item(reminder), expected_version)
 
     @translate_errors
     def due_reminders(self, bucket: str, until: datetime) -> list[Reminder]:
         items = self._query_index(bucket, until=f"{_utc(until)}#~")
-        return [Reminder.model_validate_json(item["data"]["S"]) for item in items]
+        return [Reminder.model_validate_json(data_of(item)) for item in items]
 
     # -- interval statistics -----------------------------------------------------------------
     @translate_errors
     def population(self, keys: Sequence[str]) -> dict[str, IntervalStats]:
         if not keys:
             return {}
-        items = batch_get(
-            self._db,
-            self._table,
-            [{"pk": {"S": f"STATS#{k}"}, "sk": {"S": "STATS"}} for k in keys],
-        )
+        items = batch_get(self._db, self._table, [_stats_key(k) for k in keys])
         stats = {}
         for item in items:
+            values = from_item(item)
             counts = {
-                int(name[1:]): int(value["N"])
-                for name, value in item.items()
-                if name.startswith("b") and "N" in value
+                int(name[1:]): int(value)
+                for name, value in values.items()
+                if name.startswith("b") and isinstance(value, Decimal)
             }
-            stats[item["pk"]["S"].removeprefix("STATS#")] = IntervalStats.from_counts(counts)
+            stats[values["pk"].removeprefix("STATS#")] = IntervalStats.from_counts(counts)
         return stats
 
     @translate_errors
@@ -179,13 +226,7 @@ class DynamoTriggerRepository:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": {
-                        "pk": {"S": f"OBS#{observation_id}"},
-                        "sk": {"S": "OBS"},
-                        "entity": {"S": "interval_observation"},
-                        "days": {"N": f"{days:.4f}"},
-                        "expires_at": {"N": str(int(expires_at.timestamp()))},
-                    },
+                    "Item": _observation_item(observation_id, days, expires_at),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -194,13 +235,13 @@ class DynamoTriggerRepository:
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": {"pk": {"S": f"STATS#{key}"}, "sk": {"S": "STATS"}},
+                    "Key": _stats_key(level),
                     "UpdateExpression": "SET entity = :e ADD n :one, #b :one",
                     "ExpressionAttributeNames": {"#b": _stat_name(bucket)},
-                    "ExpressionAttributeValues": {":e": {"S": "interval_stats"}, ":one": {"N": "1"}},
+                    "ExpressionAttributeValues": to_values({":e": "interval_stats", ":one": 1}),
                 }
             }
-            for key in keys
+            for level in keys
         ]
         try:
             self._db.transact_write_items(TransactItems=items)
@@ -220,7 +261,7 @@ class DynamoTriggerRepository:
             kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             kwargs["ConditionExpression"] = "version = :v"
-            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+            kwargs["ExpressionAttributeValues"] = to_values({":v": expected_version})
         try:
             self._db.put_item(**kwargs)
         except self._db.exceptions.ConditionalCheckFailedException as exc:
@@ -232,5 +273,5 @@ class DynamoTriggerRepository:
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p" + (" AND gsi1sk <= :u" if until else ""),
-            ExpressionAttributeValues={":p": {"S": partition}, **({":u": {"S": until}} if until else {})},
+            ExpressionAttributeValues=to_values({":p": partition, **({":u": until} if until else {})}),
         )

@@ -1,0 +1,1318 @@
+"""The exact DynamoDB requests the repositories make, written out as attribute-value literals.
+
+Items written by one version are read by the next, with no migration: every attribute name, type
+(S, N, B, L) and format stays byte-identical. Each test stubs the client (botocore's Stubber, which
+also checks the request against the service model), so an equal request proves nothing changed;
+the reads decode items in the form older versions wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from asusual.access.models import ApiKey, Channel, KeyScope, Source
+from asusual.catalog.models import CatalogProduct, PricedProduct
+from asusual.delivery.records import (
+    CapsLedger,
+    DayWrites,
+    Deferred,
+    DispatchReadRequest,
+    MessageRecord,
+    MessageStatus,
+    ReserveOutcome,
+)
+from asusual.identity.models import Identifier
+from asusual.offers.models import DayOffer, DayPrice
+from asusual.privacy.models import ErasureRecord, ErasureStatus, HeldItem, SuppressionKeys
+from asusual.profiles.birthday import BirthdayEntry
+from asusual.profiles.model import MergeRecord, Profile
+from asusual.profiles.processor import ProfileChange
+from asusual.profiles.state import ProfileState, Stamped
+from asusual.store.access import DynamoAccessRepository
+from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.messages import DynamoMessageRepository
+from asusual.store.privacy import DynamoPrivacyRepository, _held
+from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.triggers import DynamoTriggerRepository
+from asusual.triggers.models import OrderStatus, Topic, WelcomeFacts
+from asusual.triggers.orders import OrderRecord
+from asusual.triggers.reminders import Reminder, ReminderStatus
+from asusual.triggers.replenishment import IntervalStats
+
+TABLE = "asusual-test"
+AT = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC)
+AT_STAMP = "2026-11-23T09:00:00.123456+00:00"  # utc_stamp(AT)
+
+
+@pytest.fixture
+def stub() -> Iterator[Stubber]:
+    client = boto3.client(
+        "dynamodb", region_name="eu-central-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def S(value: str) -> dict[str, Any]:
+    return {"S": value}
+
+
+def N(value: str) -> dict[str, Any]:
+    return {"N": value}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": S(pk), "sk": S(sk)}
+
+
+def profile(profile_id: str = "p1", version: int = 3) -> Profile:
+    return Profile(
+        profile_id=profile_id,
+        version=version,
+        created_at=AT,
+        parts={profile_id: ProfileState(identifiers=frozenset({Identifier(kind="email", value="a@b.c")}))},
+    )
+
+
+def compressed(p: Profile) -> bytes:
+    return zlib.compress(p.model_dump_json().encode(), 6)
+
+
+def profile_item(p: Profile) -> dict[str, Any]:
+    return {
+        **key(f"PROFILE#{p.profile_id}", "PROFILE"),
+        "entity": S("profile"),
+        "version": N(str(p.version)),
+        "data": {"B": compressed(p)},
+    }
+
+
+def priced(product_id: str = "sku1") -> PricedProduct:
+    return PricedProduct(product_id=product_id, name="Tea", price=Decimal("4.50"), currency="EUR")
+
+
+def message_record(status: MessageStatus = MessageStatus.SENDING) -> MessageRecord:
+    return MessageRecord.model_validate(
+        {
+            "message_id": "m1",
+            "profile_id": "p1",
+            "intent_id": "i1",
+            "send_once_key": "welcome#p1",
+            "trigger": "welcome",
+            "topic": "marketing",
+            "channel": "email",
+            "to": "a@b.c",
+            "subject": "Hi",
+            "body": "Hello",
+            "status": status,
+            "created_at": AT,
+            "explanation": {
+                "message_id": "m1",
+                "profile_id": "p1",
+                "why": "you subscribed",
+                "trigger": "welcome",
+                "topic": "marketing",
+                "facts": {},
+                "channel": "email",
+                "channel_reason": "preferred_channel",
+                "channels_considered": {},
+                "consent": None,
+                "caps": {},
+                "quiet_hours": {},
+                "template": "welcome",
+                "variant": "a",
+                "locale": "en",
+                "context": {},
+                "sent_at": AT,
+                "local_sent_at": AT,
+            },
+        }
+    )
+
+
+def deferred() -> Deferred:
+    return Deferred.model_validate(
+        {
+            "intent": {
+                "intent_id": "i1",
+                "profile_id": "p1",
+                "topic": Topic.MARKETING,
+                "send_once_key": "welcome#p1",
+                "facts": WelcomeFacts(channels=("email",), subscribed_at=AT, source_id="web"),
+                "created_at": AT,
+            },
+            "release_at": datetime(2026, 11, 23, 20, 30, tzinfo=UTC),
+            "reason": "quiet_hours",
+            "deferred_at": AT,
+        }
+    )
+
+
+def product(product_id: str = "sku1", *, promoted: bool = False) -> CatalogProduct:
+    return CatalogProduct(
+        product_id=product_id,
+        name="Tea",
+        price=Decimal("4.50"),
+        currency="EUR",
+        promoted=promoted,
+        updated_at=AT,
+    )
+
+
+# -- profiles, claims, markers, merges, consents, birthday entries ------------------------------
+def test_mark_seen_puts_the_marker_with_its_ttl_in_epoch_seconds(stub: Stubber) -> None:
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("MSG#e1", "MSG"),
+                "entity": S("message_marker"),
+                "expires_at": N("1766480400"),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+
+    assert DynamoProfileRepository(stub.client, TABLE).mark_seen("e1", datetime(2025, 12, 23, 9, tzinfo=UTC))
+
+
+def test_seen_reads_the_marker_key_consistently(stub: Stubber) -> None:
+    stub.add_response(
+        "get_item",
+        {"Item": key("MSG#e1", "MSG")},
+        {
+            "TableName": TABLE,
+            "Key": key("MSG#e1", "MSG"),
+            "ConsistentRead": True,
+            "ProjectionExpression": "pk",
+        },
+    )
+
+    assert DynamoProfileRepository(stub.client, TABLE).seen("e1") is True
+
+
+def test_commit_of_a_new_profile_alone_is_one_put_with_compressed_binary_data(stub: Stubber) -> None:
+    p = profile(version=1)
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": profile_item(p),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+
+    DynamoProfileRepository(stub.client, TABLE).commit(ProfileChange(profile=p, expected_version=None))
+
+
+def test_commit_of_a_merge_writes_every_item_of_the_transaction_as_before(stub: Stubber) -> None:
+    survivor, absorbed = profile("p1", version=4), profile("p2", version=8)
+    merge = MergeRecord(
+        absorbed_id="p2",
+        at=AT,
+        message_id="e1",
+        event_time=AT,
+        identifiers=(Identifier(kind="email", value="a@b.c"),),
+    )
+    consent = Stamped(
+        value={"subscribed": True, "source_id": "web", "consent_version": "v2"}, at=AT, msg="e1"
+    )
+    entry = BirthdayEntry(birthday=date(1990, 2, 28), zones=("Europe/Berlin",))
+    record = {
+        "at": AT.isoformat(),
+        "channel": "email",
+        "consent_version": "v2",
+        "message_id": "e1",
+        "source_id": "web",
+        "subscribed": True,
+        "topic": "marketing",
+    }
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": profile_item(survivor),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": N("3")},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": profile_item(absorbed),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": N("7")},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("ID#phone#+491701234567", "ID"),
+                            "entity": S("identifier"),
+                            "profile_id": S("p1"),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", f"MERGE#{AT.isoformat()}#p2"),
+                            "entity": S("merge"),
+                            "data": S(merge.model_dump_json()),
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("PROFILE#p1", "BIRTHDAY"),
+                        "UpdateExpression": "SET entity = :e, gsi1pk = :p, gsi1sk = :s, #d = :d",
+                        "ExpressionAttributeNames": {"#d": "data"},
+                        "ExpressionAttributeValues": {
+                            ":e": S("birthday"),
+                            ":p": S("BIRTHDAY#02-28"),
+                            ":s": S("PROFILE#p1"),
+                            ":d": S(entry.model_dump_json()),
+                        },
+                    }
+                },
+                {"Delete": {"TableName": TABLE, "Key": key("PROFILE#p2", "BIRTHDAY")}},
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", f"CONSENT#{AT.isoformat()}#email.marketing#e1"),
+                            "entity": S("consent"),
+                            "data": S(json.dumps(record, sort_keys=True)),
+                        },
+                    }
+                },
+            ]
+        },
+    )
+
+    DynamoProfileRepository(stub.client, TABLE).commit(
+        ProfileChange(
+            profile=survivor,
+            expected_version=3,
+            replaced=[(absorbed, 7)],
+            claims=[Identifier(kind="phone", value="+491701234567")],
+            merges=[merge],
+            birthdays={"p1": entry, "p2": None},
+            consents={"email.marketing": consent},
+        )
+    )
+
+
+def test_owners_reads_the_claims_and_names_their_profiles(stub: Stubber) -> None:
+    email = Identifier(kind="email", value="a@b.c")
+    stub.add_response(
+        "batch_get_item",
+        {"Responses": {TABLE: [{"pk": S("ID#email#a@b.c"), "profile_id": S("p1")}]}},
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [key("ID#email#a@b.c", "ID")],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, profile_id",
+                }
+            }
+        },
+    )
+
+    assert DynamoProfileRepository(stub.client, TABLE).owners([email]) == {email: "p1"}
+
+
+def test_load_reads_compressed_binary_and_older_plain_string_profiles(stub: Stubber) -> None:
+    new, old = profile("p1"), profile("p2")
+    stub.add_response(
+        "batch_get_item",
+        {
+            "Responses": {
+                TABLE: [
+                    {"pk": S("PROFILE#p1"), "data": {"B": compressed(new)}},
+                    {"pk": S("PROFILE#p2"), "data": S(old.model_dump_json())},
+                ]
+            }
+        },
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [key("PROFILE#p1", "PROFILE"), key("PROFILE#p2", "PROFILE")],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, #d",
+                    "ExpressionAttributeNames": {"#d": "data"},
+                }
+            }
+        },
+    )
+
+    assert DynamoProfileRepository(stub.client, TABLE).load({"p1", "p2"}) == {"p1": new, "p2": old}
+
+
+def test_suppressed_asks_for_the_hash_of_every_key(stub: Stubber) -> None:
+    keys = SuppressionKeys((b"k" * 32,))
+    [hash_] = keys.matching(Identifier(kind="email", value="a@b.c"))
+    stub.add_response(
+        "batch_get_item",
+        {"Responses": {TABLE: [{"pk": S(f"SUPPRESS#{hash_}")}]}},
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [key(f"SUPPRESS#{hash_}", "SUPPRESS")],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk",
+                }
+            }
+        },
+    )
+
+    repo = DynamoProfileRepository(stub.client, TABLE, suppression=keys)
+    assert repo.suppressed([Identifier(kind="email", value="a@b.c")]) is True
+
+
+def test_repoint_updates_the_claim_conditional_on_its_old_owner(stub: Stubber) -> None:
+    stub.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("ID#email#a@b.c", "ID"),
+            "UpdateExpression": "SET profile_id = :to",
+            "ConditionExpression": "profile_id = :from",
+            "ExpressionAttributeValues": {":to": S("p2"), ":from": S("p1")},
+        },
+    )
+
+    DynamoProfileRepository(stub.client, TABLE).repoint([Identifier(kind="email", value="a@b.c")], "p1", "p2")
+
+
+def test_consent_history_queries_the_profile_partition_and_reads_each_record(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {"Items": [{**key("PROFILE#p1", "CONSENT#x"), "data": S('{"channel": "email"}')}]},
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :c)",
+            "ExpressionAttributeValues": {":p": S("PROFILE#p1"), ":c": S("CONSENT#")},
+        },
+    )
+
+    assert DynamoProfileRepository(stub.client, TABLE).consent_history("p1") == [{"channel": "email"}]
+
+
+# -- orders, birthdays, reminders, interval statistics ------------------------------------------
+def test_save_order_of_a_customer_puts_it_in_their_order_index(stub: Stubber) -> None:
+    order = OrderRecord(order_id="o1", version=2, profile_id="p1", status=OrderStatus.SHIPPED)
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("ORDER#o1", "ORDER"),
+                "entity": S("order"),
+                "version": N("2"),
+                "data": S(order.model_dump_json()),
+                "gsi1pk": S("ORDERS#p1"),
+                "gsi1sk": S("ORDER#o1"),
+            },
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": N("1")},
+        },
+    )
+
+    DynamoTriggerRepository(stub.client, TABLE).save_order(order, 1)
+
+
+def test_save_order_without_a_customer_has_no_index_attributes(stub: Stubber) -> None:
+    order = OrderRecord(order_id="o1", version=1, status=OrderStatus.PLACED)
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("ORDER#o1", "ORDER"),
+                "entity": S("order"),
+                "version": N("1"),
+                "data": S(order.model_dump_json()),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+
+    DynamoTriggerRepository(stub.client, TABLE).save_order(order, None)
+
+
+def test_load_order_reads_the_order_item(stub: Stubber) -> None:
+    order = OrderRecord(order_id="o1", version=1, status=OrderStatus.PLACED)
+    stub.add_response(
+        "get_item",
+        {"Item": {**key("ORDER#o1", "ORDER"), "version": N("1"), "data": S(order.model_dump_json())}},
+        {"TableName": TABLE, "Key": key("ORDER#o1", "ORDER"), "ConsistentRead": True},
+    )
+
+    assert DynamoTriggerRepository(stub.client, TABLE).load_order("o1") == order
+
+
+def reminder(status: ReminderStatus = ReminderStatus.PENDING) -> Reminder:
+    return Reminder(
+        profile_id="p1",
+        product_id="sku1",
+        version=2,
+        status=status,
+        last_purchase_at=AT,
+        quantity=1,
+        remind_at=datetime(2026, 12, 20, 8, 30, 15, 999, tzinfo=UTC),
+        updated_at=AT,
+    )
+
+
+def test_save_reminder_pending_puts_it_in_the_due_index_by_whole_seconds(stub: Stubber) -> None:
+    r = reminder()
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("PROFILE#p1", "REMIND#sku1"),
+                "entity": S("reminder"),
+                "version": N("2"),
+                "data": S(r.model_dump_json()),
+                "gsi1pk": S("DUE#2026-12-20"),
+                "gsi1sk": S("2026-12-20T08:30:15Z#p1#sku1"),
+            },
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": N("1")},
+        },
+    )
+
+    DynamoTriggerRepository(stub.client, TABLE).save_reminder(r, 1)
+
+
+def test_save_reminder_sent_leaves_the_due_index(stub: Stubber) -> None:
+    r = reminder(ReminderStatus.SENT)
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("PROFILE#p1", "REMIND#sku1"),
+                "entity": S("reminder"),
+                "version": N("2"),
+                "data": S(r.model_dump_json()),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+
+    DynamoTriggerRepository(stub.client, TABLE).save_reminder(r, None)
+
+
+def test_due_reminders_queries_the_bucket_up_to_the_second(stub: Stubber) -> None:
+    r = reminder()
+    stub.add_response(
+        "query",
+        {"Items": [{**key("PROFILE#p1", "REMIND#sku1"), "data": S(r.model_dump_json())}]},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
+            "ExpressionAttributeValues": {":p": S("DUE#2026-12-20"), ":u": S("2026-12-20T09:00:00Z#~")},
+        },
+    )
+
+    until = datetime(2026, 12, 20, 9, 0, 0, 500, tzinfo=UTC)
+    assert DynamoTriggerRepository(stub.client, TABLE).due_reminders("DUE#2026-12-20", until) == [r]
+
+
+def test_birthdays_on_reads_entries_with_and_without_a_congratulated_year(stub: Stubber) -> None:
+    entry = BirthdayEntry(birthday=date(1990, 2, 28), zones=("Europe/Berlin",))
+    stub.add_response(
+        "query",
+        {
+            "Items": [
+                {
+                    **key("PROFILE#p1", "BIRTHDAY"),
+                    "data": S(entry.model_dump_json()),
+                    "congratulated_year": N("2025"),
+                },
+                {**key("PROFILE#p2", "BIRTHDAY"), "data": S(entry.model_dump_json())},
+            ]
+        },
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": S("BIRTHDAY#02-28")},
+        },
+    )
+
+    found = DynamoTriggerRepository(stub.client, TABLE).birthdays_on("02-28")
+    assert [(c.profile_id, c.entry, c.congratulated_year) for c in found] == [
+        ("p1", entry, 2025),
+        ("p2", entry, None),
+    ]
+
+
+def test_mark_congratulated_sets_the_year_only_upwards(stub: Stubber) -> None:
+    stub.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("PROFILE#p1", "BIRTHDAY"),
+            "UpdateExpression": "SET congratulated_year = :y",
+            "ConditionExpression": "attribute_exists(pk) AND "
+            "(attribute_not_exists(congratulated_year) OR congratulated_year < :y)",
+            "ExpressionAttributeValues": {":y": N("2026")},
+        },
+    )
+
+    assert DynamoTriggerRepository(stub.client, TABLE).mark_congratulated("p1", 2026) is True
+
+
+def test_record_interval_writes_the_marker_and_counts_each_level(stub: Stubber) -> None:
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("OBS#abc", "OBS"),
+                            "entity": S("interval_observation"),
+                            "days": N("30.2500"),
+                            "expires_at": N("1766480400"),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                *(
+                    {
+                        "Update": {
+                            "TableName": TABLE,
+                            "Key": key(f"STATS#{level}", "STATS"),
+                            "UpdateExpression": "SET entity = :e ADD n :one, #b :one",
+                            "ExpressionAttributeNames": {"#b": f"b{IntervalStats.bucket(30.25)}"},
+                            "ExpressionAttributeValues": {":e": S("interval_stats"), ":one": N("1")},
+                        }
+                    }
+                    for level in ("product#sku1", "category#tea")
+                ),
+            ]
+        },
+    )
+
+    repo = DynamoTriggerRepository(stub.client, TABLE)
+    expires = datetime(2025, 12, 23, 9, tzinfo=UTC)
+    assert repo.record_interval("abc", ["product#sku1", "category#tea"], 30.25, expires) is True
+
+
+def test_population_reads_the_bucket_counters(stub: Stubber) -> None:
+    stub.add_response(
+        "batch_get_item",
+        {
+            "Responses": {
+                TABLE: [
+                    {
+                        **key("STATS#product#sku1", "STATS"),
+                        "entity": S("interval_stats"),
+                        "n": N("3"),
+                        "b30": N("2"),
+                        "b31": N("1"),
+                    }
+                ]
+            }
+        },
+        {"RequestItems": {TABLE: {"Keys": [key("STATS#product#sku1", "STATS")], "ConsistentRead": True}}},
+    )
+
+    stats = DynamoTriggerRepository(stub.client, TABLE).population(["product#sku1"])
+    assert stats == {"product#sku1": IntervalStats.from_counts({30: 2, 31: 1})}
+
+
+# -- send-once records, messages, caps, deferred intents, the day's decisions -------------------
+def message_item(record: MessageRecord) -> dict[str, Any]:
+    return {
+        **key("MESSAGE#m1", "MESSAGE"),
+        "entity": S("message"),
+        "status": S(record.status.value),
+        "gsi1pk": S("MSGLOG#p1"),
+        "gsi1sk": S(f"{AT_STAMP}#m1"),
+        "data": S(record.model_dump_json()),
+        "expires_at": N(str(int((AT + timedelta(days=400)).timestamp()))),
+    }
+
+
+def reservation(record: MessageRecord) -> list[dict[str, Any]]:
+    """The send-once key (taken only if free) and the message, first in every reservation."""
+    return [
+        {
+            "Put": {
+                "TableName": TABLE,
+                "Item": {
+                    **key("SEND#welcome#p1", "SEND"),
+                    "entity": S("send_once"),
+                    "message_id": S("m1"),
+                    "status": S("sending"),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+        {"Put": {"TableName": TABLE, "Item": message_item(record)}},
+    ]
+
+
+def caps_item(ledger: CapsLedger) -> dict[str, Any]:
+    return {
+        **key("PROFILE#p1", "CAPS"),
+        "entity": S("caps"),
+        "version": N(str(ledger.version)),
+        "data": S(ledger.model_dump_json()),
+    }
+
+
+def test_reserve_writes_key_message_caps_and_the_days_decisions_in_one_transaction(stub: Stubber) -> None:
+    record = message_record()
+    ledger = CapsLedger(profile_id="p1", version=1, sends={"m1": AT})
+    offer = DayOffer(
+        profile_id="p1", day=date(2026, 11, 23), offer=priced(), decided_at=AT, decided_on="email"
+    )
+    price = DayPrice(profile_id="p1", day=date(2026, 11, 23), product=priced())
+    day_expiry = N("1795651200")  # 2026-11-26T00:00Z: three days after the local date
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                *reservation(record),
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": caps_item(ledger),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", "DAY#2026-11-23#OFFER"),
+                            "entity": S("day_offer"),
+                            "data": S(offer.model_dump_json()),
+                            "expires_at": day_expiry,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", "DAY#2026-11-23#PRICE#sku1"),
+                            "entity": S("day_price"),
+                            "data": S(priced().model_dump_json()),
+                            "expires_at": day_expiry,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk) OR #d = :d",
+                        "ExpressionAttributeNames": {"#d": "data"},
+                        "ExpressionAttributeValues": {":d": S(priced().model_dump_json())},
+                    }
+                },
+            ]
+        },
+    )
+
+    repo = DynamoMessageRepository(stub.client, TABLE, message_days=400)
+    outcome = repo.reserve(record, ledger, DayWrites(offers=(offer,), prices=(price,)))
+    assert outcome is ReserveOutcome.RESERVED
+
+
+def test_a_later_caps_ledger_is_written_over_the_version_before(stub: Stubber) -> None:
+    record = message_record()
+    ledger = CapsLedger(profile_id="p1", version=5)
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                *reservation(record),
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": caps_item(ledger),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": N("4")},
+                    }
+                },
+            ]
+        },
+    )
+
+    repo = DynamoMessageRepository(stub.client, TABLE, message_days=400)
+    assert repo.reserve(record, ledger) is ReserveOutcome.RESERVED
+
+
+def test_mark_sent_sets_the_status_conditional_on_the_message_and_rewrites_it(stub: Stubber) -> None:
+    sent = message_record().model_copy(update={"status": MessageStatus.SENT, "provider_id": "ses-1"})
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("SEND#welcome#p1", "SEND"),
+                        "UpdateExpression": "SET #s = :s",
+                        "ConditionExpression": "message_id = :m",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":s": S("sent"), ":m": S("m1")},
+                    }
+                },
+                {"Put": {"TableName": TABLE, "Item": message_item(sent)}},
+            ]
+        },
+    )
+
+    DynamoMessageRepository(stub.client, TABLE, message_days=400).mark_sent(message_record(), "ses-1")
+
+
+def test_release_deletes_key_and_message_and_gives_the_cap_slot_back(stub: Stubber) -> None:
+    ledger = CapsLedger(profile_id="p1", version=2, sends={"m1": AT})
+    stub.add_response(
+        "get_item",
+        {"Item": {**key("PROFILE#p1", "CAPS"), "version": N("2"), "data": S(ledger.model_dump_json())}},
+        {"TableName": TABLE, "Key": key("PROFILE#p1", "CAPS"), "ConsistentRead": True},
+    )
+    released = ledger.without("m1")
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Delete": {
+                        "TableName": TABLE,
+                        "Key": key("SEND#welcome#p1", "SEND"),
+                        "ConditionExpression": "message_id = :m AND #s = :s",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":m": S("m1"), ":s": S("sending")},
+                    }
+                },
+                {"Delete": {"TableName": TABLE, "Key": key("MESSAGE#m1", "MESSAGE")}},
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": caps_item(released),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": N("2")},
+                    }
+                },
+            ]
+        },
+    )
+
+    DynamoMessageRepository(stub.client, TABLE, message_days=400).release(message_record())
+
+
+def test_defer_puts_the_intent_in_its_release_hour(stub: Stubber) -> None:
+    d = deferred()
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("DEFER#i1", "DEFER"),
+                "entity": S("deferred"),
+                "release_at": S("2026-11-23T20:30:00.000000+00:00"),
+                "gsi1pk": S("DEFER#2026-11-23T20"),
+                "gsi1sk": S("2026-11-23T20:30:00.000000+00:00#i1"),
+                "data": S(d.model_dump_json()),
+            },
+        },
+    )
+
+    DynamoMessageRepository(stub.client, TABLE, message_days=400).defer(d)
+
+
+def test_due_deferred_and_drop_deferred_use_the_release_stamp(stub: Stubber) -> None:
+    d = deferred()
+    stub.add_response(
+        "query",
+        {"Items": [{**key("DEFER#i1", "DEFER"), "data": S(d.model_dump_json())}]},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
+            "ExpressionAttributeValues": {
+                ":p": S("DEFER#2026-11-23T20"),
+                ":u": S("2026-11-23T21:00:00.000000+00:00~"),
+            },
+        },
+    )
+    stub.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("DEFER#i1", "DEFER"),
+            "ConditionExpression": "release_at = :r",
+            "ExpressionAttributeValues": {":r": S("2026-11-23T20:30:00.000000+00:00")},
+        },
+    )
+
+    repo = DynamoMessageRepository(stub.client, TABLE, message_days=400)
+    assert repo.due_deferred("DEFER#2026-11-23T20", datetime(2026, 11, 23, 21, tzinfo=UTC)) == [d]
+    assert repo.drop_deferred(d) is True
+
+
+def test_read_for_dispatch_asks_for_every_item_once_and_decodes_each_kind(stub: Stubber) -> None:
+    p = profile()
+    ledger = CapsLedger(profile_id="p1", version=1)
+    offer = DayOffer(profile_id="p1", day=date(2026, 11, 23), offer=None, decided_at=AT, decided_on="web")
+    stub.add_response(
+        "batch_get_item",
+        {
+            "Responses": {
+                TABLE: [
+                    {**key("SEND#welcome#p1", "SEND"), "message_id": S("m0"), "status": S("sent")},
+                    {**key("PROFILE#p1", "PROFILE"), "version": N("3"), "data": {"B": compressed(p)}},
+                    {**key("PROFILE#p1", "CAPS"), "version": N("1"), "data": S(ledger.model_dump_json())},
+                    {**key("PRODUCT#sku1", "PRODUCT"), "data": S(product().model_dump_json())},
+                    {**key("PROFILE#p1", "DAY#2026-11-23#OFFER"), "data": S(offer.model_dump_json())},
+                    {
+                        **key("PROFILE#p1", "DAY#2026-11-23#PRICE#sku1"),
+                        "data": S(priced().model_dump_json()),
+                        "expires_at": N("1795651200"),
+                    },
+                ]
+            }
+        },
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [
+                        key("SEND#welcome#p1", "SEND"),
+                        key("PROFILE#p1", "PROFILE"),
+                        key("PROFILE#p1", "CAPS"),
+                        key("PRODUCT#sku1", "PRODUCT"),
+                        key("PROFILE#p1", "DAY#2026-11-23#OFFER"),
+                        key("PROFILE#p1", "DAY#2026-11-23#PRICE#sku1"),
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+        },
+    )
+
+    request = DispatchReadRequest(
+        send_once_key="welcome#p1",
+        profile_id="p1",
+        caps=True,
+        product_ids=("sku1",),
+        days=(date(2026, 11, 23),),
+    )
+    snapshot = DynamoMessageRepository(stub.client, TABLE, message_days=400).read_for_dispatch(request)
+    assert snapshot.sent_message_id == "m0"
+    assert snapshot.profile == p
+    assert snapshot.caps == ledger
+    assert snapshot.products == {"sku1": product()}
+    assert snapshot.day_offers == {date(2026, 11, 23): offer}
+    assert snapshot.day_prices == {"2026-11-23#sku1": priced()}
+
+
+def test_keep_prices_reads_the_stored_and_puts_the_missing(stub: Stubber) -> None:
+    stored, fresh = priced("sku1"), priced("sku2")
+    stub.add_response(
+        "batch_get_item",
+        {"Responses": {TABLE: [{"sk": S("DAY#2026-11-23#PRICE#sku1"), "data": S(stored.model_dump_json())}]}},
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [
+                        key("PROFILE#p1", "DAY#2026-11-23#PRICE#sku1"),
+                        key("PROFILE#p1", "DAY#2026-11-23#PRICE#sku2"),
+                    ],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "sk, #d",
+                    "ExpressionAttributeNames": {"#d": "data"},
+                }
+            }
+        },
+    )
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("PROFILE#p1", "DAY#2026-11-23#PRICE#sku2"),
+                "entity": S("day_price"),
+                "data": S(fresh.model_dump_json()),
+                "expires_at": N("1795651200"),
+            },
+            "ConditionExpression": "attribute_not_exists(pk) OR #d = :d",
+            "ExpressionAttributeNames": {"#d": "data"},
+            "ExpressionAttributeValues": {":d": S(fresh.model_dump_json())},
+        },
+    )
+
+    repo = DynamoMessageRepository(stub.client, TABLE, message_days=400)
+    assert repo.keep_prices("p1", date(2026, 11, 23), [stored, fresh]) == [stored, fresh]
+
+
+def test_messages_of_reads_the_log_newest_first(stub: Stubber) -> None:
+    record = message_record()
+    stub.add_response(
+        "query",
+        {"Items": [message_item(record)]},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": S("MSGLOG#p1")},
+            "ScanIndexForward": False,
+            "Limit": 5,
+        },
+    )
+
+    assert DynamoMessageRepository(stub.client, TABLE, message_days=400).messages_of("p1", 5) == [record]
+
+
+# -- catalog -------------------------------------------------------------------------------------
+def test_put_products_writes_the_promoted_one_into_the_offer_pool(stub: Stubber) -> None:
+    for p in (product("sku1", promoted=True), product("sku2")):
+        stub.add_response(
+            "put_item",
+            {},
+            {
+                "TableName": TABLE,
+                "Item": {
+                    **key(f"PRODUCT#{p.product_id}", "PRODUCT"),
+                    "entity": S("product"),
+                    "data": S(p.model_dump_json()),
+                    "updated_at": S(AT_STAMP),
+                    **({"gsi1pk": S("OFFERS"), "gsi1sk": S("sku1")} if p.promoted else {}),
+                },
+                "ConditionExpression": "attribute_not_exists(pk) OR updated_at <= :mine",
+                "ExpressionAttributeValues": {":mine": S(AT_STAMP)},
+            },
+        )
+
+    repo = DynamoCatalogRepository(stub.client, TABLE, workers=1)
+    assert repo.put_products([product("sku1", promoted=True), product("sku2")]) == []
+
+
+def test_offer_pool_reads_the_promoted_partition(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {"Items": [{**key("PRODUCT#sku1", "PRODUCT"), "data": S(product(promoted=True).model_dump_json())}]},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": S("OFFERS")},
+        },
+    )
+
+    assert DynamoCatalogRepository(stub.client, TABLE).offer_pool() == [product(promoted=True)]
+
+
+# -- sources and keys ----------------------------------------------------------------------------
+def source() -> Source:
+    return Source(source_id="web", name="Web shop", channel=Channel.WEB, created_at=AT)
+
+
+def api_key(hash_char: str = "a") -> ApiKey:
+    return ApiKey(key_hash=hash_char * 64, scope=KeyScope.WRITE, source=source(), created_at=AT)
+
+
+def key_item(k: ApiKey) -> dict[str, Any]:
+    return {
+        **key(f"APIKEY#{k.key_hash}", "APIKEY"),
+        "entity": S("api_key"),
+        "data": S(k.model_dump_json()),
+        "gsi1pk": S("APIKEYS"),
+        "gsi1sk": S(f"write#{AT.isoformat()}#{k.key_id}"),
+    }
+
+
+def test_create_source_puts_source_with_its_key_list_and_the_key(stub: Stubber) -> None:
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("SOURCES", "SOURCE#web"),
+                            "entity": S("source"),
+                            "data": S(source().model_dump_json()),
+                            "key_hashes": {"L": [S("a" * 64)]},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": key_item(api_key()),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        },
+    )
+
+    DynamoAccessRepository(stub.client, TABLE).create_source(source(), api_key())
+
+
+def test_rotate_appends_the_new_hash_and_ends_the_old_key_conditional_on_what_was_read(stub: Stubber) -> None:
+    old, new = api_key("a"), api_key("b")
+    source_item = {
+        **key("SOURCES", "SOURCE#web"),
+        "data": S(source().model_dump_json()),
+        "key_hashes": {"L": [S(old.key_hash)]},
+    }
+    stub.add_response(
+        "get_item",
+        {"Item": source_item},
+        {"TableName": TABLE, "Key": key("SOURCES", "SOURCE#web"), "ConsistentRead": True},
+    )
+    stub.add_response(
+        "get_item",
+        {"Item": key_item(old)},
+        {"TableName": TABLE, "Key": key(f"APIKEY#{old.key_hash}", "APIKEY"), "ConsistentRead": True},
+    )
+    expire = AT + timedelta(days=1)
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("SOURCES", "SOURCE#web"),
+                        "UpdateExpression": "SET key_hashes = list_append(key_hashes, :new)",
+                        "ConditionExpression": "#d = :data",
+                        "ExpressionAttributeNames": {"#d": "data"},
+                        "ExpressionAttributeValues": {
+                            ":new": {"L": [S(new.key_hash)]},
+                            ":data": S(source().model_dump_json()),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": key_item(new),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key(f"APIKEY#{old.key_hash}", "APIKEY"),
+                        "UpdateExpression": "SET #d = :new",
+                        "ConditionExpression": "#d = :old",
+                        "ExpressionAttributeNames": {"#d": "data"},
+                        "ExpressionAttributeValues": {
+                            ":new": S(old.model_copy(update={"not_after": expire}).model_dump_json()),
+                            ":old": S(old.model_dump_json()),
+                        },
+                    }
+                },
+            ]
+        },
+    )
+
+    DynamoAccessRepository(stub.client, TABLE).rotate_source_key("web", new, expire)
+
+
+def test_list_sources_queries_the_sources_partition(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {"Items": [{**key("SOURCES", "SOURCE#web"), "data": S(source().model_dump_json())}]},
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": S("SOURCES"), ":prefix": S("SOURCE#")},
+        },
+    )
+
+    assert DynamoAccessRepository(stub.client, TABLE).list_sources() == [source()]
+
+
+# -- privacy: suppressions, the erasure audit, deleting, what is held ---------------------------
+def privacy_repo(stub: Stubber, keys: SuppressionKeys | None = None) -> DynamoPrivacyRepository:
+    repo = DynamoPrivacyRepository(stub.client, TABLE, deferred_lookback=timedelta(hours=6))
+    repo._profiles._suppression = keys or SuppressionKeys((b"k" * 32,))
+    return repo
+
+
+def test_suppress_puts_one_item_per_identifier_under_the_current_key(stub: Stubber) -> None:
+    keys = SuppressionKeys((b"k" * 32,))
+    email = Identifier(kind="email", value="a@b.c")
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key(f"SUPPRESS#{keys.current(email)}", "SUPPRESS"),
+                "entity": S("suppression"),
+                "erasure_id": S("x1"),
+                "at": S(AT_STAMP),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+
+    assert privacy_repo(stub, keys).suppress({email}, "x1", AT) == 1
+
+
+def test_save_erasure_puts_the_audit_record_in_the_erasures_index(stub: Stubber) -> None:
+    record = ErasureRecord(
+        erasure_id="x1",
+        status=ErasureStatus.COMPLETED,
+        requested_at=AT,
+        requested_by="k1",
+        identifier_type="email",
+    )
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("ERASURE#x1", "ERASURE"),
+                "entity": S("erasure"),
+                "gsi1pk": S("ERASURES"),
+                "gsi1sk": S(f"{AT_STAMP}#x1"),
+                "data": S(record.model_dump_json()),
+            },
+        },
+    )
+
+    privacy_repo(stub).save_erasure(record)
+
+
+def test_delete_is_conditional_on_version_or_owner_and_batches_the_rest(stub: Stubber) -> None:
+    items = [
+        HeldItem(kind="profile", pk="PROFILE#p1", sk="PROFILE", attributes={}, version=3),
+        HeldItem(kind="identifier", pk="ID#email#a@b.c", sk="ID", attributes={}, owner="p1"),
+        HeldItem(kind="order", pk="ORDER#o1", sk="ORDER", attributes={}),
+    ]
+    stub.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("PROFILE#p1", "PROFILE"),
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": N("3")},
+        },
+    )
+    stub.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("ID#email#a@b.c", "ID"),
+            "ConditionExpression": "profile_id = :o",
+            "ExpressionAttributeValues": {":o": S("p1")},
+        },
+    )
+    stub.add_response(
+        "batch_write_item",
+        {},
+        {"RequestItems": {TABLE: [{"DeleteRequest": {"Key": key("ORDER#o1", "ORDER")}}]}},
+    )
+
+    assert privacy_repo(stub).delete(items) == items
+
+
+def test_held_item_decodes_data_ttl_and_numbers_of_old_items() -> None:
+    p = profile()
+    held = _held(
+        {
+            **key("PROFILE#p1", "PROFILE"),
+            "entity": S("profile"),
+            "version": N("3"),
+            "data": {"B": compressed(p)},
+        }
+    )
+    marker = _held(
+        {
+            **key("MSG#e1", "MSG"),
+            "entity": S("message_marker"),
+            "profile_id": S("p1"),
+            "expires_at": N("1766480400"),
+        }
+    )
+    source_item = _held(
+        {
+            **key("SOURCES", "SOURCE#web"),
+            "entity": S("source"),
+            "data": S('{"a": 1.5}'),
+            "key_hashes": {"L": [S("h1")]},
+            "n": N("2"),
+            "days": N("30.2500"),
+        }
+    )
+
+    assert held == HeldItem(
+        kind="profile",
+        pk="PROFILE#p1",
+        sk="PROFILE",
+        version=3,
+        attributes={"data": json.loads(p.model_dump_json()), "entity": "profile", "version": 3},
+    )
+    assert marker == HeldItem(
+        kind="message_marker",
+        pk="MSG#e1",
+        sk="MSG",
+        attributes={
+            "entity": "message_marker",
+            "expires_at": "2025-12-23T09:00:00+00:00",
+            "profile_id": "p1",
+        },
+    )
+    assert source_item.attributes == {
+        "data": {"a": 1.5},
+        "days": 30.25,
+        "entity": "source",
+        "key_hashes": ["h1"],
+        "n": 2,
+    }
