@@ -10,8 +10,11 @@ test fails the run instead of passing unnoticed."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,5 +104,24 @@ def dynamodb_local() -> Iterator[object]:
     the session, and at exit of a process that ends early."""
     from asusual.local.dynamodb_local import DynamoDBLocal
 
-    with DynamoDBLocal(start_timeout=180) as ddb:  # a loaded 2-core machine starts Java slowly
+    with DynamoDBLocal(start_timeout=180) as ddb, terminate_as_interrupt():  # Java starts slowly here
         yield ddb
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `kill` of the process group) as Ctrl-C: pytest then tears the
+    session down, and DynamoDB Local (in a session of its own, which the signal does not reach)
+    is stopped instead of left running."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
