@@ -14,6 +14,11 @@ DYNAMODB_PORT ?= 8000
 STAMP := $(VENV)/.deps-stamp
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 CDK := infra/node_modules/.bin/cdk
+NPM_STAMP := infra/node_modules/.installed
+# The machines here have Node 20; jsii (aws-cdk-lib) warns on every call that it is end-of-life.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+
 # Test tiers: tests/<tier>, each run alone by `make <tier>` and all together by `make test`.
 # A new tier is its directory under tests/ and its name here.
 TIERS := unit integration engine infra
@@ -22,10 +27,6 @@ TIERS := unit integration engine infra
 # (--dist loadgroup would be finer, but xdist 3.8's groups do nothing under pytest 9.)
 WORKERS ?= auto
 XDIST := -n $(WORKERS) --dist loadfile
-NPM_STAMP := infra/node_modules/.installed
-# The machines here have Node 20; jsii (aws-cdk-lib) warns on every call that it is end-of-life.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export CDK_DISABLE_VERSION_CHECK := 1
 
 # Deployment parameters (see README): make deploy STAGE=prod REGION=eu-central-1 SENDER_EMAIL=...
 STAGE ?= dev
@@ -44,7 +45,7 @@ CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
 
 help:
 	@echo "make demo    three weeks of a retailer's channels on the local stack, through the Segment client"
-	@echo "make test    everything, in about 10 minutes on 2 cores: lint, types, then every test tier at once"
+	@echo "make test    everything: lint, types, then every test tier at once (5-10 minutes on 2 cores)"
 	@echo "make unit | integration | engine | infra   one tier (WORKERS=auto|N|0, ARGS=... for pytest):"
 	@echo "             unit: pure rules; integration: handlers on moto, the local server, the demo;"
 	@echo "             engine: on DynamoDB Local; infra: CDK synth + cdk-nag + cfn-lint"
