@@ -19,6 +19,15 @@ NPM_STAMP := infra/node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
+# Test tiers: tests/<tier>, each run alone by `make <tier>` and all together by `make test`.
+# A new tier is its directory under tests/ and its name here.
+TIERS := unit integration engine infra
+# xdist workers (auto: one per core), a test module at a time (its module-scoped fixtures are
+# built once: the demo run, the audit's simulation). WORKERS=0: in this process, one after another.
+# (--dist loadgroup would be finer, but xdist 3.8's groups do nothing under pytest 9.)
+WORKERS ?= auto
+XDIST := -n $(WORKERS) --dist loadfile
+
 # Deployment parameters (see README): make deploy STAGE=prod REGION=eu-central-1 SENDER_EMAIL=...
 STAGE ?= dev
 REGION ?=
@@ -32,11 +41,15 @@ CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
   $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY))
 
-.PHONY: help venv npm test lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
+.PHONY: help venv npm test $(TIERS) lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
 
 help:
 	@echo "make demo    three weeks of a retailer's channels on the local stack, through the Segment client"
-	@echo "make test    everything: lint, types, unit, integration (moto, DynamoDB Local), CDK synth + cdk-nag"
+	@echo "make test    everything: lint, types, then every test tier at once (5-10 minutes on 2 cores)"
+	@echo "make unit | integration | engine | infra   one tier (WORKERS=auto|N|0, ARGS=... for pytest):"
+	@echo "             unit: pure rules; integration: handlers on moto, the local server, the demo;"
+	@echo "             engine: on DynamoDB Local; infra: CDK synth + cdk-nag + cfn-lint"
+	@echo "make lint    ruff check + format check; make types: mypy"
 	@echo "make serve   local API on http://127.0.0.1:$(PORT) (PORT=... overrides) on in-memory AWS"
 	@echo "             DYNAMODB_ENDPOINT=http://127.0.0.1:8000 [TABLE=...]: the table in DynamoDB Local or real DynamoDB"
 	@echo "make dynamodb-local  Amazon's DynamoDB Local on http://127.0.0.1:$(DYNAMODB_PORT) (DYNAMODB_PORT=...), in memory"
@@ -63,11 +76,13 @@ $(NPM_STAMP): infra/package.json infra/package-lock.json
 
 npm: $(NPM_STAMP)
 
-test: venv npm
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/pytest
+# One pytest over every tier: the workers stay busy across tiers. pytest exits non-zero (5) when it
+# runs nothing or a tier named has no test (tests/conftest.py), and make stops on it.
+test: lint types npm
+	$(BIN)/pytest $(XDIST) $(addprefix tests/,$(TIERS)) $(ARGS)
+
+$(TIERS): venv npm
+	$(BIN)/pytest $(XDIST) tests/$@ $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -3,11 +3,20 @@ root (ignored by git)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.benchmarks.harness import FIGURES, table, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_read_once() -> Iterator[None]:
+    """Off here (see tests/conftest.py): the figures include building clients as Lambda does."""
+    yield
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

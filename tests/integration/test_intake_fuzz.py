@@ -79,5 +79,5 @@ def test_profile_lookups_of_any_identifier_never_produce_5xx(profiles_api, kind,
     from urllib.parse import quote
 
     answer = profiles_api("GET", f"/v1/profiles/{quote(kind, safe='')}/{quote(value, safe='')}")
-    assert answer.status in (200, 400, 404), answer.body
-    assert set(answer.json()) >= ({"profile_id"} if answer.status == 200 else {"code", "message"})
+    assert answer.status in (400, 404), answer.body  # nothing is stored: a lookup never finds anyone
+    assert set(answer.json()) >= {"code", "message"}, answer.body

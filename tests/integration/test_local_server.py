@@ -77,12 +77,17 @@ def test_local_clock_set_moves_time_for_intake_and_needs_admin_key(server, runti
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{}, {"now": "soon"}, {"now": "2027-01-01T00:00:00"}, {"now": "2027-01-01T00:00:00Z", "frozen": "yes"}],
+    ("body", "field"),
+    [
+        ({}, "now"),
+        ({"now": "soon"}, "now"),
+        ({"now": "2027-01-01T00:00:00"}, "now"),
+        ({"now": "2027-01-01T00:00:00Z", "frozen": "yes"}, "frozen"),
+    ],
 )
-def test_local_clock_bad_input_is_400_naming_the_field(server, body):
+def test_local_clock_bad_input_is_400_naming_the_field(server, body, field):
     status, answer = http(server, "POST", "/_local/clock", body)
-    assert status == 400 and answer["message"].split(":")[0] in ("now", "frozen")
+    assert status == 400 and answer["message"].split(":")[0] == field
 
 
 def test_local_run_drains_queue_into_consumer_with_partial_failures_and_dlq(server, runtime):

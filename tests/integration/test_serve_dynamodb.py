@@ -35,10 +35,10 @@ pytestmark = pytest.mark.slow
 LOCAL_KEYS = len(LOCAL_SOURCES) + 2  # the write keys, the read key and the admin key
 
 
-@pytest.fixture(scope="module")
-def ddb() -> Iterator[DynamoDBLocal]:
-    with DynamoDBLocal(start_timeout=180) as instance:
-        yield instance
+@pytest.fixture
+def ddb(dynamodb_local: DynamoDBLocal) -> DynamoDBLocal:
+    """The test process's DynamoDB Local (tests/conftest.py); each test makes tables of its own."""
+    return dynamodb_local
 
 
 @pytest.fixture(autouse=True)

@@ -96,6 +96,8 @@ from tests.unit.delivery.fakes import (
     SimClock,
 )
 
+pytestmark = pytest.mark.slow  # the simulation takes a core for 15-40 s: handed out first
+
 SEED = 20270328
 PROFILES = 1200
 UNKNOWN_PROFILE_INTENTS = 25
