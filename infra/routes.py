@@ -5,9 +5,10 @@ stack reads those declarations from the source (``ast``) instead of importing th
 never imports the rules, and synthesis needs no settings. Two forms are read:
 
 - ``@app.<method>("<literal path>", ...)`` on a function, and
-- ``app.<method>(f"...{x.value}...", ...)`` inside a module-level ``for x in <Enum>:`` whose
-  ``<Enum>`` is a string enum imported ``from asusual... import <Enum>`` (intake: one route per
-  Segment call type, declared by ``asusual.intake.models.EventType``); its members are read from
+- ``app.<method>(f"...{x.value}...", ...)`` (or ``{x.value[0]}``, one letter of it) inside a
+  module-level ``for x in <Enum>:`` whose ``<Enum>`` is a string enum imported
+  ``from asusual... import <Enum>`` (intake: two routes per Segment call type, declared by
+  ``asusual.intake.models.EventType``); its members are read from
   that module's source the same way.
 
 Any other call of a route method on ``app`` is refused with its file and line, so a route cannot
@@ -136,8 +137,19 @@ def _fill(call: ast.Call, variable: str, value: str, source: Path) -> str:
             parts.append(part.value)
         elif isinstance(part, ast.FormattedValue) and _is_loop_value(part.value, variable):
             parts.append(value)
+        elif (
+            isinstance(part, ast.FormattedValue)
+            and isinstance(part.value, ast.Subscript)
+            and _is_loop_value(part.value.value, variable)
+            and isinstance(part.value.slice, ast.Constant)
+            and isinstance(part.value.slice.value, int)
+        ):
+            parts.append(value[part.value.slice.value])  # {x.value[0]}: the member's first letter
         else:
-            raise UnreadableRoute(f"{source}:{call.lineno}: only {{{variable}.value}} may fill a path")
+            raise UnreadableRoute(
+                f"{source}:{call.lineno}: only {{{variable}.value}} or {{{variable}.value[<n>]}} "
+                "may fill a path"
+            )
     return "".join(parts)
 
 

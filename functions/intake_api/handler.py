@@ -63,7 +63,7 @@ def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Lim
     )
 
 
-def _ingest(kind: EventType | None) -> Response[str]:
+def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[str]:
     event = app.current_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
@@ -74,6 +74,7 @@ def _ingest(kind: EventType | None) -> Response[str]:
             body=body,
             content_encoding=event.headers.get("content-encoding"),
             authorization=event.headers.get("authorization"),
+            query_key=event.query_string_parameters.get("writeKey") if key_in_query else None,
         ),
         keys=keys,
         publisher=publisher,
@@ -101,6 +102,32 @@ def batch() -> Response[str]:
     return _ingest(None)
 
 
+@app.post(
+    "/v1/b",
+    summary="Send a batch as Segment's browser SDK (analytics-next) does when batching",
+    operation_id="batch_short",
+    tags=["intake"],
+    responses=_RESPONSES,
+    security=KEY_SECURITY,
+    openapi_extensions=json_request_body(SegmentBatch, "Segment batch (any content type: text/plain too)"),
+)
+def batch_short() -> Response[str]:
+    return _ingest(None)
+
+
+@app.post(
+    "/beacon/v1/batch",
+    summary="Send a batch as RudderStack's JS SDK does in beacon mode: text/plain, key in ?writeKey=",
+    operation_id="beacon_batch",
+    tags=["intake"],
+    responses=_RESPONSES,
+    security=KEY_SECURITY,
+    openapi_extensions=json_request_body(SegmentBatch, "Segment batch sent by navigator.sendBeacon"),
+)
+def beacon_batch() -> Response[str]:
+    return _ingest(None, key_in_query=True)
+
+
 def _single(kind: EventType) -> Callable[[], Response[str]]:
     def route() -> Response[str]:
         return _ingest(kind)
@@ -108,12 +135,22 @@ def _single(kind: EventType) -> Callable[[], Response[str]]:
     return route
 
 
-# one route per Segment call type, as the message model declares them (infra reads this loop too)
+# one route per Segment call type, as the message model declares them (infra reads this loop too),
+# and the first letter of each, where Segment's browser SDK (analytics-next) posts it: /v1/i, /v1/t …
 for _kind in EventType:
     app.post(
         f"/v1/{_kind.value}",
         summary=f"Send one {_kind.value} message",
         operation_id=_kind.value,
+        tags=["intake"],
+        responses=_RESPONSES,
+        security=KEY_SECURITY,
+        openapi_extensions=json_request_body(SegmentMessage, f"one Segment {_kind.value} message"),
+    )(_single(_kind))
+    app.post(
+        f"/v1/{_kind.value[0]}",
+        summary=f"Send one {_kind.value} message (analytics-next's path)",
+        operation_id=f"{_kind.value}_short",
         tags=["intake"],
         responses=_RESPONSES,
         security=KEY_SECURITY,

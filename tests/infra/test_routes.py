@@ -41,11 +41,13 @@ def test_routes_read_from_the_handlers_source_are_the_resolvers_routes():
         assert sorted((r.method, r.rule) for r in handler_routes(name)) == routes(app), name
 
 
-def test_intake_routes_are_the_batch_and_one_per_segment_call_type():
-    from asusual.intake.models import EventType
-
+def test_intake_routes_are_the_batches_and_two_per_segment_call_type():
     assert {r.key for r in handler_routes("intake_api")} == {
-        f"POST /v1/{call}" for call in ("batch", *(t.value for t in EventType))
+        "POST /v1/batch",
+        "POST /v1/b",  # analytics-next, batching
+        "POST /beacon/v1/batch",  # RudderStack JS, beacon mode
+        *(f"POST /v1/{call}" for call in ("identify", "track", "page", "screen", "group", "alias")),
+        *(f"POST /v1/{letter}" for letter in "itpsga"),  # analytics-next: the call type's first letter
     }
 
 

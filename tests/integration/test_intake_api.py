@@ -281,3 +281,66 @@ def test_unexpected_error_is_500_without_details(intake, monkeypatch):
     monkeypatch.setattr(SqsEventPublisher, "publish", broken)
     answer = intake("/v1/track", {"userId": "u", "event": "E"})
     assert answer.status == 500 and "secret" not in answer.body.decode()
+
+
+# -- the paths the browser SDKs post to (issue: the web shop for real) -----------------------------
+
+SHORT = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias"}
+
+
+@pytest.mark.parametrize(("letter", "kind"), sorted(SHORT.items()))
+def test_analytics_next_short_path_enqueues_its_type(intake, queued, letter, kind):
+    body = {
+        "userId": "u1",
+        "anonymousId": "a1",
+        "event": "E",
+        "groupId": "g",
+        "previousId": "a0",
+        "name": "H",
+    }
+    answer = intake(f"/v1/{letter}", body, headers={"content-type": "text/plain"})
+    assert answer.status == 200 and answer.json() == {"success": True}
+    assert [e.type.value for e in queued()] == [kind]
+
+
+def test_analytics_next_batch_path_with_text_plain_body_and_write_key_in_it_enqueues_every_message(
+    intake, queued
+):
+    body = {
+        "batch": [
+            {"type": "page", "anonymousId": "a1", "name": "Home", "messageId": "b1"},
+            {"type": "track", "anonymousId": "a1", "event": "Product Viewed", "messageId": "b2"},
+        ],
+        "writeKey": "web_local_key",
+        "sentAt": "2027-03-05T08:00:00Z",
+    }
+    answer = intake("/v1/b", body, headers={"content-type": "text/plain"}, key=None)
+    assert answer.status == 200 and answer.json() == {"success": True}
+    assert [(e.message_id, e.type.value) for e in queued()] == [("b1", "page"), ("b2", "track")]
+
+
+def test_rudderstack_beacon_batch_with_write_key_in_query_enqueues_the_batch(intake, queued):
+    body = {"batch": [{"type": "track", "anonymousId": "a1", "event": "Cart Viewed", "messageId": "r1"}]}
+    answer = intake(
+        "/beacon/v1/batch?writeKey=web_local_key", body, headers={"content-type": "text/plain"}, key=None
+    )
+    assert answer.status == 200 and answer.json() == {"success": True}
+    [event] = queued()
+    assert (event.message_id, event.source.source_id) == ("r1", "web_local")
+
+
+@pytest.mark.parametrize(
+    ("query", "status"), [("", 401), ("?writeKey=unknown", 401), ("?writeKey=read_local_key", 403)]
+)
+def test_beacon_batch_without_a_usable_write_key_in_query_is_refused_and_queues_nothing(
+    intake, queued, query, status
+):
+    body = {"batch": [{"type": "track", "anonymousId": "a1", "event": "Cart Viewed"}]}
+    assert intake(f"/beacon/v1/batch{query}", body, key=None).status == status
+    assert queued() == []
+
+
+def test_write_key_in_query_is_read_only_on_the_beacon_path(intake, queued):
+    body = {"anonymousId": "a1", "event": "E"}
+    assert intake("/v1/track?writeKey=web_local_key", body, key=None).status == 401
+    assert queued() == []

@@ -54,6 +54,16 @@ ROUTES: list[Route] = [
     intake("screen", {"anonymousId": "a-1", "name": "Home"}),
     intake("group", {"userId": "u-1", "groupId": "g-1"}),
     intake("alias", {"userId": "u-1", "previousId": "a-1"}),
+    # the browser SDKs' paths: analytics-next's first letters and batch, RudderStack's beacon
+    intake("b", {"batch": [{"type": "track", "userId": "u-1", "event": "Viewed"}]}),
+    intake("i", {"userId": "u-1", "traits": {"firstName": "Анна"}}),
+    intake("t", {"userId": "u-1", "event": "Viewed"}),
+    intake("p", {"anonymousId": "a-1", "name": "Home"}),
+    intake("s", {"anonymousId": "a-1", "name": "Home"}),
+    intake("g", {"userId": "u-1", "groupId": "g-1"}),
+    intake("a", {"userId": "u-1", "previousId": "a-1"}),
+    Route("POST", "/beacon/v1/batch", "/beacon/v1/batch", WRITE,
+          {"batch": [{"type": "track", "anonymousId": "a-1", "event": "Cart Viewed"}]}),
     # profiles_api
     Route("GET", "/v1/profiles/{identifier_type}/{value}", PROFILE, READ),
     Route("POST", "/v1/profiles/{profile_id}/unmerge", "/v1/profiles/p_1/unmerge", ADMIN,

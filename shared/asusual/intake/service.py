@@ -28,6 +28,7 @@ class IntakeRequest:
     body: bytes
     content_encoding: str | None
     authorization: str | None
+    query_key: str | None = None  # ?writeKey= (RudderStack's beacon: sendBeacon cannot set headers)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def ingest(
     default_limits: Limits,
     now: datetime,
 ) -> IntakeResponse:
-    header_key = key_from_authorization(request.authorization)
+    header_key = key_from_authorization(request.authorization) or request.query_key
     principal = _authenticate(header_key, keys, now) if header_key else None
     body = decode_body(request.body, request.content_encoding)
     if principal is None:
