@@ -8,6 +8,7 @@ takes the first plausible zone (``local_now``)."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -91,3 +92,33 @@ def local_dates(now: datetime) -> tuple[date, ...]:
     whatever zone ``now`` itself is given in."""
     utc = now.astimezone(UTC)
     return tuple(sorted({(utc + EARLIEST_OFFSET).date(), utc.date(), (utc + LATEST_OFFSET).date()}))
+
+
+# a browser's offset as SDKs send it in context.timezone: RudderStack "GMT+0300", "UTC-05:30", "+03:00"
+_OFFSET = re.compile(r"^(?:GMT|UTC)?\s*([+-])(\d{1,2}):?(\d{2})?$|^(?:GMT|UTC)$", re.IGNORECASE)
+
+
+def utc_offset(value: object) -> timedelta | None:
+    """A UTC offset written as browsers' SDKs write it (``GMT+0300``, ``UTC-05:30``, ``+03``,
+    ``GMT``), within UTC-12…UTC+14 in whole quarter hours; None for anything else (a zone name
+    too: that is not an offset)."""
+    if not isinstance(value, str) or len(value) > 16:
+        return None
+    match = _OFFSET.match(value.strip())
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    if sign is None:
+        return timedelta(0)
+    offset = timedelta(hours=int(hours), minutes=int(minutes or 0)) * (-1 if sign == "-" else 1)
+    if not EARLIEST_OFFSET <= offset <= LATEST_OFFSET or offset % timedelta(minutes=15):
+        return None
+    return offset
+
+
+def zones_at_offset(zones: Iterable[str], offset: timedelta, at: datetime) -> tuple[str, ...]:
+    """The zones whose clocks were ``offset`` from UTC at ``at`` (DST included): what an observed
+    offset leaves of a customer's plausible zones."""
+    return tuple(
+        name for name in zones if (tz := zone(name)) is not None and at.astimezone(tz).utcoffset() == offset
+    )

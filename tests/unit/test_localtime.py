@@ -69,3 +69,47 @@ def test_local_now_and_customer_day_use_the_first_plausible_zone():
     assert customer_day(now, zones) == date(2026, 11, 24)
     assert local_now(now, ("Not/AZone",)) == now and local_now(now, ("Not/AZone",)).tzinfo is UTC
     assert customer_day(now, ()) == date(2026, 11, 23)
+
+
+# -- a device's offset (RudderStack's context.timezone "GMT+0300"): evidence, never a zone ----------
+
+import pytest  # noqa: E402
+
+from asusual.localtime import utc_offset, zones_at_offset  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("written", "offset"),
+    [
+        ("GMT+0300", timedelta(hours=3)),
+        ("GMT+0000", timedelta(0)),
+        ("UTC-05:30", -timedelta(hours=5, minutes=30)),
+        ("+03", timedelta(hours=3)),
+        ("GMT", timedelta(0)),
+        ("utc+14:00", timedelta(hours=14)),
+        ("GMT-1200", -timedelta(hours=12)),
+        ("GMT+0545", timedelta(hours=5, minutes=45)),
+        ("Europe/Moscow", None),
+        ("GMT+1500", None),
+        ("GMT-1300", None),
+        ("GMT+0307", None),
+        ("", None),
+        ("GMT+03000000000000000", None),
+        (180, None),
+    ],
+)
+def test_utc_offset_as_browser_sdks_write_it_parsed_exactly(written, offset):
+    assert utc_offset(written) == offset
+
+
+def test_zones_at_offset_of_russia_at_plus_three_are_the_moscow_time_zones():
+    at = datetime(2027, 3, 5, 9, 0, tzinfo=UTC)
+    assert zones_at_offset(country_zones("RU"), timedelta(hours=3), at) == (
+        "Europe/Kirov", "Europe/Moscow", "Europe/Volgograd"
+    )  # fmt: skip
+
+
+def test_zones_at_offset_follows_daylight_saving_time():
+    summer, winter = datetime(2027, 7, 5, tzinfo=UTC), datetime(2027, 1, 5, tzinfo=UTC)
+    assert "America/New_York" in zones_at_offset(country_zones("US"), timedelta(hours=-4), summer)
+    assert "America/New_York" not in zones_at_offset(country_zones("US"), timedelta(hours=-4), winter)

@@ -7,12 +7,12 @@ on at least one channel, and at least one plausible timezone (its own, else its 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from asusual.localtime import country_zones
+from asusual.localtime import country_zones, zones_at_offset
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import TimezoneEvidence, timezone_of
 
@@ -63,7 +63,13 @@ def plausible_zones(state: ProfileState, default_country: str | None) -> tuple[s
         return (known.zone,)
     # a phone number's single zone is a guess (+7 4012 Kaliningrad gives Europe/Bucharest): the
     # local rules then hold in every zone of the number's country instead
-    return country_zones(country_of(traits, default_country))
+    zones = country_zones(country_of(traits, default_country))
+    observed = state.context_utc_offset
+    if observed is not None and isinstance(observed.value, int):
+        # a device's offset narrows the country's zones to those on that offset then; it is never a
+        # zone itself, and an offset none of them had (a travelling phone, a wrong clock) narrows nothing
+        return zones_at_offset(zones, timedelta(minutes=observed.value), observed.at) or zones
+    return zones
 
 
 def birthday_entry(state: ProfileState, default_country: str | None) -> BirthdayEntry | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asusual.identity.extract import normalize_email, normalize_phone
 from asusual.identity.models import Identifier
 from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
+from asusual.localtime import utc_offset
 from asusual.profiles.limits import MAX_LINE_TEXT, MAX_ORDER_LINES, fits_trait
 from asusual.profiles.state import OrderFact, ProductLine, ProfileState, Stamped, snake
 
@@ -193,12 +194,15 @@ def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> Prof
     locale = event.context.get("locale")
     locale = locale if isinstance(locale, str) and len(locale) <= MAX_LOCALE else None
     context_tz = valid_timezone(event.context.get("timezone"))
+    # an offset instead of a zone (RudderStack's browser SDK: "GMT+0300") only narrows the zones
+    offset = None if context_tz else utc_offset(event.context.get("timezone"))
     order = _order(event)
     return ProfileState(
         traits={k: stamped(v) for k, v in sorted(traits.items())},
         subscriptions=subscriptions,
         context_locale=stamped(locale) if isinstance(locale, str) and locale else None,
         context_timezone=stamped(context_tz) if context_tz else None,
+        context_utc_offset=stamped(offset // timedelta(minutes=1)) if offset is not None else None,
         source_timezone=stamped(event.source.timezone) if event.source.timezone else None,
         first_seen=event.timestamp,
         last_seen=event.timestamp,

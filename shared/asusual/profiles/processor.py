@@ -279,7 +279,13 @@ def _apply(
 
 
 def _birthday_inputs(state: ProfileState) -> tuple[object, ...]:
-    return (state.traits, state.subscriptions, state.context_timezone, state.source_timezone)
+    return (
+        state.traits,
+        state.subscriptions,
+        state.context_timezone,
+        state.context_utc_offset,
+        state.source_timezone,
+    )
 
 
 def birthday_changes(

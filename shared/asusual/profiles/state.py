@@ -102,6 +102,9 @@ class ProfileState(BaseModel):
     subscriptions: dict[str, Stamped] = Field(default_factory=dict, description="'<channel>.<topic>' → bool")
     context_locale: Stamped | None = None
     context_timezone: Stamped | None = None
+    context_utc_offset: Stamped | None = Field(
+        default=None, description="minutes east of UTC a device reported instead of a zone (GMT+0300)"
+    )
     source_timezone: Stamped | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -122,6 +125,7 @@ class ProfileState(BaseModel):
             subscriptions=_join_maps(self.subscriptions, other.subscriptions),
             context_locale=later(self.context_locale, other.context_locale),
             context_timezone=later(self.context_timezone, other.context_timezone),
+            context_utc_offset=later(self.context_utc_offset, other.context_utc_offset),
             source_timezone=later(self.source_timezone, other.source_timezone),
             first_seen=_min(self.first_seen, other.first_seen),
             last_seen=_max(self.last_seen, other.last_seen),

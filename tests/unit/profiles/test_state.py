@@ -130,3 +130,38 @@ def test_tenure_new_then_loyal():
         for i in range(5)
     ]
     assert view("p", fold(orders)).tenure.stage is TenureStage.LOYAL
+
+
+def test_device_offset_narrows_the_countrys_zones_and_is_never_a_zone():
+    from asusual.profiles.birthday import plausible_zones
+
+    state = fold([event("page", anonymous_id="a1", context={"timezone": "GMT+0300"})])
+    assert state.context_utc_offset.value == 180 and state.context_timezone is None
+    assert view("p", state).timezone is None  # an offset is not a zone
+    assert plausible_zones(state, "RU") == ("Europe/Kirov", "Europe/Moscow", "Europe/Volgograd")
+
+
+def test_device_offset_no_zone_of_the_country_had_narrows_nothing():
+    from asusual.localtime import country_zones
+    from asusual.profiles.birthday import plausible_zones
+
+    state = fold([event("page", anonymous_id="a1", context={"timezone": "GMT+0000"})])  # a headless browser
+    assert plausible_zones(state, "RU") == country_zones("RU")
+
+
+def test_device_offset_declared_zone_wins_over_it():
+    from asusual.profiles.birthday import plausible_zones
+
+    state = fold(
+        [
+            event("page", anonymous_id="a1", context={"timezone": "GMT+0300"}),
+            event("identify", user_id="u1", minutes=1, traits={"timezone": "Asia/Vladivostok"}),
+        ]
+    )
+    assert plausible_zones(state, "RU") == ("Asia/Vladivostok",)
+
+
+def test_device_offset_latest_report_wins_across_a_join():
+    early = fold([event("page", anonymous_id="a1", context={"timezone": "GMT+0300"})])
+    late = fold([event("page", anonymous_id="a1", minutes=5, context={"timezone": "GMT+0700"})])
+    assert early.join(late).context_utc_offset.value == late.join(early).context_utc_offset.value == 420
