@@ -89,29 +89,25 @@ def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[s
     )
 
 
+# what every intake route answers and how it authenticates
+_INTAKE: dict[str, Any] = {"tags": ["intake"], "responses": _RESPONSES, "security": KEY_SECURITY}
+
+
 @app.post(
     "/v1/batch",
     summary="Send up to 2,500 messages of any type (what analytics-python calls)",
     operation_id="batch",
-    tags=["intake"],
-    responses=_RESPONSES,
-    security=KEY_SECURITY,
     openapi_extensions=json_request_body(SegmentBatch, "Segment batch; gzip accepted (Content-Encoding)"),
+    **_INTAKE,
 )
-def batch() -> Response[str]:
-    return _ingest(None)
-
-
 @app.post(
     "/v1/b",
     summary="Send a batch as Segment's browser SDK (analytics-next) does when batching",
     operation_id="batch_short",
-    tags=["intake"],
-    responses=_RESPONSES,
-    security=KEY_SECURITY,
     openapi_extensions=json_request_body(SegmentBatch, "Segment batch (any content type: text/plain too)"),
+    **_INTAKE,
 )
-def batch_short() -> Response[str]:
+def batch() -> Response[str]:
     return _ingest(None)
 
 
@@ -119,10 +115,8 @@ def batch_short() -> Response[str]:
     "/beacon/v1/batch",
     summary="Send a batch as RudderStack's JS SDK does in beacon mode: text/plain, key in ?writeKey=",
     operation_id="beacon_batch",
-    tags=["intake"],
-    responses=_RESPONSES,
-    security=KEY_SECURITY,
     openapi_extensions=json_request_body(SegmentBatch, "Segment batch sent by navigator.sendBeacon"),
+    **_INTAKE,
 )
 def beacon_batch() -> Response[str]:
     return _ingest(None, key_in_query=True)
@@ -138,23 +132,20 @@ def _single(kind: EventType) -> Callable[[], Response[str]]:
 # one route per Segment call type, as the message model declares them (infra reads this loop too),
 # and the first letter of each, where Segment's browser SDK (analytics-next) posts it: /v1/i, /v1/t …
 for _kind in EventType:
+    _described = json_request_body(SegmentMessage, f"one Segment {_kind.value} message")
     app.post(
         f"/v1/{_kind.value}",
         summary=f"Send one {_kind.value} message",
         operation_id=_kind.value,
-        tags=["intake"],
-        responses=_RESPONSES,
-        security=KEY_SECURITY,
-        openapi_extensions=json_request_body(SegmentMessage, f"one Segment {_kind.value} message"),
+        openapi_extensions=_described,
+        **_INTAKE,
     )(_single(_kind))
     app.post(
         f"/v1/{_kind.value[0]}",
         summary=f"Send one {_kind.value} message (analytics-next's path)",
         operation_id=f"{_kind.value}_short",
-        tags=["intake"],
-        responses=_RESPONSES,
-        security=KEY_SECURITY,
-        openapi_extensions=json_request_body(SegmentMessage, f"one Segment {_kind.value} message"),
+        openapi_extensions=_described,
+        **_INTAKE,
     )(_single(_kind))
 
 
