@@ -45,8 +45,8 @@ from asusual.profiles.view import ProfileView, TenureStage
 NEUTRAL_PRODUCT = {"ru": "товар из вашего заказа", "en": "your item"}
 NEUTRAL_OFFER = {"ru": "товар, подобранный для вас", "en": "an item picked for you"}
 FOOTER_LABELS = {
-    "ru": {"more": "Подробнее", "unsubscribe": "Отписаться"},
-    "en": {"more": "Details", "unsubscribe": "Unsubscribe"},
+    "ru": {"more": "Подробнее", "unsubscribe": "Отписаться", "preferences": "Настроить рассылки"},
+    "en": {"more": "Details", "unsubscribe": "Unsubscribe", "preferences": "Choose what you receive"},
 }
 RENDER_ERRORS = (LiquidError, ValueError, TypeError, KeyError, ArithmeticError)
 
@@ -65,6 +65,7 @@ class ContentInput(BaseModel):
     offer: ContentProduct | None = Field(default=None, description="today's offer, season-filtered")
     why_url: str = ""
     unsubscribe_url: str | None = None
+    preferences_url: str | None = Field(default=None, description="the preference center (email footers)")
     message_id: str = ""
 
     @field_validator("now")
@@ -385,12 +386,17 @@ def named_sensitive(text: str, names: list[str]) -> str | None:
 # --- assembly -------------------------------------------------------------------------------
 
 
-def _footer(locale: str, channel: str, why: str, why_url: str, unsubscribe_url: str | None) -> str:
+def _footer(locale: str, channel: str, why: str, request: ContentInput) -> str:
+    """The why line and the links: every link an email has room for; in an SMS, push or webhook
+    text only the why link (its page links to the preference center) and the unsubscribe."""
     labels = FOOTER_LABELS[locale]
+    why_url, unsubscribe_url = request.why_url, request.unsubscribe_url
     if channel == "email":
         lines = [why]
         if why_url:
             lines.append(f"{labels['more']}: {why_url}")
+        if request.preferences_url:
+            lines.append(f"{labels['preferences']}: {request.preferences_url}")
         if unsubscribe_url:
             lines.append(f"{labels['unsubscribe']}: {unsubscribe_url}")
         return "\n".join(lines)
@@ -504,7 +510,7 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
         problem = (leak(subject, data) if subject is not None else None) or leak(body, data)
         if not problem and not placement:
             separator = "\n" if request.channel in ("sms", "push") else "\n\n"
-            footer = _footer(locale, request.channel, why, request.why_url, request.unsubscribe_url)
+            footer = _footer(locale, request.channel, why, request)
             body = f"{body}{separator}{footer}"
         exposed = [subject or "", why] if email else [subject or "", body, why]
         if not problem and (name := named_sensitive("\n".join(exposed), sensitive)):

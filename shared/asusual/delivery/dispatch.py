@@ -294,6 +294,9 @@ def _compose(
         if intent.topic is Topic.MARKETING and channel in (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
         else None
     )
+    preferences_url = deps.links.preferences_url(
+        message_id, profile_id, channel.value, intent.topic.value, now
+    )
     request = ContentInput(
         trigger=template_key(intent),
         channel=channel.value,
@@ -306,6 +309,7 @@ def _compose(
         offer=offer.shown() if offer is not None else None,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
+        preferences_url=preferences_url,
         message_id=message_id,
     )
     try:
@@ -328,6 +332,7 @@ def _compose(
         status=MessageStatus.SENDING,
         created_at=now,
         explanation=explanation,
+        preferences_url=preferences_url,
     )
     outgoing = OutgoingMessage(
         id=message_id,
@@ -345,6 +350,7 @@ def _compose(
         local_sent_at=local_sent_at,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
+        preferences_url=preferences_url,
         send_once_key=intent.send_once_key,
     )
     return record, outgoing

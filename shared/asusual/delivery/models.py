@@ -56,6 +56,9 @@ class OutgoingMessage(BaseModel):
     local_sent_at: datetime = Field(description="sent_at in the customer's (first plausible) zone")
     why_url: str
     unsubscribe_url: str | None = Field(default=None, description="one-click link (marketing email, SMS)")
+    preferences_url: str | None = Field(
+        default=None, description="the preference center: every channel and topic"
+    )
     send_once_key: str
 
 

@@ -74,6 +74,7 @@ class MessageRecord(BaseModel):
     error: str | None = None
     created_at: datetime
     explanation: Explanation
+    preferences_url: str | None = Field(default=None, description="the message's preference center link")
 
 
 class CapsLedger(BaseModel):

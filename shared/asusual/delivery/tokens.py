@@ -1,5 +1,5 @@
 """Signed, expiring link tokens for the links a message carries (one-click unsubscribe, "why am I
-getting this").
+getting this", the preference center) and for the undo an unsubscribe page offers.
 
 A token is ``<payload>.<signature>``: the payload is the claims as compact JSON (short keys, the
 expiry in epoch seconds), base64url without padding; the signature is the HMAC-SHA256 of the
@@ -36,6 +36,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 class LinkPurpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     WHY = "why"
+    PREFERENCES = "preferences"  # the preference center (every channel and topic)
+    RESUBSCRIBE = "resubscribe"  # the undo of an unsubscribe, issued on its done page (short-lived)
 
 
 class LinkClaims(BaseModel):
@@ -70,10 +72,13 @@ def sign_link(claims: LinkClaims, secrets: Sequence[bytes]) -> str:
     return f"{payload}.{_signature(payload, secrets[0])}"
 
 
-def verify_link(token: str, secrets: Sequence[bytes], *, purpose: LinkPurpose, now: datetime) -> LinkClaims:
+def verify_link(
+    token: str, secrets: Sequence[bytes], *, purpose: LinkPurpose, now: datetime, expired_ok: bool = False
+) -> LinkClaims:
     """The claims of a genuine, unexpired token made for ``purpose``; otherwise Forbidden with code
     ``invalid_link`` (garbage, tampering, unknown secret), ``wrong_link`` (another purpose) or
-    ``link_expired``."""
+    ``link_expired``. ``expired_ok``: an expired but genuine token is accepted too (what it allows
+    only reduces messages: an unsubscribe is never refused); the caller compares ``expires_at``."""
     if not secrets:
         raise ValueError("verify_link needs at least one secret")
     if now.tzinfo is None:
@@ -83,20 +88,21 @@ def verify_link(token: str, secrets: Sequence[bytes], *, purpose: LinkPurpose, n
         raise Forbidden("token: invalid signature", code="invalid_link")
     if claims.purpose != purpose:
         raise Forbidden(f"token: made for {claims.purpose.value}, not {purpose.value}", code="wrong_link")
-    if now >= claims.expires_at:
+    if now >= claims.expires_at and not expired_ok:
         raise Forbidden("token: the link has expired", code="link_expired")
     return claims
 
 
-def link_url(base_url: str, path: str, token: str) -> str:
+def link_url(base_url: str, path: str, token: str | None) -> str:
     """``base_url`` (with or without a path prefix or trailing slash) + ``path`` + the token as the
-    ``token`` query parameter, keeping any query ``path`` already has."""
+    ``token`` query parameter (none when None: a form's action), keeping any query ``path`` has."""
     base = urlsplit(base_url)
     if base.scheme not in ("http", "https") or not base.netloc:
         raise ValueError(f"link base URL must be an absolute http(s) URL, got {base_url!r}")
     target = urlsplit(path)
     joined_path = base.path.rstrip("/") + "/" + target.path.lstrip("/")
-    query = urlencode([*parse_qsl(target.query, keep_blank_values=True), ("token", token)])
+    extra = [("token", token)] if token is not None else []
+    query = urlencode([*parse_qsl(target.query, keep_blank_values=True), *extra])
     return urlunsplit((base.scheme, base.netloc, joined_path, query, ""))
 
 

@@ -28,7 +28,13 @@ def test_outbox_sender_record_has_the_design_fields_first_then_the_rest():
     [record] = outbox.records()
     assert tuple(record) == OUTBOX_FIELDS
     assert tuple(record)[: len(DESIGN_FIELDS)] == DESIGN_FIELDS
-    assert tuple(record)[len(DESIGN_FIELDS) :] == ("topic", "html", "unsubscribe_url", "send_once_key")
+    assert tuple(record)[len(DESIGN_FIELDS) :] == (
+        "topic",
+        "html",
+        "unsubscribe_url",
+        "preferences_url",
+        "send_once_key",
+    )
 
 
 def test_outbox_sender_record_is_json_with_offsets_kept():
@@ -40,6 +46,7 @@ def test_outbox_sender_record_is_json_with_offsets_kept():
     assert record["sent_at"] == "2026-11-23T09:00:00Z"
     assert record["local_sent_at"] == "2026-11-23T12:00:00+03:00"
     assert record["unsubscribe_url"] == "https://api.example.com/v1/unsubscribe?token=u"
+    assert record["preferences_url"] == "https://api.example.com/v1/preferences?token=p"
     assert record["send_once_key"] == "birthday:p_1:2026"
 
 

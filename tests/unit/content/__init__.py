@@ -14,6 +14,7 @@ from asusual.profiles.view import ProfileView, view
 NOW = datetime(2026, 5, 27, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Wednesday in late spring
 WHY_URL = "https://shop.example/why/m_123"
 UNSUBSCRIBE_URL = "https://shop.example/unsubscribe/m_123"
+PREFERENCES_URL = "https://shop.example/preferences/m_123"
 
 
 def profile(*, orders: int = 0, **traits: Any) -> ProfileView:
@@ -56,6 +57,7 @@ def request(
     offer: ContentProduct | None = None,
     why_url: str = WHY_URL,
     unsubscribe_url: str | None = None,
+    preferences_url: str | None = None,
 ) -> ContentInput:
     return ContentInput(
         trigger=trigger,
@@ -69,6 +71,7 @@ def request(
         offer=offer,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
+        preferences_url=preferences_url,
         message_id="m_123",
     )
 

@@ -18,7 +18,16 @@ from asusual.content.render import (
     resolve_locale,
 )
 from asusual.localtime import country_zones
-from tests.unit.content import NOW, UNSUBSCRIBE_URL, WHY_URL, minimal_facts, product, profile, request
+from tests.unit.content import (
+    NOW,
+    PREFERENCES_URL,
+    UNSUBSCRIBE_URL,
+    WHY_URL,
+    minimal_facts,
+    product,
+    profile,
+    request,
+)
 
 HEAD = """
 default_locale = "ru"
@@ -274,6 +283,19 @@ def test_compose_email_carries_why_link_and_unsubscribe_in_text_and_html():
     assert f"Отписаться: {UNSUBSCRIBE_URL}" in out.body
     assert out.html is not None
     assert f'<a href="{WHY_URL}">' in out.html and f'<a href="{UNSUBSCRIBE_URL}">' in out.html
+
+
+def test_compose_email_footer_links_the_preference_center_and_an_sms_does_not():
+    email = compose(
+        default_pack(),
+        request("birthday", "email", ANNA, unsubscribe_url=UNSUBSCRIBE_URL, preferences_url=PREFERENCES_URL),
+    )
+    assert email.body.endswith(
+        f"Подробнее: {WHY_URL}\nНастроить рассылки: {PREFERENCES_URL}\nОтписаться: {UNSUBSCRIBE_URL}"
+    )
+    assert email.html is not None and f'<a href="{PREFERENCES_URL}">' in email.html
+    sms = compose(default_pack(), request("order_shipped", "sms", ANNA, preferences_url=PREFERENCES_URL))
+    assert PREFERENCES_URL not in sms.body
 
 
 def test_compose_why_line_is_required_even_if_a_template_forgets_it():

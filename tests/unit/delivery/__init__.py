@@ -28,6 +28,7 @@ def message(**changes: Any) -> OutgoingMessage:
         "local_sent_at": SENT.astimezone(timezone(timedelta(hours=3))),
         "why_url": "https://api.example.com/v1/messages/m_1/why?token=w",
         "unsubscribe_url": "https://api.example.com/v1/unsubscribe?token=u",
+        "preferences_url": "https://api.example.com/v1/preferences?token=p",
         "send_once_key": "birthday:p_1:2026",
     }
     return OutgoingMessage.model_validate({**fields, **changes})

@@ -164,6 +164,25 @@ def test_verify_link_after_expiry_is_link_expired():
     assert refused(token, now=NOW + timedelta(days=400)) == "link_expired"
 
 
+def test_verify_link_expired_ok_opens_an_expired_genuine_link_only():
+    token = sign_link(claims(expires_at=NOW - timedelta(days=300)), [SECRET])
+    opened = verify_link(token, [SECRET], purpose=LinkPurpose.UNSUBSCRIBE, now=NOW, expired_ok=True)
+    assert opened.expires_at == NOW - timedelta(days=300)
+    payload, signature = token.split(".")
+    with pytest.raises(Forbidden) as forged:
+        verify_link(
+            f"{payload}.{signature[::-1]}",
+            [SECRET],
+            purpose=LinkPurpose.UNSUBSCRIBE,
+            now=NOW,
+            expired_ok=True,
+        )
+    assert forged.value.code == "invalid_link"
+    with pytest.raises(Forbidden) as other:
+        verify_link(token, [SECRET], purpose=LinkPurpose.PREFERENCES, now=NOW, expired_ok=True)
+    assert other.value.code == "wrong_link"
+
+
 def test_verify_link_other_purpose_is_wrong_link():
     why = sign_link(claims(purpose=LinkPurpose.WHY), [SECRET])
     assert refused(why, purpose=LinkPurpose.UNSUBSCRIBE) == "wrong_link"
@@ -221,6 +240,13 @@ def test_verify_link_without_secrets_or_naive_now_is_a_value_error():
 )
 def test_link_url_any_base_joins_once(base, path, expected):
     assert link_url(base, path, "T.S") == expected
+
+
+def test_link_url_without_a_token_is_a_forms_action():
+    assert (
+        link_url("https://api.example.com/prod", "/v1/preferences", None)
+        == "https://api.example.com/prod/v1/preferences"
+    )
 
 
 def test_link_url_relative_base_is_a_value_error():
