@@ -1,7 +1,8 @@
 """Delivery: the dispatcher (the only function that sends: intents → channel, consent, caps, quiet
-hours, content → SES, SNS, webhooks), the deferred sweep, the messages API (why, log, one-click
-unsubscribe), the secret that signs links and webhooks, and the sending permissions, scoped to
-what the operator configured (SES sender identity, SNS for SMS, push platform applications)."""
+hours, content → SES, SNS, webhooks), the deferred sweep, the messages API (why, log, the pages
+customers open: preference center, unsubscribe and its undo), the secret that signs links and
+webhooks, and the sending permissions, scoped to what the operator configured (SES sender
+identity, SNS for SMS, push platform applications)."""
 
 from __future__ import annotations
 
@@ -168,16 +169,18 @@ class Delivery(Construct):
         intents.queue.grant_send_messages(self.deferred_sweep)
         every(self, "DeferredSweep", Duration.minutes(15), self.deferred_sweep)
 
-        # why a message was sent, the message log, one-click unsubscribe (→ the events queue)
+        # why a message was sent, the message log, the pages customers open from a message
+        # (preference center, unsubscribe and its undo; their consent changes → the events queue).
+        # Reads messages and, for the pages, the customer's profile (BatchGetItem, following merges)
         self.messages_api = base.function(
             self,
             "messages_api",
-            description="Why a message was sent, the message log, one-click unsubscribe",
+            description="Why a message was sent, the message log, preference center, unsubscribe",
             timeout=Duration.seconds(10),
             memory_mb=512,
             environment={**links, "ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url},
         )
-        base.storage.grant_items(self.messages_api, "dynamodb:GetItem")
+        base.storage.grant_items(self.messages_api, "dynamodb:GetItem", "dynamodb:BatchGetItem")
         base.storage.grant_index_query(self.messages_api, GSI1)
         self.link_secret.grant_read(self.messages_api)
         events.queue.grant_send_messages(self.messages_api)

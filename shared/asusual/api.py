@@ -3,6 +3,8 @@ HTTP answers, and the OpenAPI helpers. Handlers stay a route plus one call."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -159,6 +161,32 @@ def json_request_body(model: type[BaseModel], description: str) -> dict[str, Any
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
         }
     }
+
+
+def html_responses(
+    status: HTTPStatus, description: str, json_model: type[BaseModel] | None = None
+) -> dict[int, Any]:
+    """An OpenAPI ``responses`` entry for a route that answers an HTML page (and, with
+    ``json_model``, that model as JSON to API clients)."""
+    content: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+    if json_model is not None:
+        content = {"application/json": {"model": json_model}, **content}
+    return {int(status): {"description": description, "content": content}}
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    """The request body as bytes, however API Gateway passed it (base64 or text); a body that is
+    not valid base64 reads as empty (a route then says which field is missing)."""
+    event = app.current_event
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        return b""
+    if event.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (ValueError, binascii.Error):
+            return b""
+    return body.encode("utf-8", errors="replace")
 
 
 def error_responses(*statuses: HTTPStatus) -> dict[int, Any]:

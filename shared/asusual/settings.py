@@ -67,7 +67,27 @@ class Settings(BaseSettings):
     suppression_secrets_arn: str | None = Field(
         default=None, description="Secrets Manager secret holding the same list (deployed stages)"
     )
-    link_ttl_days: int = Field(default=90, ge=1, le=730, description="why and unsubscribe links expire after")
+    link_ttl_days: int = Field(
+        default=90, ge=1, le=730, description="why, preference and unsubscribe links expire after"
+    )
+    undo_ttl_hours: int = Field(
+        default=24, ge=1, le=168, description="the undo an unsubscribe page offers expires after"
+    )
+    # -- pages customers read (docs/privacy.md, "Pages and links") ------------------------------
+    retailer_name: str = Field(
+        default="", max_length=80, description="the shop's name on the pages; empty: no name shown"
+    )
+    brand_color: str = Field(
+        default="#1f4e8c",
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="the pages' header and button colour (#rrggbb); text on it is black or white, "
+        "whichever contrasts more",
+    )
+    default_locale: Literal["ru", "en"] | None = Field(
+        default=None,
+        description="the pages' language when neither the message nor the browser tells; "
+        "unset: Russian when default_country is RU, BY, KZ or KG, else English",
+    )
     marketing_daily_cap: int = Field(default=1, ge=0, description="marketing messages per local day")
     marketing_weekly_cap: int = Field(default=3, ge=0, description="marketing messages per local week")
     quiet_hours_start: time = Field(default=time(21, 0), description="no marketing from (local)")

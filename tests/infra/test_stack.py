@@ -302,6 +302,7 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
     }
     assert actions_of(role_statements(template, "messagesapi")) == BASE_ACTIONS | SEND | {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",  # the pages read the customer's profile, following merges
         "dynamodb:Query",
         "secretsmanager:GetSecretValue",
         "secretsmanager:DescribeSecret",
@@ -313,6 +314,9 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
         "GET /v1/messages",
         "GET /v1/unsubscribe",
         "POST /v1/unsubscribe",
+        "POST /v1/resubscribe",
+        "GET /v1/preferences",
+        "POST /v1/preferences",
     } <= routes
 
 

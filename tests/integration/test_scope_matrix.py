@@ -78,6 +78,9 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/messages", "/v1/messages?profile_id=p_1", READ),
     Route("GET", "/v1/unsubscribe", "/v1/unsubscribe?token=not-a-token", PUBLIC),
     Route("POST", "/v1/unsubscribe", "/v1/unsubscribe?token=not-a-token", PUBLIC),
+    Route("POST", "/v1/resubscribe", "/v1/resubscribe", PUBLIC),
+    Route("GET", "/v1/preferences", "/v1/preferences?token=not-a-token", PUBLIC),
+    Route("POST", "/v1/preferences", "/v1/preferences", PUBLIC),
     # admin_api: catalog
     Route("POST", "/v1/catalog/products", "/v1/catalog/products", ADMIN, PRODUCT),
     Route("GET", "/v1/catalog/products/{product_id}", "/v1/catalog/products/sku-1", READ),

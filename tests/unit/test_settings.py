@@ -73,3 +73,31 @@ def test_handler_deployed_without_its_queue_refuses_to_start_at_import():
         check=False,
     )
     assert started.returncode == 0, started.stderr
+
+
+def test_settings_page_look_has_accessible_defaults(env):
+    settings = Settings()
+    assert (
+        settings.retailer_name,
+        settings.brand_color,
+        settings.default_locale,
+        settings.undo_ttl_hours,
+    ) == (
+        "",
+        "#1f4e8c",
+        None,
+        24,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ASUSUAL_BRAND_COLOR", "blue"), ("ASUSUAL_BRAND_COLOR", "#1f4e8"), ("ASUSUAL_DEFAULT_LOCALE", "de"),
+     ("ASUSUAL_RETAILER_NAME", "x" * 81), ("ASUSUAL_UNDO_TTL_HOURS", "0")],
+)  # fmt: skip
+def test_settings_page_look_refuses_bad_values_naming_the_field(env, variable, value):
+    from pydantic import ValidationError
+
+    env.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("ASUSUAL_").lower()):
+        Settings()

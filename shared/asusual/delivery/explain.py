@@ -1,23 +1,28 @@
 """What a customer (or a channel system) can ask about a message: why it was sent (the
-explanation record), and the one-click unsubscribe its links carry (RFC 8058)."""
+explanation record), its profile's message log, and the consent changes the customer makes on
+the pages its links open (asusual.pages), as events for the processor."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.access.models import Channel
 from asusual.delivery.records import Explanation, MessageRecord, MessageRepository, MessageStatus
-from asusual.delivery.tokens import LinkClaims, LinkPurpose, verify_link
+from asusual.delivery.tokens import LinkPurpose, verify_link
 from asusual.errors import Forbidden, NotFound
+from asusual.identity.models import Identifier, Kind, priority
 from asusual.intake.models import EventType, IntakeEvent, SourceContext
+from asusual.profiles.model import Profile
 
-UNSUBSCRIBE_SOURCE = "unsubscribe_link"
+UNSUBSCRIBE_SOURCE = "unsubscribe_link"  # the link's own page and the mail client's one-click POST
+PREFERENCE_CENTER_SOURCE = "preference_center"  # the preference center and an unsubscribe's undo
 # the identifier the address of each channel is (the unsubscribe event resolves the profile by it)
-ADDRESS_KIND = {"email": "email", "sms": "phone"}
+ADDRESS_KIND = {"email": Kind.EMAIL, "sms": Kind.PHONE}
 
 
 class WhyView(BaseModel):
@@ -110,39 +115,57 @@ def message_log(repo: MessageRepository, profile_id: str, limit: int) -> Message
     )
 
 
-def unsubscribe_claims(token: str, secrets: Sequence[bytes], now: datetime) -> LinkClaims:
-    return verify_link(token, secrets, purpose=LinkPurpose.UNSUBSCRIBE, now=now)
-
-
-def unsubscribe_event(
-    repo: MessageRepository, token: str, secrets: Sequence[bytes], now: datetime
-) -> tuple[LinkClaims, IntakeEvent | None]:
-    """The claims of a genuine unsubscribe link and the consent change it makes; None when the
-    message is no longer held (its person erased, or the log past retention): there is nobody
-    left to unsubscribe, and the answer does not say so."""
-    claims = unsubscribe_claims(token, secrets, now)
-    kind = ADDRESS_KIND.get(claims.channel)
-    if kind is None:
-        raise Forbidden(f"token: {claims.channel} messages have no unsubscribe link", code="wrong_link")
-    address = claims.to
-    if address is None:
-        record = repo.message(claims.message_id)
-        address = record.to if record is not None else None
-    return claims, consent_event(claims, kind, address, now) if address else None
-
-
-def consent_event(claims: LinkClaims, kind: str, address: str, now: datetime) -> IntakeEvent:
-    """The consent change an unsubscribe link makes, as an event for the processor (the only
-    writer of profiles): the channel and topic of the message, off, stamped with the click's time
-    and the source ``unsubscribe_link``, naming the customer by ``address`` (an identifier of
-    ``kind``). The same link clicked twice is the same event."""
-    digest = hashlib.sha256(f"{claims.message_id}|{claims.channel}|{claims.topic}".encode()).hexdigest()[:32]
+def consent_event(
+    source_id: str,
+    channel: Channel,
+    identifier: Identifier,
+    changes: Mapping[str, Mapping[str, bool]],
+    event_id: str,
+    now: datetime,
+) -> IntakeEvent:
+    """A consent change the customer made on one of our pages (an unsubscribe link, the preference
+    center), as an event for the processor (the only writer of profiles): ``changes`` is
+    ``{channel: {topic: subscribed}}``, stamped with the click's time and ``source_id``, the
+    customer's own action, naming the customer by ``identifier`` (the message's address, or an
+    identifier of their profile). The same ``event_id`` twice is one event."""
     return IntakeEvent(
-        message_id=f"unsubscribe-{digest}",
+        message_id=event_id,
         type=EventType.IDENTIFY,
-        source=SourceContext(source_id=UNSUBSCRIBE_SOURCE, channel=Channel(claims.channel), customer=True),
-        traits={"subscriptions": {claims.channel: {claims.topic: False}}},
-        context={"externalIds": [{"type": kind, "id": address, "collection": "users"}]},
+        source=SourceContext(source_id=source_id, channel=channel, customer=True),
+        traits={"subscriptions": {c: dict(topics) for c, topics in changes.items()}},
+        **_naming(identifier),
         timestamp=now,
         received_at=now,
     )
+
+
+def _naming(identifier: Identifier) -> dict[str, Any]:
+    """The event fields that name the customer by ``identifier``, where the processor reads them."""
+    if identifier.kind == Kind.USER_ID:
+        return {"user_id": identifier.value}
+    if identifier.kind == Kind.ANONYMOUS_ID:
+        return {"anonymous_id": identifier.value}
+    if identifier.kind == Kind.DEVICE_ID:
+        return {"context": {"device": {"id": identifier.value}}}
+    return {
+        "context": {"externalIds": [{"type": identifier.kind, "id": identifier.value, "collection": "users"}]}
+    }
+
+
+def address_identifier(channel: str, address: str | None) -> Identifier | None:
+    """The identifier a message's address is (email, phone), or None for other channels."""
+    kind = ADDRESS_KIND.get(channel)
+    return Identifier(kind=kind, value=address) if kind is not None and address else None
+
+
+def customer_identifier(profile: Profile) -> Identifier | None:
+    """The identifier an event names ``profile`` by: its strongest (user id, email, phone, external,
+    device, anonymous id), so the event resolves to this profile and links nothing new."""
+    ranked = sorted(profile.identifiers(), key=lambda i: (priority(i.kind), i.kind, i.value))
+    return ranked[0] if ranked else None
+
+
+def event_id(prefix: str, *parts: object) -> str:
+    """A stable event id for a page's consent change: the same parts, the same event."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return f"{prefix}-{digest}"
