@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from aws_cdk import App
 
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+LOCALES = ("ru", "en")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class StageConfig:
     # {"apns": "<platform application ARN>", "fcm": "..."}; {"store": "https://...", "call_center": ...}
     push_platform_applications: dict[str, str] = field(default_factory=dict)
     webhooks: dict[str, str] = field(default_factory=dict)
+    # the pages customers open from messages (why, preferences, unsubscribe); unset: the defaults of
+    # asusual.settings (no name shown, a dark blue, the language from default_country)
+    retailer_name: str | None = None
+    brand_color: str | None = None  # #rrggbb
+    default_locale: str | None = None  # ru or en
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -37,6 +44,12 @@ class StageConfig:
             raise ValueError(f"dedupe_days: {self.dedupe_days} must be 1 to 365")
         if not 1 <= self.message_log_days <= 3650:
             raise ValueError(f"message_log_days: {self.message_log_days} must be 1 to 3650")
+        if self.retailer_name is not None and len(self.retailer_name) > 80:
+            raise ValueError("retailer_name: at most 80 characters")
+        if self.brand_color is not None and not COLOR.match(self.brand_color):
+            raise ValueError(f"brand_color: {self.brand_color!r} must be #rrggbb, e.g. #1f4e8c")
+        if self.default_locale is not None and self.default_locale not in LOCALES:
+            raise ValueError(f"default_locale: {self.default_locale!r} must be one of {', '.join(LOCALES)}")
 
     @property
     def retain_data(self) -> bool:
@@ -72,4 +85,7 @@ class StageConfig:
             public_base_url=get("public_base_url"),
             push_platform_applications=mapping("push_platform_applications"),
             webhooks=mapping("webhooks"),
+            retailer_name=get("retailer_name"),
+            brand_color=get("brand_color"),
+            default_locale=get("default_locale"),
         )

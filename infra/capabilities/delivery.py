@@ -178,13 +178,27 @@ class Delivery(Construct):
             description="Why a message was sent, the message log, preference center, unsubscribe",
             timeout=Duration.seconds(10),
             memory_mb=512,
-            environment={**links, "ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url},
+            environment={
+                **links,
+                "ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url,
+                **page_environment(config),
+            },
         )
         base.storage.grant_items(self.messages_api, "dynamodb:GetItem", "dynamodb:BatchGetItem")
         base.storage.grant_index_query(self.messages_api, GSI1)
         self.link_secret.grant_read(self.messages_api)
         events.queue.grant_send_messages(self.messages_api)
         base.api.serve(self.messages_api)
+
+
+def page_environment(config: StageConfig) -> dict[str, str]:
+    """The pages' look and language, only those the operator configured."""
+    settings = {
+        "ASUSUAL_RETAILER_NAME": config.retailer_name,
+        "ASUSUAL_BRAND_COLOR": config.brand_color,
+        "ASUSUAL_DEFAULT_LOCALE": config.default_locale,
+    }
+    return {name: value for name, value in settings.items() if value}
 
 
 def channel_environment(config: StageConfig) -> dict[str, str]:

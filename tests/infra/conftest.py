@@ -21,6 +21,8 @@ def synthesized(tmp_path_factory):
         sms_origination="+15550001111",
         push_platform_applications={"fcm": "arn:aws:sns:eu-central-1:111122223333:app/GCM/shop"},
         webhooks={"store": "https://pos.example.com/asusual"},
+        retailer_name="Лавка «Ромашка»",
+        brand_color="#0b6e4f",
     )
     app = create_app(config, outdir=str(outdir))
     stack = app.node.find_child("asusual-test")

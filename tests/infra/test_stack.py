@@ -318,6 +318,12 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
         "GET /v1/preferences",
         "POST /v1/preferences",
     } <= routes
+    [messages_api] = [
+        f for n, f in resources(template, "AWS::Lambda::Function").items() if "messagesapi" in n.lower()
+    ]
+    env = messages_api["Properties"]["Environment"]["Variables"]
+    assert (env["ASUSUAL_RETAILER_NAME"], env["ASUSUAL_BRAND_COLOR"]) == ("Лавка «Ромашка»", "#0b6e4f")
+    assert "ASUSUAL_DEFAULT_LOCALE" not in env  # not configured: the settings' default applies
 
 
 def test_profiles_api_role_and_routes_with_the_privacy_requests(synthesized):
@@ -521,6 +527,26 @@ def test_retention_days_are_validated():
         StageConfig(message_log_days=0)
     with pytest.raises(ValueError, match="dedupe_days"):
         StageConfig(dedupe_days=400)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("brand_color", "blue"),
+        ("brand_color", "#12345"),
+        ("default_locale", "de"),
+        ("retailer_name", "x" * 81),
+    ],
+)
+def test_page_settings_are_validated_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        StageConfig(**{field: value})
+
+
+def test_page_settings_are_read_from_cdk_context():
+    app = App(context={"retailer_name": "Shop", "brand_color": "#0b6e4f", "default_locale": "en"})
+    config = StageConfig.from_app(app)
+    assert (config.retailer_name, config.brand_color, config.default_locale) == ("Shop", "#0b6e4f", "en")
 
 
 def test_prod_retains_data_and_dev_does_not():
