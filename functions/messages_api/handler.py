@@ -43,9 +43,10 @@ from asusual.store.secrets import link_secrets
 
 T = TypeVar("T")
 app = make_resolver()
+HTML = f"{content_types.TEXT_HTML}; charset=utf-8"
 PAGE_ANSWER = "The page (HTML); 400 naming a field a form got wrong, 403 for a link that is not ours"
 CHANGE_METRIC = {UNSUBSCRIBE_SOURCE: "Unsubscribed"}  # other page changes: PreferencesChanged
-TOKEN = Annotated[str, Query(min_length=1)]  # any length: one no link has answers the 403 page
+TOKEN = Annotated[str, Query()]  # any length, or none: a link that does not open answers the 403 page
 
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
@@ -98,7 +99,7 @@ def _answer(page: pages.Page) -> Response[str]:
         logger.info("consent changed on a page", event_message_id=page.change.message_id, source=source)
     return Response(
         status_code=page.status,
-        content_type=content_types.TEXT_HTML,
+        content_type=HTML,
         body=page.html,
         headers=dict(page.headers),
     )
@@ -163,7 +164,7 @@ PAGE = PageRoute(tags=["messages"], security=[{}], responses=html_responses(HTTP
     operation_id="unsubscribePage",
     **PAGE,
 )
-def get_unsubscribe(token: TOKEN) -> Response[str]:
+def get_unsubscribe(token: TOKEN = "") -> Response[str]:
     return _serve(pages.unsubscribe_page, token)
 
 
@@ -176,7 +177,7 @@ def get_unsubscribe(token: TOKEN) -> Response[str]:
     operation_id="unsubscribe",
     **PAGE,
 )
-def post_unsubscribe(token: TOKEN) -> Response[str]:
+def post_unsubscribe(token: TOKEN = "") -> Response[str]:
     return _serve(pages.unsubscribe, token)
 
 
@@ -199,7 +200,7 @@ def post_resubscribe() -> Response[str]:
     operation_id="preferencesPage",
     **PAGE,
 )
-def get_preferences(token: TOKEN) -> Response[str]:
+def get_preferences(token: TOKEN = "") -> Response[str]:
     return _serve(pages.preferences_page, token)
 
 

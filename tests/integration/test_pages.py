@@ -269,6 +269,8 @@ def test_get_and_head_of_every_page_change_nothing(server, welcome, runtime):
         ("POST", "/v1/preferences", [("token", "forged.token"), ("email.marketing", "on")]),
         ("POST", "/v1/resubscribe", [("token", "forged.token")]),
         ("GET", "/v1/preferences?token=" + "x" * 20_000, None),
+        ("GET", "/v1/unsubscribe", None),
+        ("POST", "/v1/unsubscribe?token=", None),
     ],
 )
 def test_forged_tokens_answer_an_html_403_and_change_nothing(server, welcome, runtime, method, path, fields):
@@ -277,7 +279,7 @@ def test_forged_tokens_answer_an_html_403_and_change_nothing(server, welcome, ru
     else:
         answer = post_form(server, path, fields, language="en")
     assert answer.status == 403
-    assert answer.headers["content-type"].startswith("text/html")
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
     assert "<h1>This link does not work</h1>" in answer.text
     assert runtime.peek("events", limit=10) == []
 
