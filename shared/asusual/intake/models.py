@@ -117,6 +117,11 @@ class SourceContext(BaseModel):
         description="the customer's own action (a link they clicked), never a channel system's "
         "report: it wins over anything stamped at the same instant",
     )
+    public: bool = Field(
+        default=False,
+        description="sent with a public source's key (a browser or app: known to everyone), so its "
+        "claims are the visitor's word, not the retailer's backend vouching for them",
+    )
 
 
 class IntakeEvent(BaseModel):
