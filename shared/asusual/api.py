@@ -42,8 +42,24 @@ def error_response(
     )
 
 
-# what a browser may send to a route a page calls: the SDKs' own headers (RudderStack's AnonymousId)
-BROWSER_HEADERS = ["Authorization", "Content-Type", "AnonymousId", "Accept-Language"]
+# what a browser may send to a route a page calls, the SDKs' own headers included, as their builds
+# set them (tests/browser drives them): RudderStack JS v3 sends AnonymousId and SentAt on every
+# event and its Rsa-* headers on a retry or an event recovered from storage; Segment's
+# analytics-next sends X-Retry-Count on a retry. A header missing here fails the preflight, and the
+# browser drops the event.
+BROWSER_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    "AnonymousId",
+    "SentAt",
+    "Rsa-Recovered",
+    "Rsa-Retry-Attempt",
+    "Rsa-Retry-Reason",
+    "Rsa-Since-First-Attempt",
+    "Rsa-Since-Last-Attempt",
+    "X-Retry-Count",
+]
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
 
 
