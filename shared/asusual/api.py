@@ -61,6 +61,9 @@ BROWSER_HEADERS = [
     "X-Retry-Count",
 ]
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
+# what a page's script may read of an answer beyond the safelisted headers: when to retry a 429 or
+# 503 (analytics-next honours Retry-After when it can read it, and backs off blindly otherwise)
+EXPOSED_HEADERS = ["Retry-After"]
 
 
 class SourceOrigins(CORSConfig):
@@ -70,7 +73,12 @@ class SourceOrigins(CORSConfig):
     the request that follows is checked against its own source (``access.origins.check_origin``)."""
 
     def __init__(self, origins: Callable[[], PublicOrigins]) -> None:
-        super().__init__(allow_origin="", allow_headers=BROWSER_HEADERS, max_age=PREFLIGHT_MAX_AGE)
+        super().__init__(
+            allow_origin="",
+            allow_headers=BROWSER_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=PREFLIGHT_MAX_AGE,
+        )
         self._origins = origins
 
     def allowed_origin(self, extracted_origin: str | None) -> str | None:
@@ -82,6 +90,7 @@ class SourceOrigins(CORSConfig):
         return {
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Headers": CORSConfig.build_allow_methods(self.allow_headers),
+            "Access-Control-Expose-Headers": ",".join(self.expose_headers),
             "Access-Control-Max-Age": str(self.max_age),
             "Vary": "Origin",
         }

@@ -97,6 +97,7 @@ def test_post_public_key_from_allowed_origin_is_accepted_and_readable(server, ru
     }, identify("anon-page-1"))  # fmt: skip
     assert (status, json.loads(body)) == (200, {"success": True})
     assert headers["access-control-allow-origin"] == PAGE
+    assert headers["access-control-expose-headers"] == "Retry-After"  # a 429's or 503's, to the SDK
     [event] = [decode_event(m["Body"]) for m in runtime.peek("events")]
     assert (event.anonymous_id, event.source.source_id, event.source.public) == (
         "anon-page-1",
