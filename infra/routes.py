@@ -11,6 +11,10 @@ never imports the rules, and synthesis needs no settings. Two forms are read:
   ``asusual.intake.models.EventType``); its members are read from
   that module's source the same way.
 
+A route a page calls says ``cors=True``, in the call or in a module-level dict literal the call
+unpacks (``**_INTAKE``); API Gateway gets an ``OPTIONS`` route for its preflight, answered by the
+same function.
+
 Any other call of a route method on ``app`` is refused with its file and line, so a route cannot
 be written in a form the stack would miss. ``tests/infra`` compares these routes with the
 resolvers' own and with the synthesized API Gateway routes, as exact sets.
@@ -70,15 +74,22 @@ def handler_routes(name: str) -> tuple[Route, ...]:
 
 
 def read_routes(source: Path) -> tuple[Route, ...]:
-    """The routes a handler module declares, in order; UnreadableRoute for a form it cannot read."""
+    """The routes a handler module declares, in order, each followed by its OPTIONS route when a
+    page calls it (``cors=True``); UnreadableRoute for a form it cannot read."""
     module = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
     found: list[Route] = []
     read: set[int] = set()  # the route calls understood, by id
+
+    def add(call: ast.Call, rule: str) -> None:
+        found.append(Route(_method(call), rule))
+        if _cors(module, call, source) and (preflight := Route("OPTIONS", rule)) not in found:
+            found.append(preflight)
+
     for statement in module.body:
         if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in statement.decorator_list:
                 if (call := _route_call(decorator)) is not None:
-                    found.append(Route(_method(call), _literal_path(call, source)))
+                    add(call, _literal_path(call, source))
                     read.add(id(call))
         elif isinstance(statement, ast.For) and isinstance(statement.target, ast.Name):
             loop = [node for node in ast.walk(statement) if (call := _route_call(node)) is not None]
@@ -89,7 +100,7 @@ def read_routes(source: Path) -> tuple[Route, ...]:
                 call = _route_call(node)
                 assert call is not None
                 for value in values:
-                    found.append(Route(_method(call), _fill(call, statement.target.id, value, source)))
+                    add(call, _fill(call, statement.target.id, value, source))
                 read.add(id(call))
     for node in ast.walk(module):
         if (call := _route_call(node)) is not None and id(call) not in read:
@@ -118,6 +129,46 @@ def _method(call: ast.Call) -> str:
     if call.func.attr == "route":
         raise UnreadableRoute(f"line {call.lineno}: use @{RESOLVER}.<method>(...) rather than route()")
     return call.func.attr.upper()
+
+
+def _cors(module: ast.Module, call: ast.Call, source: Path) -> bool:
+    """Whether the route says ``cors=True``: as a keyword, or as the key ``"cors"`` of a module-level
+    dict literal it unpacks. Anything else that could set it is refused."""
+    for keyword in call.keywords:
+        if keyword.arg == "cors":
+            return _literal_bool(keyword.value, source)
+        if keyword.arg is None:  # **name
+            spread = _module_dict(module, keyword.value, source)
+            for key, value in zip(spread.keys, spread.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "cors":
+                    return _literal_bool(value, source)
+    return False
+
+
+def _literal_bool(node: ast.expr, source: Path) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node.value
+    raise UnreadableRoute(f"{source}:{node.lineno}: a route's cors must be True or False, written out")
+
+
+def _module_dict(module: ast.Module, node: ast.expr, source: Path) -> ast.Dict:
+    """The dict literal a module-level name is assigned (the route options a handler shares)."""
+    if isinstance(node, ast.Name):
+        for statement in module.body:
+            targets = (
+                [statement.target] if isinstance(statement, ast.AnnAssign)
+                else statement.targets if isinstance(statement, ast.Assign) else []
+            )  # fmt: skip
+            value = statement.value if isinstance(statement, ast.AnnAssign | ast.Assign) else None
+            if isinstance(value, ast.Dict) and any(
+                isinstance(t, ast.Name) and t.id == node.id for t in targets
+            ):
+                if not all(isinstance(key, ast.Constant) for key in value.keys):
+                    break  # a computed key, or another dict unpacked: not read
+                return value
+    raise UnreadableRoute(
+        f"{source}:{node.lineno}: a route unpacks only a module-level dict literal of constant keys"
+    )
 
 
 def _literal_path(call: ast.Call, source: Path) -> str:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
+from asusual.access.origins import PublicOrigins
 from asusual.access.service import CachedKeyLookup
 from asusual.access.throttle import RateLimiter
 from asusual.api import KEY_SECURITY, error_responses, json_request_body, make_resolver
@@ -25,10 +26,8 @@ from asusual.intake.service import IntakeRequest, Limits, ingest
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.access import cached_key_lookup
+from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.queues import SqsEventPublisher
-
-app = make_resolver()
 
 _RESPONSES: dict[int, Any] = {
     200: {
@@ -51,7 +50,7 @@ get_settings().require(*REQUIRED_SETTINGS)
 
 
 @cache
-def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits]:
+def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits, PublicOrigins]:
     settings = get_settings()
     keys = cached_key_lookup()
     publisher = SqsEventPublisher(clients.sqs(), settings.events_queue_url, workers=settings.sqs_send_workers)
@@ -60,20 +59,25 @@ def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Lim
         publisher,
         RateLimiter(),
         Limits(rate=settings.default_rate_limit, burst=settings.default_burst),
+        public_origins(),
     )
+
+
+app = make_resolver(origins=lambda: dependencies()[4])  # pages post here (public sources)
 
 
 def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[str]:
     event = app.current_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
-    keys, publisher, limiter, limits = dependencies()
+    keys, publisher, limiter, limits, _origins = dependencies()
     result = ingest(
         IntakeRequest(
             kind=kind,
             body=body,
             content_encoding=event.headers.get("content-encoding"),
             authorization=event.headers.get("authorization"),
+            origin=event.headers.get("origin"),
             query_key=event.query_string_parameters.get("writeKey") if key_in_query else None,
         ),
         keys=keys,
@@ -89,8 +93,13 @@ def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[s
     )
 
 
-# what every intake route answers and how it authenticates
-_INTAKE: dict[str, Any] = {"tags": ["intake"], "responses": _RESPONSES, "security": KEY_SECURITY}
+# what every intake route answers and how it authenticates; pages call every one (cors)
+_INTAKE: dict[str, Any] = {
+    "tags": ["intake"],
+    "responses": _RESPONSES,
+    "security": KEY_SECURITY,
+    "cors": True,
+}
 
 
 @app.post(

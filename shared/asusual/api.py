@@ -6,19 +6,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from asusual.access.keys import key_from_authorization
 from asusual.access.models import KeyScope, Principal
+from asusual.access.origins import PublicOrigins
 from asusual.access.service import KeyLookup, authenticate
 from asusual.errors import AsusualError, BadRequest, RetryLater
 from asusual.observability import MetricUnit, logger, metrics
@@ -43,9 +44,68 @@ def error_response(
     )
 
 
-def make_resolver() -> APIGatewayHttpResolver:
-    """The resolver every API function uses, with the error mapping registered once."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+# what a browser may send to a route a page calls, the SDKs' own headers included, as their builds
+# set them (tests/browser drives them): RudderStack JS v3 sends AnonymousId and SentAt on every
+# event and its Rsa-* headers on a retry or an event recovered from storage; Segment's
+# analytics-next sends X-Retry-Count on a retry. A header missing here fails the preflight, and the
+# browser drops the event.
+BROWSER_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    "AnonymousId",
+    "SentAt",
+    "Rsa-Recovered",
+    "Rsa-Retry-Attempt",
+    "Rsa-Retry-Reason",
+    "Rsa-Since-First-Attempt",
+    "Rsa-Since-Last-Attempt",
+    "X-Retry-Count",
+]
+PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
+# what a page's script may read of an answer beyond the safelisted headers: when to retry a 429 or
+# 503 (analytics-next honours Retry-After when it can read it, and backs off blindly otherwise)
+EXPOSED_HEADERS = ["Retry-After"]
+
+
+class SourceOrigins(CORSConfig):
+    """CORS for the routes pages call (``cors=True``): an origin is echoed only when an active public
+    source allows it (:class:`asusual.access.origins.PublicOrigins`, read lazily and cached), never
+    ``*``. A preflight (powertools answers it, 204) carries no key, so it cannot know the source;
+    the request that follows is checked against its own source (``access.origins.check_origin``)."""
+
+    def __init__(self, origins: Callable[[], PublicOrigins]) -> None:
+        super().__init__(
+            allow_origin="",
+            allow_headers=BROWSER_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=PREFLIGHT_MAX_AGE,
+        )
+        self._origins = origins
+
+    def allowed_origin(self, extracted_origin: str | None) -> str | None:
+        return extracted_origin if extracted_origin and self._origins().allows(extracted_origin) else None
+
+    def to_dict(self, origin: str | None) -> dict[str, str]:
+        if not origin or not self._origins().allows(origin):
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Headers": CORSConfig.build_allow_methods(self.allow_headers),
+            "Access-Control-Expose-Headers": ",".join(self.expose_headers),
+            "Access-Control-Max-Age": str(self.max_age),
+            "Vary": "Origin",
+        }
+
+
+def make_resolver(origins: Callable[[], PublicOrigins] | None = None) -> APIGatewayHttpResolver:
+    """The resolver every API function uses, with the error mapping registered once. A function
+    whose routes pages call passes the public sources' ``origins``; each such route says so with
+    ``cors=True`` (and every other route of it ``cors=False``: infra/routes.py reads the flag to
+    give API Gateway its OPTIONS route)."""
+    app = APIGatewayHttpResolver(
+        enable_validation=True, cors=SourceOrigins(origins) if origins is not None else None
+    )
 
     @app.exception_handler(AsusualError)  # type: ignore[untyped-decorator]
     def _domain_error(exc: AsusualError) -> Response[str]:
@@ -81,11 +141,14 @@ def make_resolver() -> APIGatewayHttpResolver:
 
 
 def routes(app: APIGatewayHttpResolver) -> list[tuple[str, str]]:
-    """(method, rule) of every route ``app`` registered, sorted; rules in powertools' syntax
-    (``/v1/profiles/<value>``). The one reading of the resolver's routes: the local gateway, the
-    OpenAPI checks and the infra tests derive theirs from it."""
+    """(method, rule) of every route ``app`` registered, and an OPTIONS route for each a page calls
+    (``cors=True``), sorted; rules in powertools' syntax (``/v1/profiles/<value>``). The one
+    reading of the resolver's routes: the local gateway, the OpenAPI checks and the infra tests
+    derive theirs from it."""
     registered = [*app._static_routes, *app._dynamic_routes]  # powertools keeps no public list
-    return sorted((route.method, route.path) for route in registered)
+    declared = {(route.method, route.path) for route in registered}
+    preflights = {("OPTIONS", route.path) for route in registered if route.cors}  # answered by powertools
+    return sorted(declared | preflights)
 
 
 def json_response(

@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--store-id")
     create.add_argument("--rate-limit", type=float, help="requests per second per container")
     create.add_argument("--burst", type=int)
+    create.add_argument("--public", action="store_true", help="a browser or app source (its key is public)")
+    create.add_argument(
+        "--origin",
+        action="append",
+        dest="allowed_origins",
+        default=[],
+        help="a public source's web origin (repeat), e.g. https://shop.example or https://*.shop.example",
+    )
     sources.add_parser("list", help="list sources")
     rotate = sources.add_parser("rotate", help="issue a new write key; old keys expire after the overlap")
     rotate.add_argument("source_id")
@@ -108,6 +116,8 @@ def run(args: argparse.Namespace, repo: service.AccessRepository) -> dict[str, A
                 store_id=args.store_id,
                 rate_limit=args.rate_limit,
                 burst=args.burst,
+                public=args.public,
+                allowed_origins=args.allowed_origins,
             )
             return _issued(issued)
         if args.action == "list":

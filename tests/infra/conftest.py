@@ -24,7 +24,8 @@ def synthesized(tmp_path_factory):
         retailer_name="Лавка «Ромашка»",
         brand_color="#0b6e4f",
     )
-    app = create_app(config, outdir=str(outdir))
+    # each worker stages its own code: a shared build/code would be emptied under another's synth
+    app = create_app(config, outdir=str(outdir), code_dir=tmp_path_factory.mktemp("code") / "code")
     stack = app.node.find_child("asusual-test")
     assembly = app.synth()
     return stack, Template.from_stack(stack), assembly

@@ -41,14 +41,37 @@ def test_routes_read_from_the_handlers_source_are_the_resolvers_routes():
         assert sorted((r.method, r.rule) for r in handler_routes(name)) == routes(app), name
 
 
-def test_intake_routes_are_the_batches_and_two_per_segment_call_type():
-    assert {r.key for r in handler_routes("intake_api")} == {
-        "POST /v1/batch",
-        "POST /v1/b",  # analytics-next, batching
-        "POST /beacon/v1/batch",  # RudderStack JS, beacon mode
-        *(f"POST /v1/{call}" for call in ("identify", "track", "page", "screen", "group", "alias")),
-        *(f"POST /v1/{letter}" for letter in "itpsga"),  # analytics-next: the call type's first letter
+def test_intake_routes_are_the_batches_and_two_per_segment_call_type_each_with_its_preflight():
+    paths = {
+        "/v1/batch",
+        "/v1/b",  # analytics-next, batching
+        "/beacon/v1/batch",  # RudderStack JS, beacon mode
+        *(f"/v1/{call}" for call in ("identify", "track", "page", "screen", "group", "alias")),
+        *(f"/v1/{letter}" for letter in "itpsga"),  # analytics-next: the call type's first letter
     }
+    assert {r.key for r in handler_routes("intake_api")} == {
+        f"{method} {path}" for path in paths for method in ("POST", "OPTIONS")
+    }
+
+
+def test_routes_no_page_calls_have_no_preflight():
+    for name in ("profiles_api", "admin_api", "messages_api", "decide_api"):
+        assert all(r.method != "OPTIONS" for r in handler_routes(name)), name
+
+
+def test_read_routes_cors_through_a_dict_of_computed_keys_is_refused(tmp_path):
+    handler = tmp_path / "handler.py"
+    handler.write_text(
+        'KEY = "cors"\n_SHARED = {KEY: True}\n\n@app.post("/v1/x", **_SHARED)\ndef x():\n    pass\n'
+    )
+    with pytest.raises(UnreadableRoute, match="module-level dict literal"):
+        read_routes(handler)
+
+
+def test_read_routes_cors_from_a_shared_dict_adds_the_preflight(tmp_path):
+    handler = tmp_path / "handler.py"
+    handler.write_text('_SHARED = {"cors": True}\n\n@app.post("/v1/x", **_SHARED)\ndef x():\n    pass\n')
+    assert [r.key for r in read_routes(handler)] == ["POST /v1/x", "OPTIONS /v1/x"]
 
 
 def test_gateway_path_writes_powertools_parameters_in_braces():
@@ -94,6 +117,6 @@ def test_route_reader_expands_a_loop_over_an_imported_string_enum(tmp_path):
 
 
 def test_local_gateway_sends_each_route_to_the_function_that_declares_it():
-    for (_method, path), name in resolver_routes().items():
-        [function] = [f for f in API_FUNCTIONS if f.serves(path)]
+    for (method, path), name in resolver_routes().items():
+        [function] = [f for f in API_FUNCTIONS if f.serves(method, path)]
         assert function.name == name, path

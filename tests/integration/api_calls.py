@@ -35,7 +35,8 @@ def as_text_body(event: dict[str, Any]) -> dict[str, Any]:
 
 def invoke(runtime: Any, event: dict[str, Any]) -> Answer:
     path = event["rawPath"]
-    function = next((f for f in API_FUNCTIONS if f.serves(path)), None)
+    method = event["requestContext"]["http"]["method"]
+    function = next((f for f in API_FUNCTIONS if f.serves(method, path)), None)
     assert function is not None, f"no function serves {path} (no API handler declares a route under it)"
     result = runtime.invoke(function.name, function.handler, event)
     return Answer(result["statusCode"], result.get("headers") or {}, (result.get("body") or "").encode())

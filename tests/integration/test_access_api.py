@@ -49,7 +49,8 @@ def test_create_source_answers_its_write_key_once_and_the_key_works_on_intake(ap
     assert key.startswith("asu_w_") and created["key_id"] == hash_key(key)[:12]
     assert created["scope"] == "write" and created["source_id"] == "pos-msk"
     assert created["source"] == {
-        **SOURCE, "country": "RU", "rate_limit": None, "burst": None, "status": "active",
+        **SOURCE, "country": "RU", "rate_limit": None, "burst": None, "status": "active", "public": False,
+        "allowed_origins": [],
         "created_at": clock.now().isoformat().replace("+00:00", "Z"),
     }  # fmt: skip
     assert intake("/v1/track", TRACK, key=key).status == 200

@@ -87,7 +87,7 @@ raw_bodies = st.one_of(
 
 def call(runtime: Any, method: str, target: str, body: bytes, key: str | None) -> tuple[int, bytes]:
     path = target.split("?", 1)[0]
-    function = next(f for f in API_FUNCTIONS if f.serves(path))
+    function = next(f for f in API_FUNCTIONS if f.serves(method, path))
     headers = {"content-type": "application/json"}
     if key is not None:
         try:

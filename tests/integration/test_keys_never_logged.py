@@ -66,7 +66,8 @@ def issued(runtime) -> dict[str, str]:
 
 def logging_event_too(runtime: Any, event: dict[str, Any]) -> Answer:
     """Invoke as with POWERTOOLS_LOGGER_LOG_EVENT=true: the whole event is logged first."""
-    function = next(f for f in API_FUNCTIONS if f.serves(event["rawPath"]))
+    method = event["requestContext"]["http"]["method"]
+    function = next(f for f in API_FUNCTIONS if f.serves(method, event["rawPath"]))
     handler = logger.inject_lambda_context(log_event=True)(function.load().lambda_handler)
     result = runtime.invoke(function.name, handler, event)
     return Answer(result["statusCode"], result.get("headers") or {}, (result.get("body") or "").encode())

@@ -81,6 +81,8 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/resubscribe", "/v1/resubscribe", PUBLIC),
     Route("GET", "/v1/preferences", "/v1/preferences?token=not-a-token", PUBLIC),
     Route("POST", "/v1/preferences", "/v1/preferences", PUBLIC),
+    Route("GET", "/v1/consent/confirm", "/v1/consent/confirm?token=not-a-token", PUBLIC),
+    Route("POST", "/v1/consent/confirm", "/v1/consent/confirm?token=not-a-token", PUBLIC),
     # admin_api: catalog
     Route("POST", "/v1/catalog/products", "/v1/catalog/products", ADMIN, PRODUCT),
     Route("GET", "/v1/catalog/products/{product_id}", "/v1/catalog/products/sku-1", READ),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from asusual.access.origins import origin_pattern
 
 
 class Channel(StrEnum):
@@ -55,6 +58,17 @@ class SourceFields(BaseModel):
     store_id: str | None = Field(default=None, max_length=100)
     rate_limit: float | None = Field(default=None, gt=0, description="requests per second; default if null")
     burst: int | None = Field(default=None, gt=0)
+    public: bool = Field(
+        default=False,
+        description="a browser or app source: its key is in every page, known to everyone (see the "
+        "README, 'On your web shop'); false: a server-side source whose backend vouches for what it sends",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="a public source's web origins, allowed to call from a browser (CORS): "
+        "scheme://host[:port], a port '*' or a leading '*.' for subdomains",
+    )
 
 
 class Source(SourceFields):
@@ -64,6 +78,10 @@ class Source(SourceFields):
 
     status: Status = Status.ACTIVE
     created_at: AwareDatetime
+
+    @property
+    def active(self) -> bool:
+        return self.status is Status.ACTIVE
 
     @field_validator("source_id")
     @classmethod
@@ -82,6 +100,17 @@ class Source(SourceFields):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone {value!r}") from exc
         return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _allowed_origins(cls, value: list[str]) -> list[str]:
+        return sorted({origin_pattern(pattern) for pattern in value})
+
+    @model_validator(mode="after")
+    def _origins_of_public_sources(self) -> Self:
+        if self.allowed_origins and not self.public:
+            raise ValueError("allowed_origins: only a public source is called from browsers (public: true)")
+        return self
 
     @field_validator("country", mode="before")
     @classmethod
@@ -114,7 +143,7 @@ class ApiKey(BaseModel):
     def usable_at(self, now: datetime) -> bool:
         if self.status is not Status.ACTIVE:
             return False
-        if self.source is not None and self.source.status is not Status.ACTIVE:
+        if self.source is not None and not self.source.active:
             return False
         return self.not_after is None or now < self.not_after
 

@@ -119,6 +119,8 @@ def create_source(
     store_id: str | None = None,
     rate_limit: float | None = None,
     burst: int | None = None,
+    public: bool = False,
+    allowed_origins: Sequence[str] = (),
 ) -> IssuedKey:
     source = Source(
         source_id=source_id,
@@ -129,6 +131,8 @@ def create_source(
         store_id=store_id,
         rate_limit=rate_limit,
         burst=burst,
+        public=public,
+        allowed_origins=list(allowed_origins),
         created_at=now,
     )
     issued = _issue(KeyScope.WRITE, now, source=source, label=f"write key of {source_id}")

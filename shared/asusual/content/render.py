@@ -67,6 +67,7 @@ class ContentInput(BaseModel):
     unsubscribe_url: str | None = None
     preferences_url: str | None = Field(default=None, description="the preference center (email footers)")
     message_id: str = ""
+    confirm_url: str | None = Field(default=None, description="the signed link confirming an opt-in")
 
     @field_validator("now")
     @classmethod
@@ -279,6 +280,7 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
         "country": scene.country,
         "product": products[0] if products else None,
         "offer": offer,
+        "confirm_url": request.confirm_url,
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     out.update(_fact_variables(request.facts))

@@ -297,6 +297,12 @@ def _compose(
     preferences_url = deps.links.preferences_url(
         message_id, profile_id, channel.value, intent.topic.value, now
     )
+    confirms = kind.confirms(intent.facts)
+    confirm_url = (
+        deps.links.confirm_consent_url(message_id, profile_id, confirms[0], confirms[1], now)
+        if confirms
+        else None
+    )
     request = ContentInput(
         trigger=template_key(intent),
         channel=channel.value,
@@ -311,6 +317,7 @@ def _compose(
         unsubscribe_url=unsubscribe_url,
         preferences_url=preferences_url,
         message_id=message_id,
+        confirm_url=confirm_url,
     )
     try:
         rendered = compose(deps.pack, request)

@@ -1,6 +1,7 @@
-"""The links a message carries: its explanation ("why you got this"), the preference center and,
-for marketing, the one-click unsubscribe; and the short-lived undo an unsubscribe page offers.
-All are signed, expiring tokens (asusual.delivery.tokens) naming ids only."""
+"""The links a message carries: its explanation ("why you got this"), the preference center,
+for marketing the one-click unsubscribe, and in a confirmation the link that confirms the opt-in;
+and the short-lived undo an unsubscribe page offers. All are signed, expiring tokens
+(asusual.delivery.tokens) naming ids only."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ WHY_PATH = "/v1/messages/{message_id}/why"
 UNSUBSCRIBE_PATH = "/v1/unsubscribe"
 PREFERENCES_PATH = "/v1/preferences"
 RESUBSCRIBE_PATH = "/v1/resubscribe"
+CONFIRM_CONSENT_PATH = "/v1/consent/confirm"
 
 
 @dataclass(frozen=True)
@@ -63,3 +65,12 @@ class LinkSigner:
     ) -> str:
         token = self.token(LinkPurpose.PREFERENCES, message_id, profile_id, channel, topic, now + self.ttl)
         return self.url(PREFERENCES_PATH, token)
+
+    def confirm_consent_url(
+        self, message_id: str, profile_id: str, channel: str, topic: str, now: datetime
+    ) -> str:
+        """The link of a confirmation message: ids only; the confirmation reads the address and the
+        assertion it confirms from the message's record."""
+        purpose = LinkPurpose.CONFIRM_CONSENT
+        token = self.token(purpose, message_id, profile_id, channel, topic, now + self.ttl)
+        return self.url(CONFIRM_CONSENT_PATH, token)

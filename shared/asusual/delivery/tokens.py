@@ -38,6 +38,7 @@ class LinkPurpose(StrEnum):
     WHY = "why"
     PREFERENCES = "preferences"  # the preference center (every channel and topic)
     RESUBSCRIBE = "resubscribe"  # the undo of an unsubscribe, issued on its done page (short-lived)
+    CONFIRM_CONSENT = "confirm_consent"  # confirmed opt-in: the address confirms an asserted consent
 
 
 class LinkClaims(BaseModel):

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from asusual.access.keys import key_from_authorization
 from asusual.access.models import KeyScope, Principal
+from asusual.access.origins import check_origin
 from asusual.access.service import KeyLookup, authenticate
 from asusual.access.throttle import RateLimiter
 from asusual.intake.models import EventType, IntakeEvent, IntakeResponse, SourceContext
@@ -29,6 +30,7 @@ class IntakeRequest:
     content_encoding: str | None
     authorization: str | None
     query_key: str | None = None  # ?writeKey= (RudderStack's beacon: sendBeacon cannot set headers)
+    origin: str | None = None  # a browser's Origin: the key's source must be public and allow it
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def ingest(
         principal = _authenticate(write_key_in_body(body), keys, now)
     source = principal.source
     assert source is not None  # write keys always belong to a source
+    check_origin(request.origin, source)
     limiter.take(
         principal.key_id,
         rate=source.rate_limit or default_limits.rate,
@@ -68,6 +71,7 @@ def ingest(
             timezone=source.timezone,
             country=source.country,
             store_id=source.store_id,
+            public=source.public,
         ),
         received_at=now,
     )

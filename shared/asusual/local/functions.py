@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,7 +43,15 @@ class LocalFunction:
         reaches the function, which answers its own 404 for a path none of its routes matches."""
         return tuple(sorted({"/".join(rule.split("/")[:3]) for _method, rule in self.routes()}))
 
-    def serves(self, path: str) -> bool:
+    def serves(self, method: str, path: str) -> bool:
+        """Whether API Gateway would hand it this request. An OPTIONS request reaches it only on a
+        route a page calls (its preflight); any other method anywhere inside its prefixes."""
+        if method == "OPTIONS":
+            return any(
+                re.fullmatch(re.sub(r"<\w+>", "[^/]+", rule), path)
+                for m, rule in self.routes()
+                if m == method
+            )
         return any(path == p or path.startswith(p + "/") for p in self.http_prefixes)
 
     def reset(self) -> None:

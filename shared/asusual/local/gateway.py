@@ -2,8 +2,9 @@
 that AWS would send, invokes the same Lambda handler, and writes its answer back. Plus the
 local-only routes (admin key): /_local/clock, /_local/run, /_local/outbox, and /openapi.json.
 
-A request that matches no route, whatever its method (OPTIONS, HEAD, TRACE or a made-up token
-included), is answered as API Gateway answers it: 404 ``{"message":"Not Found"}`` (HEAD: no body)."""
+A request that matches no route, whatever its method (HEAD, TRACE, a made-up token, or OPTIONS
+outside the routes pages call), is answered as API Gateway answers it: 404
+``{"message":"Not Found"}`` (HEAD: no body)."""
 
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ class LocalGateway:
         path = urlsplit(target).path
         if path.startswith("/_local/") or path == "/openapi.json":
             return self._local(method, path, headers, body)
-        function = self._function_for(path) if method in API_METHODS else None
+        function = self._function_for(method, path) if method in API_METHODS else None
         if function is None:
             return no_route()
         event = api_gateway_event(method, target, headers, body)
@@ -115,8 +116,8 @@ class LocalGateway:
         return _from_lambda(result)
 
     @staticmethod
-    def _function_for(path: str) -> LocalFunction | None:
-        return next((f for f in API_FUNCTIONS if f.serves(path)), None)
+    def _function_for(method: str, path: str) -> LocalFunction | None:
+        return next((f for f in API_FUNCTIONS if f.serves(method, path)), None)
 
     def _local(
         self, method: str, path: str, headers: dict[str, str], body: bytes

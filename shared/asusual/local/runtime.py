@@ -63,11 +63,20 @@ class LocalSource:
     channel: Channel
     timezone: str | None = None
     store_id: str | None = None
+    allowed_origins: tuple[str, ...] = ()  # a public source's (its key is in the pages)
 
 
-# design.md 3.2: fixed keys that exist only in local mode.
+# design.md 3.2: fixed keys that exist only in local mode. web_local_key is the web shop's backend
+# (server-side); browser_local_key is in its pages, which a developer serves on any local port.
 LOCAL_SOURCES = (
     LocalSource("web_local_key", "web_local", "Local web shop", Channel.WEB),
+    LocalSource(
+        "browser_local_key",
+        "browser_local",
+        "Local web shop's pages",
+        Channel.WEB,
+        allowed_origins=("http://127.0.0.1:*", "http://localhost:*"),
+    ),
     LocalSource("app_local_key", "app_local", "Local mobile app", Channel.APP),
     LocalSource("email_local_key", "email_local", "Local email service", Channel.EMAIL),
     LocalSource(
@@ -382,6 +391,8 @@ class LocalRuntime:
                 timezone=local.timezone,
                 country=LOCAL_COUNTRY,
                 store_id=local.store_id,
+                public=bool(local.allowed_origins),
+                allowed_origins=list(local.allowed_origins),
                 created_at=created,
             )
             repo.create_source(

@@ -114,6 +114,12 @@ class ProfileState(BaseModel):
     )
     identifiers: frozenset[Identifier] = frozenset()
     orders: dict[str, OrderFact] = Field(default_factory=dict)
+    # confirmed opt-in (asusual.profiles.consent): a public source's opt-in awaiting the customer
+    pending_consents: dict[str, Stamped] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="'<channel>.<topic>' → a public source's assertion, granting nothing until confirmed",
+    )
 
     def join(self, other: ProfileState) -> ProfileState:
         orders = dict(self.orders)
@@ -133,6 +139,7 @@ class ProfileState(BaseModel):
             active_days=_join_days(self.active_days, other.active_days),
             identifiers=self.identifiers | other.identifiers,
             orders=dict(sorted(orders.items())),
+            pending_consents=_join_maps(self.pending_consents, other.pending_consents),
         )
 
     def without_identifiers(self, removed: frozenset[Identifier]) -> ProfileState:

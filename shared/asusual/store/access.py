@@ -14,6 +14,7 @@ from typing import Any
 
 from asusual import clock
 from asusual.access.models import ApiKey, Source, Status
+from asusual.access.origins import PublicOrigins
 from asusual.access.service import CachedKeyLookup
 from asusual.errors import Conflict, NotFound
 from asusual.settings import get_settings
@@ -249,6 +250,18 @@ def cached_key_lookup() -> CachedKeyLookup:
     settings = get_settings()
     return CachedKeyLookup(
         DynamoAccessRepository(clients.dynamodb(), settings.table_name),
+        ttl=timedelta(seconds=settings.key_cache_seconds),
+        clock_now=clock.now,
+    )
+
+
+def public_origins() -> PublicOrigins:
+    """The origins the active public sources allow, for the CORS of the routes pages call (a
+    function keeps one in its cached dependencies): read again after the key cache's time, so a
+    new or revoked source takes effect within it."""
+    settings = get_settings()
+    return PublicOrigins(
+        DynamoAccessRepository(clients.dynamodb(), settings.table_name).list_sources,
         ttl=timedelta(seconds=settings.key_cache_seconds),
         clock_now=clock.now,
     )
