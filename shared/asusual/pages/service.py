@@ -29,6 +29,7 @@ from http import HTTPStatus
 from typing import Any, ParamSpec, Protocol
 
 from asusual.access.models import Channel
+from asusual.delivery.confirmation import CONFIRMATION_TRIGGER
 from asusual.delivery.explain import (
     PREFERENCE_CENTER_SOURCE,
     UNSUBSCRIBE_SOURCE,
@@ -54,6 +55,8 @@ from asusual.profiles.state import ProfileState
 from asusual.triggers.models import Topic
 
 MAX_FIELD_NAME = 60  # a field name quoted back in an error is cut here
+# a marketing consent basis (asusual.delivery.policy.ConsentBasis) → how the why page says it
+OPT_IN_BASES = {"opt_in": "opt_in_at", "confirmed_opt_in": "confirmed_opt_in_at"}
 ON, OFF = "on", "off"
 
 
@@ -288,7 +291,13 @@ def why_sections(record: MessageRecord, locale: str) -> list[dict[str, Any]]:
     local = explanation.local_sent_at
     message = [text(locale, "subject", subject=record.subject)] if record.subject else []
     message.append(text(locale, "sent", how=how(locale, record.channel), when=_when(local, locale)))
-    kind = "marketing_kind" if explanation.topic == Topic.MARKETING else "transactional_kind"
+    kind = (
+        "confirmation_kind"
+        if explanation.trigger == CONFIRMATION_TRIGGER
+        else "marketing_kind"
+        if explanation.topic == Topic.MARKETING
+        else "transactional_kind"
+    )
     sections = [
         {"id": "message", "heading": text(locale, "message_heading"), "lines": message},
         {"id": "why", "heading": text(locale, "why_heading"), "lines": [explanation.why, text(locale, kind)]},
@@ -318,10 +327,14 @@ def _when(instant: datetime, locale: str) -> str:
 
 
 def _basis(explanation: Explanation, locale: str) -> list[str]:
+    """The consent the message relied on: an opt-in (confirmed by the address, or not) and since
+    when; for an order message, that it needs none; for a confirmation request, why it came."""
     consent = explanation.consent
+    if explanation.trigger == CONFIRMATION_TRIGGER:
+        return [text(locale, "confirmation_basis")]
     if consent is None:
         return []
-    if consent.basis != "opt_in":
+    if consent.basis not in OPT_IN_BASES:
         return [text(locale, "no_opt_out")]
     what = label(locale, consent.channel, consent.topic)
     if consent.at is None:
@@ -330,7 +343,8 @@ def _basis(explanation: Explanation, locale: str) -> list[str]:
         from babel.dates import format_date
 
         day = consent.at.astimezone(explanation.local_sent_at.tzinfo).date()
-        lines = [text(locale, "opt_in_at", label=what, date=format_date(day, format="long", locale=locale))]
+        when = format_date(day, format="long", locale=locale)
+        lines = [text(locale, OPT_IN_BASES[consent.basis], label=what, date=when)]
     if consent.consent_version not in (None, ""):
         lines.append(text(locale, "consent_version", version=consent.consent_version))
     return lines

@@ -24,12 +24,17 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "why_heading": "Почему",
         "marketing_kind": "Это рекламное сообщение: новости и предложения.",
         "transactional_kind": "Это сообщение о вашем заказе или обслуживании.",
+        "confirmation_kind": "Это просьба подтвердить подписку: пока вы её не подтвердите, мы не пришлём "
+        "вам рекламы.",
         "basis_heading": "На каком основании",
         "opt_in": "Вы согласились получать {label}.",
         "opt_in_at": "{date} вы согласились получать {label}.",
+        "confirmed_opt_in_at": "{date} вы подтвердили, что хотите получать {label}.",
         "consent_version": "Версия текста согласия: {version}.",
         "no_opt_out": "Сообщения о заказах не требуют согласия на рекламу: мы отправляем их, "
         "чтобы вы знали, что происходит с вашим заказом.",
+        "confirmation_basis": "Такую просьбу мы присылаем не чаще раза в день на адрес или номер, "
+        "указанный при подписке на нашем сайте. Если вы не подписывались, ничего делать не нужно.",
         "timing_heading": "Когда и как часто",
         "quiet_hours": "Рекламу мы присылаем только с {start} до {end} по вашему времени.",
         "held_quiet": "Мы отложили это сообщение, чтобы не беспокоить вас ночью.",
@@ -40,6 +45,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "reason_order_channel": "Так мы сообщаем о заказах, оформленных там, где вы оформили свой.",
         "reason_most_engaged": "Этим способом связи вы пользуетесь чаще других.",
         "reason_first_available": "Этим способом с вами можно связаться.",
+        "reason_requested_address": "Подтвердить подписку может только тот, кто получает сообщения по "
+        "этому адресу или номеру.",
         # the preference center
         "preferences_title": "Какие сообщения вы получаете",
         "preferences_intro": "Отметьте, что вы хотите получать, и нажмите «Сохранить».",
@@ -92,12 +99,17 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "why_heading": "Why",
         "marketing_kind": "This is a marketing message: news and offers.",
         "transactional_kind": "This message is about your order or our service to you.",
+        "confirmation_kind": "This message asks you to confirm a subscription: until you confirm it, we "
+        "send you no marketing.",
         "basis_heading": "On what basis",
         "opt_in": "You agreed to receive {label}.",
         "opt_in_at": "On {date} you agreed to receive {label}.",
+        "confirmed_opt_in_at": "On {date} you confirmed that you want to receive {label}.",
         "consent_version": "Consent wording version: {version}.",
         "no_opt_out": "Messages about your orders need no consent to marketing: we send them so that "
         "you know what is happening with your order.",
+        "confirmation_basis": "We send such a request at most once a day to the address or number given "
+        "when subscribing on our site. If you did not subscribe, there is nothing to do.",
         "timing_heading": "When and how often",
         "quiet_hours": "We send marketing only between {start} and {end} your time.",
         "held_quiet": "We held this message back so as not to disturb you at night.",
@@ -108,6 +120,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "reason_order_channel": "This is how we tell you about orders placed where you placed yours.",
         "reason_most_engaged": "This is the way of reaching you that you use most.",
         "reason_first_available": "This is how we can reach you.",
+        "reason_requested_address": "Only whoever receives messages at this address or number can "
+        "confirm the subscription.",
         "preferences_title": "Which messages you receive",
         "preferences_intro": "Tick what you want to receive and press “Save”.",
         "marketing_legend": "News and offers",

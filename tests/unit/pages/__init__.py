@@ -82,6 +82,24 @@ def record(**changes: Any) -> MessageRecord:
     return MessageRecord.model_validate({**fields, **changes})
 
 
+def transactional(why: str, channel_reason: str, trigger: str = "order_shipped") -> MessageRecord:
+    """An order update (or another transactional message): no opt-in needed, no caps, no send window."""
+    basis = ConsentBasis(channel="email", topic="transactional", basis="no_opt_out")
+    return record(
+        explanation=explanation(
+            trigger=trigger,
+            topic="transactional",
+            why=why,
+            consent=basis,
+            caps=CapState(exempt=True),
+            quiet_hours={"applies": False},
+            channel_reason=channel_reason,
+        ),
+        topic="transactional",
+        trigger=trigger,
+    )
+
+
 def profile(
     subscriptions: dict[str, bool] | None = None,
     *,

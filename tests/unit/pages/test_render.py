@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
 import pytest
@@ -17,7 +17,7 @@ from asusual.errors import Forbidden
 from asusual.pages import service
 from asusual.pages.render import BACKGROUNDS, Look, contrast, link_color, on_color, stylesheet
 from asusual.pages.strings import CHANNEL_HOW, LABELS, TEXT
-from tests.unit.pages import INTERNAL, LINKS, NOW, anna, deps, explanation, record
+from tests.unit.pages import INTERNAL, LINKS, NOW, anna, deps, explanation, record, transactional
 
 MESSAGE = "m_0123456789abcdef01234567"
 
@@ -110,25 +110,48 @@ def test_why_page_says_a_message_was_held_back_for_the_night_and_for_the_caps():
 
 
 def test_why_page_of_an_order_update_states_no_opt_out_and_no_send_window():
-    from asusual.delivery.policy import CapState, ConsentBasis
-
     store = anna()
-    store.records[MESSAGE] = record(
-        explanation=explanation(
-            topic="transactional",
-            why="Вы получили это письмо, потому что оформили у нас заказ № A-1.",
-            consent=ConsentBasis(channel="email", topic="transactional", basis="no_opt_out"),
-            caps=CapState(exempt=True),
-            quiet_hours={"applies": False},
-            channel_reason="order_channel",
-        ),
-        topic="transactional",
-    )
+    order = "Вы получили это письмо, потому что оформили у нас заказ № A-1."
+    store.records[MESSAGE] = transactional(order, "order_channel")
     text = main_of(why(store).html)
     assert "Это сообщение о вашем заказе или обслуживании." in text
     assert "Сообщения о заказах не требуют согласия на рекламу" in text
     assert "Когда и как часто" not in text and "Рекламу мы присылаем" not in text
     assert "Так мы сообщаем о заказах, оформленных там, где вы оформили свой." in text
+
+
+def test_why_page_of_a_confirmed_opt_in_says_the_customer_confirmed_it():
+    from asusual.delivery.policy import ConsentBasis
+
+    store = anna()
+    at = datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
+    confirmed = ConsentBasis(
+        channel="email", topic="marketing", basis="confirmed_opt_in", at=at, source_id="browser_local"
+    )
+    store.records[MESSAGE] = record(explanation=explanation(consent=confirmed))
+    text = main_of(why(store).html)
+    assert "20 ноября 2026\u202fг. вы подтвердили, что хотите получать маркетинговые письма по email." in text
+    assert "browser_local" not in why(store).html
+
+
+CONFIRMATION_WHY = (
+    "Вы получили это письмо, потому что этот адрес указали на нашем сайте, подписываясь на новости."
+)
+
+
+def test_why_page_of_a_confirmation_request_says_what_it_asks_not_that_it_is_about_an_order():
+    store = anna()
+    store.records[MESSAGE] = transactional(CONFIRMATION_WHY, "requested_address", "consent_confirmation")
+    text = main_of(why(store).html)
+    assert (
+        f"Почему {CONFIRMATION_WHY} "
+        "Это просьба подтвердить подписку: пока вы её не подтвердите, мы не пришлём вам рекламы. "
+        "На каком основании Такую просьбу мы присылаем не чаще раза в день на адрес или номер, указанный при "
+        "подписке на нашем сайте. Если вы не подписывались, ничего делать не нужно. "
+        "Почему по электронной почте Подтвердить подписку может только тот, кто получает сообщения по этому "
+        "адресу или номеру. Выбрать, какие сообщения получать"
+    ) in text
+    assert "заказ" not in text
 
 
 def test_why_page_links_to_a_preference_center_that_expires_with_the_why_link():
