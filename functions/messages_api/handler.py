@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any, TypedDict, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -151,22 +151,20 @@ def get_messages(
     return message_log(repo, profile_id, limit)
 
 
-class PageRoute(TypedDict):
-    """What every page route declares: no key (its link's token is the credential), an HTML answer."""
-
-    tags: list[str]
-    security: list[dict[str, list[str]]]
-    responses: dict[int, Any]
-
-
-PAGE = PageRoute(tags=["messages"], security=[{}], responses=html_responses(HTTPStatus.OK, PAGE_ANSWER))
+# what every page route declares: no key (its link's token is the credential), an HTML answer; a
+# page is opened or its form posted by the browser itself (navigation, not fetch): no CORS
+_PAGE: dict[str, Any] = {
+    "tags": ["messages"],
+    "security": [{}],
+    "responses": html_responses(HTTPStatus.OK, PAGE_ANSWER),
+}
 
 
 @app.get(
     "/v1/unsubscribe",
     summary="The page an unsubscribe link opens: it asks to confirm (a GET never unsubscribes)",
     operation_id="unsubscribePage",
-    **PAGE,
+    **_PAGE,
 )
 def get_unsubscribe(token: TOKEN = "") -> Response[str]:
     return _serve(pages.unsubscribe_page, token)
@@ -179,7 +177,7 @@ def get_unsubscribe(token: TOKEN = "") -> Response[str]:
     "the source `unsubscribe_link`. A genuine link works however old it is (unsubscribing is never "
     "refused); the done page offers a short-lived undo.",
     operation_id="unsubscribe",
-    **PAGE,
+    **_PAGE,
 )
 def post_unsubscribe(token: TOKEN = "") -> Response[str]:
     return _serve(pages.unsubscribe, token)
@@ -192,7 +190,7 @@ def post_unsubscribe(token: TOKEN = "") -> Response[str]:
     "issued; it expires after `ASUSUAL_UNDO_TTL_HOURS`. The change comes from the source "
     "`preference_center`.",
     operation_id="resubscribe",
-    **PAGE,
+    **_PAGE,
 )
 def post_resubscribe() -> Response[str]:
     return _serve(pages.resubscribe, raw_body(app))
@@ -202,7 +200,7 @@ def post_resubscribe() -> Response[str]:
     "/v1/preferences",
     summary="The preference center: every channel and topic with its state (a GET changes nothing)",
     operation_id="preferencesPage",
-    **PAGE,
+    **_PAGE,
 )
 def get_preferences(token: TOKEN = "") -> Response[str]:
     return _serve(pages.preferences_page, token)
@@ -216,7 +214,7 @@ def get_preferences(token: TOKEN = "") -> Response[str]:
     "Each change becomes a consent record with the source `preference_center`; an expired link may only "
     'turn things off. The token is the only authority (docs/privacy.md, "Pages and links").',
     operation_id="savePreferences",
-    **PAGE,
+    **_PAGE,
 )
 def post_preferences() -> Response[str]:
     return _serve(pages.change_preferences, raw_body(app))
