@@ -108,17 +108,30 @@ def actions_of(statements):
     return actions
 
 
-def test_intake_role_may_only_read_keys_and_send_to_the_events_queue(synthesized):
+def sources_query(statements):
+    """The one Query statement on the table itself, limited to the sources' partition."""
+    [query] = [
+        s for s in statements if s["Action"] == "dynamodb:Query" and "index" not in json.dumps(s["Resource"])
+    ]
+    assert query["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SOURCES"]}}
+    return query
+
+
+def test_intake_role_may_only_read_keys_sources_and_link_secret_and_send_to_the_events_queue(synthesized):
     _, template, _ = synthesized
     statements = role_statements(template, "intakeapi")
     assert actions_of(statements) == BASE_ACTIONS | {
         "dynamodb:GetItem",
+        "dynamodb:Query",  # pk = SOURCES only: the origins its CORS allows
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
+        "secretsmanager:GetSecretValue",  # the link secret: public sources' signed user ids
+        "secretsmanager:DescribeSecret",
     }
     dynamo = next(s for s in statements if s["Action"] == "dynamodb:GetItem")
     assert "index" not in json.dumps(dynamo["Resource"])  # the table, not its indexes
+    sources_query(statements)
     assert all(s["Effect"] == "Allow" for s in statements)
 
 
@@ -179,6 +192,8 @@ def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",  # rotation and revocation: conditional updates in one transaction
         "dynamodb:Query",  # sources: pk = SOURCES on the table; keys: gsi1
+        "secretsmanager:GetSecretValue",  # the link secret: public sources' identity secrets
+        "secretsmanager:DescribeSecret",
     }
     queries = [json.dumps(s["Resource"]) for s in statements if "dynamodb:Query" in s["Action"]]
     assert len(queries) == 2 and sum(q.endswith('"/index/gsi1"]]}') for q in queries) == 1
@@ -191,6 +206,7 @@ def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
         "POST /v1/sources",
         "POST /v1/sources/{source_id}/rotate",
         "DELETE /v1/sources/{source_id}",
+        "GET /v1/sources/{source_id}/identity-secret",
         "GET /v1/keys",
         "POST /v1/keys",
         "DELETE /v1/keys/{key_id}",
@@ -260,11 +276,12 @@ def secret_readers(template, secret):
     )
 
 
-def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links(synthesized):
+def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links_or_identities(synthesized):
     _, template, _ = synthesized
     readers = secret_readers(template, "DeliveryLinkSecret")
-    assert len(readers) == 2
-    assert any("dispatcher" in r for r in readers) and any("messagesapi" in r for r in readers)
+    assert len(readers) == 4
+    for function in ("dispatcher", "messagesapi", "intakeapi", "adminapi"):  # intake: signed user ids
+        assert sum(function in r for r in readers) == 1, function
 
 
 def test_suppression_key_is_readable_only_by_the_functions_that_suppress_or_match(synthesized):

@@ -12,6 +12,8 @@ SOURCES = {
         source_id="store_local", channel=Channel.STORE, country="RU", timezone="Europe/Moscow"
     ),
     "email": SourceContext(source_id="email_local", channel=Channel.EMAIL, country="RU"),
+    # a shop's pages: a public source (its key is known to everyone)
+    "browser": SourceContext(source_id="browser_local", channel=Channel.WEB, country="RU", public=True),
 }
 
 
