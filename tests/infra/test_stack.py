@@ -311,12 +311,14 @@ def test_deferred_sweep_runs_every_15_minutes_and_only_queries_gsi1_deletes_and_
 
 def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
     _, template, _ = synthesized
-    assert actions_of(role_statements(template, "decideapi")) == BASE_ACTIONS | {
+    decide = role_statements(template, "decideapi")
+    assert actions_of(decide) == BASE_ACTIONS | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
-        "dynamodb:Query",
+        "dynamodb:Query",  # gsi1 (the offer pool), and pk = SOURCES: the page's origins
     }
+    sources_query(decide)
     assert actions_of(role_statements(template, "messagesapi")) == BASE_ACTIONS | SEND | {
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -326,6 +328,8 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
     assert {
         "POST /v1/decide",
+        "POST /v1/decide/visitor",
+        "OPTIONS /v1/decide/visitor",
         "GET /v1/messages/{message_id}/why",
         "GET /v1/messages",
         "GET /v1/unsubscribe",

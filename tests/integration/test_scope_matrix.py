@@ -2,7 +2,7 @@
 unknown or revoked key; 403: a key of another scope) and who gets through (any other status).
 
     write  intake only (a server-side source's key)
-    public intake (a public source's write key, which every page holds)
+    public intake, and the decision a page asks for its visitor (a public source's write key)
     read   profiles (read), decide, why, message log, catalog (read)
     admin  what read may, and catalog upload, sources, keys, unmerge, privacy
 
@@ -75,6 +75,8 @@ ROUTES: list[Route] = [
     Route("DELETE", "/v1/profiles/{identifier_type}/{value}/suppression", f"{PROFILE}/suppression", ADMIN),
     # decide_api
     Route("POST", "/v1/decide", "/v1/decide", READ, DECIDE),
+    Route("POST", "/v1/decide/visitor", "/v1/decide/visitor", frozenset(),
+          {"anonymous_id": "a-1", "placement": "site_greeting"}, pages=True),
     # messages_api
     Route("GET", "/v1/messages/{message_id}/why", "/v1/messages/m_1/why", READ),
     Route("GET", "/v1/messages", "/v1/messages?profile_id=p_1", READ),
