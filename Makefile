@@ -15,13 +15,17 @@ STAMP := $(VENV)/.deps-stamp
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 CDK := infra/node_modules/.bin/cdk
 NPM_STAMP := infra/node_modules/.installed
+# The browser tier (tests/browser): Debian's Chromium, and the SDKs' builds and axe-core from npm
+CHROMIUM := /usr/bin/chromium
+BROWSER_NPM_STAMP := tests/browser/node_modules/.installed
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 # The machines here have Node 20; jsii (aws-cdk-lib) warns on every call that it is end-of-life.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 
 # Test tiers: tests/<tier>, each run alone by `make <tier>` and all together by `make test`.
 # A new tier is its directory under tests/ and its name here.
-TIERS := unit integration engine infra
+TIERS := unit integration engine infra browser
 # xdist workers (auto: one per core), a test module at a time (its module-scoped fixtures are
 # built once: the demo run, the audit's simulation). WORKERS=0: in this process, one after another.
 # (--dist loadgroup would be finer, but xdist 3.8's groups do nothing under pytest 9.)
@@ -41,14 +45,16 @@ CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
   $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY))
 
-.PHONY: help venv npm test $(TIERS) lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
+.PHONY: help venv npm browser-setup test $(TIERS) lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
 
 help:
 	@echo "make demo    three weeks of a retailer's channels on the local stack, through the Segment client"
 	@echo "make test    everything: lint, types, then every test tier at once (5-10 minutes on 2 cores)"
-	@echo "make unit | integration | engine | infra   one tier (WORKERS=auto|N|0, ARGS=... for pytest):"
+	@echo "make unit | integration | engine | infra | browser   one tier (WORKERS=auto|N|0, ARGS=... for pytest):"
 	@echo "             unit: pure rules; integration: handlers on moto, the local server, the demo;"
-	@echo "             engine: on DynamoDB Local; infra: CDK synth + cdk-nag + cfn-lint"
+	@echo "             engine: on DynamoDB Local; infra: CDK synth + cdk-nag + cfn-lint;"
+	@echo "             browser: headless Chromium, the shops' SDKs from another origin (screenshots"
+	@echo "             in tests/browser/artifacts/); installs Debian's chromium when missing (apt-get)"
 	@echo "make lint    ruff check + format check; make types: mypy"
 	@echo "make serve   local API on http://127.0.0.1:$(PORT) (PORT=... overrides) on in-memory AWS"
 	@echo "             DYNAMODB_ENDPOINT=http://127.0.0.1:8000 [TABLE=...]: the table in DynamoDB Local or real DynamoDB"
@@ -76,13 +82,30 @@ $(NPM_STAMP): infra/package.json infra/package-lock.json
 
 npm: $(NPM_STAMP)
 
+$(BROWSER_NPM_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@echo "installing the browser SDKs and axe-core into tests/browser/node_modules ..."
+	@npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian's package, when the machine has none (as root, or through sudo); Playwright drives it
+# (executable_path), so no browser of Playwright's own is downloaded.
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tier (apt-get) ..."
+	@$(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+	@$(AS_ROOT) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+	@test -x $(CHROMIUM)
+
+browser-setup: $(CHROMIUM) $(BROWSER_NPM_STAMP)
+
 # One pytest over every tier: the workers stay busy across tiers. pytest exits non-zero (5) when it
 # runs nothing or a tier named has no test (tests/conftest.py), and make stops on it.
-test: lint types npm
+test: lint types npm browser-setup
 	$(BIN)/pytest $(XDIST) $(addprefix tests/,$(TIERS)) $(ARGS)
 
 $(TIERS): venv npm
 	$(BIN)/pytest $(XDIST) tests/$@ $(ARGS)
+
+browser: browser-setup
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -90,7 +113,7 @@ lint: venv
 types: venv
 	$(BIN)/mypy
 
-pytest: venv npm
+pytest: venv npm browser-setup
 	$(BIN)/pytest $(ARGS)
 
 serve: venv
@@ -132,4 +155,5 @@ lock: venv
 	$(PIP) freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\|wheel\)==' > .ci/constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis cdk.out build infra/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis cdk.out build infra/node_modules \
+	  tests/browser/node_modules tests/browser/artifacts

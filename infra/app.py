@@ -21,11 +21,17 @@ BUILD = ROOT / "build"
 
 
 def create_app(
-    config: StageConfig | None = None, *, build_dir: Path = BUILD, outdir: str | None = None
+    config: StageConfig | None = None,
+    *,
+    build_dir: Path = BUILD,
+    outdir: str | None = None,
+    code_dir: Path | None = None,
 ) -> App:
+    """The app; the code is staged in ``code_dir`` (default ``build/code``: a process synthesizing
+    beside others, as test workers do, passes its own), the layer built once in ``build/layer``."""
     app = App(outdir=outdir) if outdir else App()
     config = config or StageConfig.from_app(app)
-    code_dir = stage_code(build_dir / "code")
+    code_dir = stage_code(code_dir or build_dir / "code")
     layer_dir = build_layer(build_dir / "layer")
     account = config.account or os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = config.region or os.environ.get("CDK_DEFAULT_REGION")

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -69,7 +70,15 @@ def layer_fingerprint() -> str:
 
 def build_layer(out: Path) -> Path:
     """Install the runtime dependencies for the Lambda platform into ``out/python``; reuses a
-    previous build with the same fingerprint."""
+    previous build with the same fingerprint. Processes building at once (test workers, each
+    synthesizing) take turns: the first builds, the others then find its fingerprint."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with (out.parent / f".{out.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_layer(out)
+
+
+def _build_layer(out: Path) -> Path:
     stamp = out / ".fingerprint"
     if stamp.exists() and stamp.read_text() == layer_fingerprint():
         return out

@@ -18,6 +18,7 @@ from asusual import clock
 from asusual.access.models import KeyScope
 from asusual.access.service import CachedKeyLookup
 from asusual.api import KEY_SECURITY, error_responses, make_resolver, require_key
+from asusual.delivery.confirmation import open_confirmation
 from asusual.delivery.explain import (
     MessageLog,
     WhyView,
@@ -26,6 +27,7 @@ from asusual.delivery.explain import (
     unsubscribe_claims,
     unsubscribe_event,
 )
+from asusual.delivery.links import CONFIRM_CONSENT_PATH
 from asusual.errors import AsusualError
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.settings import get_settings
@@ -153,3 +155,117 @@ def post_unsubscribe(token: Annotated[str, Query(min_length=1, max_length=2048)]
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# -- confirmed opt-in: the link of a consent_confirmation message --------------------------------
+# The GET (or a link scanner's HEAD, which no route answers) only shows a page that asks; the POST
+# confirms: the consent event goes to the events queue (the event processor is the only writer of
+# profiles). A forged or expired link gets a page saying so, and nothing changes.
+
+_CONFIRM_TEXT = {
+    "ru": {
+        "ask_title": "Подтвердите подписку",
+        "ask_email": "Подтвердите, что хотите получать наши новости и предложения на этот адрес.",
+        "ask_sms": "Подтвердите, что хотите получать наши новости и предложения по SMS на этот номер.",
+        "button": "Подтвердить подписку",
+        "done_title": "Подписка подтверждена",
+        "done": "Спасибо! Отписаться можно в любой момент по ссылке в каждом сообщении.",
+        "invalid_title": "Ссылка недействительна",
+        "invalid": "Ссылка устарела или повреждена, ничего не изменилось. Чтобы подписаться, оставьте "
+        "адрес на сайте ещё раз: мы пришлём новую ссылку.",
+    },
+    "en": {
+        "ask_title": "Confirm your subscription",
+        "ask_email": "Please confirm that you want to receive our news and offers at this address.",
+        "ask_sms": "Please confirm that you want to receive our news and offers by text at this number.",
+        "button": "Confirm my subscription",
+        "done_title": "Subscription confirmed",
+        "done": "Thank you! You can unsubscribe at any time with the link in every message.",
+        "invalid_title": "This link is not valid",
+        "invalid": "The link has expired or is damaged, and nothing has changed. To subscribe, leave "
+        "your address on the site again: we will send you a new link.",
+    },
+}
+
+
+def _confirm_locale(message_locale: str | None) -> str:
+    """The message's locale; for a link that opens no message, the browser's first language."""
+    wanted = message_locale or app.current_event.headers.get("accept-language") or ""
+    return "en" if wanted.strip().lower().startswith("en") else "ru"
+
+
+def _confirm_page(
+    locale: str, title: str, text: str, status: int = 200, token: str | None = None
+) -> Response[str]:
+    words = _CONFIRM_TEXT[locale]
+    form = (
+        f'<form method="post" action="{CONFIRM_CONSENT_PATH}?token={html.escape(token)}">'
+        f'<button type="submit">{html.escape(words["button"])}</button></form>'
+        if token
+        else ""
+    )
+    body = (
+        f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head><body><main>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</main></body></html>"
+    )
+    return Response(
+        status_code=status,
+        content_type=content_types.TEXT_HTML,
+        body=body,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def _invalid_confirmation(exc: AsusualError) -> Response[str]:
+    if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        raise exc
+    words = _CONFIRM_TEXT[_confirm_locale(None)]
+    return _confirm_page(_confirm_locale(None), words["invalid_title"], words["invalid"], exc.status)
+
+
+@app.get(
+    "/v1/consent/confirm",  # CONFIRM_CONSENT_PATH, as a literal: infra/routes.py reads it
+    summary="The page a confirmation link opens: it asks to confirm the subscription (a GET changes nothing)",
+    operation_id="confirmConsentPage",
+    tags=["messages"],
+    security=[{}],
+)
+def get_confirm_consent(token: Annotated[str, Query(min_length=1, max_length=2048)]) -> Response[str]:
+    _, repo, _ = dependencies()
+    try:
+        confirmation = open_confirmation(repo, token, link_secrets(), clock.now())
+    except AsusualError as exc:
+        return _invalid_confirmation(exc)
+    locale = _confirm_locale(confirmation.locale)
+    words = _CONFIRM_TEXT[locale]
+    ask = words["ask_sms"] if confirmation.claims.channel == "sms" else words["ask_email"]
+    return _confirm_page(locale, words["ask_title"], ask, token=token)
+
+
+@app.post(
+    "/v1/consent/confirm",
+    summary="Confirm the subscription a confirmation link asks about (confirmed opt-in)",
+    description="The consent is granted by the event processor from the source `consent_confirmation`, "
+    "stamped right after the opt-in it confirms: a withdrawal made since still wins. The same link "
+    "confirmed again changes nothing more.",
+    operation_id="confirmConsent",
+    tags=["messages"],
+    security=[{}],
+)
+def post_confirm_consent(token: Annotated[str, Query(min_length=1, max_length=2048)]) -> Response[str]:
+    _, repo, events = dependencies()
+    try:
+        confirmation = open_confirmation(repo, token, link_secrets(), clock.now())
+        if confirmation.event is not None:
+            events.publish([confirmation.event])
+    except AsusualError as exc:
+        return _invalid_confirmation(exc)
+    metrics.add_metric(name="ConsentConfirmed", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "consent confirmed", message_id=confirmation.claims.message_id, channel=confirmation.claims.channel
+    )
+    locale = _confirm_locale(confirmation.locale)
+    words = _CONFIRM_TEXT[locale]
+    return _confirm_page(locale, words["done_title"], words["done"])

@@ -42,9 +42,28 @@ def error_response(
     )
 
 
-# what a browser may send to a route a page calls: the SDKs' own headers (RudderStack's AnonymousId)
-BROWSER_HEADERS = ["Authorization", "Content-Type", "AnonymousId", "Accept-Language"]
+# what a browser may send to a route a page calls, the SDKs' own headers included, as their builds
+# set them (tests/browser drives them): RudderStack JS v3 sends AnonymousId and SentAt on every
+# event and its Rsa-* headers on a retry or an event recovered from storage; Segment's
+# analytics-next sends X-Retry-Count on a retry. A header missing here fails the preflight, and the
+# browser drops the event.
+BROWSER_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept-Language",
+    "AnonymousId",
+    "SentAt",
+    "Rsa-Recovered",
+    "Rsa-Retry-Attempt",
+    "Rsa-Retry-Reason",
+    "Rsa-Since-First-Attempt",
+    "Rsa-Since-Last-Attempt",
+    "X-Retry-Count",
+]
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
+# what a page's script may read of an answer beyond the safelisted headers: when to retry a 429 or
+# 503 (analytics-next honours Retry-After when it can read it, and backs off blindly otherwise)
+EXPOSED_HEADERS = ["Retry-After"]
 
 
 class SourceOrigins(CORSConfig):
@@ -54,7 +73,12 @@ class SourceOrigins(CORSConfig):
     the request that follows is checked against its own source (``access.origins.check_origin``)."""
 
     def __init__(self, origins: Callable[[], PublicOrigins]) -> None:
-        super().__init__(allow_origin="", allow_headers=BROWSER_HEADERS, max_age=PREFLIGHT_MAX_AGE)
+        super().__init__(
+            allow_origin="",
+            allow_headers=BROWSER_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+            max_age=PREFLIGHT_MAX_AGE,
+        )
         self._origins = origins
 
     def allowed_origin(self, extracted_origin: str | None) -> str | None:
@@ -66,6 +90,7 @@ class SourceOrigins(CORSConfig):
         return {
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Headers": CORSConfig.build_allow_methods(self.allow_headers),
+            "Access-Control-Expose-Headers": ",".join(self.expose_headers),
             "Access-Control-Max-Age": str(self.max_age),
             "Vary": "Origin",
         }

@@ -22,7 +22,8 @@ def synthesized(tmp_path_factory):
         push_platform_applications={"fcm": "arn:aws:sns:eu-central-1:111122223333:app/GCM/shop"},
         webhooks={"store": "https://pos.example.com/asusual"},
     )
-    app = create_app(config, outdir=str(outdir))
+    # each worker stages its own code: a shared build/code would be emptied under another's synth
+    app = create_app(config, outdir=str(outdir), code_dir=tmp_path_factory.mktemp("code") / "code")
     stack = app.node.find_child("asusual-test")
     assembly = app.synth()
     return stack, Template.from_stack(stack), assembly

@@ -82,6 +82,8 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/messages", "/v1/messages?profile_id=p_1", READ),
     Route("GET", "/v1/unsubscribe", "/v1/unsubscribe?token=not-a-token", PUBLIC),
     Route("POST", "/v1/unsubscribe", "/v1/unsubscribe?token=not-a-token", PUBLIC),
+    Route("GET", "/v1/consent/confirm", "/v1/consent/confirm?token=not-a-token", PUBLIC),
+    Route("POST", "/v1/consent/confirm", "/v1/consent/confirm?token=not-a-token", PUBLIC),
     # admin_api: catalog
     Route("POST", "/v1/catalog/products", "/v1/catalog/products", ADMIN, PRODUCT),
     Route("GET", "/v1/catalog/products/{product_id}", "/v1/catalog/products/sku-1", READ),

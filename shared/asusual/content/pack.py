@@ -78,6 +78,7 @@ WHEN_KNOWN = frozenset({
     "order_id", "order_status", "previous_status", "order_channel", "details",
     "tracking_number", "tracking_url", "carrier", "pickup_location",
     "days_since", "birthday", "celebrated_on", "subscribed_channels",
+    "confirm_url",
 })  # fmt: skip
 VARIABLES = ALWAYS_PRESENT | WHEN_KNOWN
 FILTERS = frozenset({"money", "number", "plural", "plural_word", "short_date", "long_date"})

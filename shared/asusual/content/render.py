@@ -71,6 +71,7 @@ class ContentInput(BaseModel):
         description="the reader's language when it is not the profile's (a page's visitor: the "
         "request or Accept-Language); None: the profile's locale. Greeting, text and why follow it",
     )
+    confirm_url: str | None = Field(default=None, description="the signed link confirming an opt-in")
 
     @field_validator("now")
     @classmethod
@@ -283,6 +284,7 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
         "country": scene.country,
         "product": products[0] if products else None,
         "offer": offer,
+        "confirm_url": request.confirm_url,
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     out.update(_fact_variables(request.facts))

@@ -294,6 +294,12 @@ def _compose(
         if intent.topic is Topic.MARKETING and channel in (DeliveryChannel.EMAIL, DeliveryChannel.SMS)
         else None
     )
+    confirms = kind.confirms(intent.facts)
+    confirm_url = (
+        deps.links.confirm_consent_url(message_id, profile_id, confirms[0], confirms[1], now)
+        if confirms
+        else None
+    )
     request = ContentInput(
         trigger=template_key(intent),
         channel=channel.value,
@@ -307,6 +313,7 @@ def _compose(
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
         message_id=message_id,
+        confirm_url=confirm_url,
     )
     try:
         rendered = compose(deps.pack, request)

@@ -1,5 +1,6 @@
-"""The links a message carries: its explanation ("why you got this") and, for marketing, the
-one-click unsubscribe. Both are signed, expiring tokens (asusual.delivery.tokens)."""
+"""The links a message carries: its explanation ("why you got this"), for marketing the one-click
+unsubscribe, and in a confirmation the link that confirms the opt-in. All are signed, expiring
+tokens (asusual.delivery.tokens)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from asusual.delivery.tokens import LinkClaims, LinkPurpose, link_url, sign_link
 
 WHY_PATH = "/v1/messages/{message_id}/why"
 UNSUBSCRIBE_PATH = "/v1/unsubscribe"
+CONFIRM_CONSENT_PATH = "/v1/consent/confirm"
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,11 @@ class LinkSigner:
         # reads the address from the message's record
         token = self._token(LinkPurpose.UNSUBSCRIBE, message_id, profile_id, channel, topic, None, now)
         return link_url(self.base_url, UNSUBSCRIBE_PATH, token)
+
+    def confirm_consent_url(
+        self, message_id: str, profile_id: str, channel: str, topic: str, now: datetime
+    ) -> str:
+        """The link of a confirmation message: ids only; the confirmation reads the address and the
+        assertion it confirms from the message's record."""
+        token = self._token(LinkPurpose.CONFIRM_CONSENT, message_id, profile_id, channel, topic, None, now)
+        return link_url(self.base_url, CONFIRM_CONSENT_PATH, token)

@@ -16,6 +16,7 @@ from asusual.localtime import local_moments, within, zone
 from asusual.observability import tracer
 from asusual.profiles.state import ProfileState
 from asusual.triggers.kinds import kind_of
+from asusual.triggers.kinds.base import Recipient
 from asusual.triggers.models import Intent, Topic
 
 # the order's channel → the channel its updates go out on (web shoppers read email, app users push)
@@ -60,7 +61,10 @@ class ConsentBasis(BaseModel):
 
     channel: str
     topic: str
-    basis: str = Field(description="opt_in (marketing), or no_opt_out (transactional)")
+    basis: str = Field(
+        description="opt_in or confirmed_opt_in (a double opt-in; ``at`` is the confirmation) for "
+        "marketing, no_opt_out for transactional"
+    )
     at: datetime | None = Field(default=None, description="when the customer gave consent")
     source_id: str | None = None
     consent_version: str | None = None
@@ -114,12 +118,13 @@ def consent_for(
         if not subscribed:
             return None, "no_marketing_consent" if subscribed is None else "unsubscribed"
         assert stamped is not None and isinstance(value, dict)
+        confirmed_at = _instant(value.get("confirmed_at"))  # a double opt-in: when the address said yes
         return (
             ConsentBasis(
                 channel=channel.value,
                 topic=topic.value,
-                basis="opt_in",
-                at=stamped.at,
+                basis="confirmed_opt_in" if confirmed_at else "opt_in",
+                at=confirmed_at or stamped.at,
                 source_id=value.get("source_id"),
                 consent_version=_text(value.get("consent_version")),
             ),
@@ -128,6 +133,13 @@ def consent_for(
     if subscribed is False:
         return None, "unsubscribed"
     return ConsentBasis(channel=channel.value, topic=topic.value, basis="no_opt_out"), "ok"
+
+
+def _instant(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _text(value: object) -> str | None:
@@ -148,6 +160,9 @@ def choose_channel(
 ) -> ChannelChoice:
     """1. the declared preferred channel; 2. transactional: the channel of the order;
     3. the channels allowed and reachable, the one the customer engages with most first."""
+    fixed = kind_of(intent.facts).recipient(intent.facts, state)
+    if fixed is not None:
+        return _to_recipient(intent, state, fixed)
     considered: dict[str, str] = {}
     allowed: dict[DeliveryChannel, ConsentBasis] = {}
     for channel in ORDER:
@@ -177,6 +192,24 @@ def choose_channel(
         return pick(ORDER_CHANNEL[order_channel or ""], "order_channel")
     ranked = sorted(allowed, key=lambda c: (-engagement(state, c), ORDER.index(c)))
     return pick(ranked[0], "most_engaged" if engagement(state, ranked[0]) else "first_available")
+
+
+def _to_recipient(intent: Intent, state: ProfileState, fixed: Recipient) -> ChannelChoice:
+    """A kind's own address (a confirmation to the address asked to confirm), still subject to the
+    customer's consent for the intent's topic on that channel."""
+    if fixed.address is None:
+        return ChannelChoice(channel=None, reason=fixed.reason, considered={fixed.channel: fixed.reason})
+    channel = DeliveryChannel(fixed.channel)
+    basis, why = consent_for(state, channel, intent.topic)
+    if basis is None:
+        return ChannelChoice(channel=None, reason="no_channel", considered={channel.value: why})
+    return ChannelChoice(
+        channel=channel,
+        address=fixed.address,
+        consent=basis,
+        reason=fixed.reason,
+        considered={channel.value: why},
+    )
 
 
 # -- time: quiet hours and caps ------------------------------------------------------------------

@@ -36,6 +36,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 class LinkPurpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     WHY = "why"
+    CONFIRM_CONSENT = "confirm_consent"  # confirmed opt-in: the address confirms an asserted consent
 
 
 class LinkClaims(BaseModel):

@@ -66,6 +66,9 @@ class SegmentMessage(BaseModel):
     anonymous_id: Identifier = Field(default=None, alias="anonymousId")
     message_id: str | None = Field(default=None, alias="messageId", min_length=1, max_length=100)
     timestamp: datetime | None = None
+    # RudderStack's SDKs send the event's time as originalTimestamp, never timestamp (their server
+    # derives timestamp from it and sentAt): read when timestamp is absent (:attr:`client_time`)
+    original_timestamp: datetime | None = Field(default=None, alias="originalTimestamp")
     sent_at: datetime | None = Field(default=None, alias="sentAt")
     context: JsonObject = Field(default_factory=dict)
     integrations: JsonObject = Field(default_factory=dict)
@@ -76,10 +79,15 @@ class SegmentMessage(BaseModel):
     group_id: Identifier = Field(default=None, alias="groupId")
     previous_id: Identifier = Field(default=None, alias="previousId")
 
-    @field_validator("timestamp", "sent_at")
+    @field_validator("timestamp", "original_timestamp", "sent_at")
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         return _utc(value)
+
+    @property
+    def client_time(self) -> datetime | None:
+        """When the client says the event happened: ``timestamp``, else ``originalTimestamp``."""
+        return self.timestamp if self.timestamp is not None else self.original_timestamp
 
     @field_validator("context", "integrations", "traits", "properties", mode="before")
     @classmethod

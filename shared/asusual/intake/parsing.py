@@ -215,8 +215,8 @@ def _event(
     message: SegmentMessage, merged: dict[str, Any], source: SourceContext, received_at: datetime
 ) -> IntakeEvent:
     generated = message.message_id is None
-    message_id = message.message_id or _derived_message_id(merged, source, received_at, message.timestamp)
-    at, correction = event_time(message.timestamp, message.sent_at, received_at)
+    message_id = message.message_id or _derived_message_id(merged, source, received_at, message.client_time)
+    at, correction = event_time(message.client_time, message.sent_at, received_at)
     return IntakeEvent(
         message_id=message_id,
         message_id_generated=generated,
@@ -234,7 +234,7 @@ def _event(
         integrations=message.integrations,
         timestamp=at,
         time_corrected=correction,
-        original_timestamp=message.timestamp,
+        original_timestamp=message.client_time,
         sent_at=message.sent_at,
         received_at=received_at,
     )

@@ -12,6 +12,7 @@ from asusual.identity.extract import normalize_email, normalize_phone
 from asusual.identity.models import Identifier, Kind, identifying, priority
 from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
 from asusual.localtime import utc_offset
+from asusual.profiles.consent import ADDRESS_TRAIT, confirmed_assertion, confirmed_stamp, needs_confirmation
 from asusual.profiles.limits import MAX_LINE_TEXT, MAX_ORDER_LINES, fits_trait
 from asusual.profiles.state import OrderFact, ProductLine, ProfileState, Stamped, snake
 
@@ -117,27 +118,52 @@ def _consent_version(value: object) -> str | float | int | None:
     return value[:100] if isinstance(value, str) and value else None
 
 
-def _subscriptions(raw: object, event: IntakeEvent) -> dict[str, Stamped]:
+def _subscriptions(
+    raw: object, event: IntakeEvent, traits: dict[str, Any]
+) -> tuple[dict[str, Stamped], dict[str, Stamped]]:
+    """The consents the event states, and the opt-ins it only asserts (a public source's, for email
+    or SMS marketing: pending until the address confirms them, asusual.profiles.consent)."""
     out: dict[str, Stamped] = {}
+    pending: dict[str, Stamped] = {}
     if not isinstance(raw, dict):
-        return out
+        return out, pending
     version = _consent_version(raw.get("consent_version"))
+    confirms = confirmed_assertion(event)
     for channel, topics in raw.items():
         if channel not in CHANNELS or not isinstance(topics, dict):
             continue
         for topic in TOPICS:
             if isinstance(topics.get(topic), bool):
+                value = {
+                    "subscribed": topics[topic],
+                    "consent_version": _consent_version(topics.get("consent_version")) or version,
+                    "source_id": event.source.source_id,
+                }
+                at = event.timestamp
+                if needs_confirmation(event.source, channel, topic, topics[topic]):
+                    pending[f"{channel}.{topic}"] = Stamped(
+                        value={**value, "pending": True, **_asserted_address(channel, traits)},
+                        at=at,
+                        msg=event.message_id,
+                    )
+                    continue
+                if confirms is not None and topics[topic]:
+                    value["confirmed_at"] = event.timestamp.isoformat()
+                    value["confirms"] = confirms.model_dump(mode="json")
+                    at = min(confirmed_stamp(confirms), event.timestamp)
                 out[f"{channel}.{topic}"] = Stamped(
-                    value={
-                        "subscribed": topics[topic],
-                        "consent_version": _consent_version(topics.get("consent_version")) or version,
-                        "source_id": event.source.source_id,
-                    },
-                    at=event.timestamp,
-                    msg=event.message_id,
-                    customer=event.source.customer,
+                    value=value, at=at, msg=event.message_id, customer=event.source.customer
                 )
-    return out
+    return out, pending
+
+
+def _asserted_address(channel: str, traits: dict[str, Any]) -> dict[str, str]:
+    """The address the event itself gives for the channel (the confirmation goes there); none: the
+    profile's own address when the confirmation is sent."""
+    value = traits.get(ADDRESS_TRAIT[channel])
+    if not isinstance(value, str) or (channel == "sms" and not value.startswith("+")):
+        return {}
+    return {"address": value}
 
 
 def _line_text(value: object) -> str | None:
@@ -205,7 +231,7 @@ def contribution(
         return Stamped(value=value, at=event.timestamp, msg=event.message_id, customer=event.source.customer)
 
     traits = _traits(event)
-    subscriptions = _subscriptions(traits.pop("subscriptions", None), event)
+    subscriptions, pending = _subscriptions(traits.pop("subscriptions", None), event, traits)
     push = _push_address(event)
     if push is not None:
         traits["push_address"] = push
@@ -229,4 +255,5 @@ def contribution(
         identifiers=identifiers,
         orders={order.order_id: order} if order else {},
         anonymous_ties=anonymous_ties(event, linked),
+        pending_consents=pending,
     )

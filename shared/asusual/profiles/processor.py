@@ -27,6 +27,7 @@ from asusual.identity.models import Identifier, IdentityPolicy, priority
 from asusual.identity.resolve import Dropped, resolve
 from asusual.intake.models import IntakeEvent
 from asusual.profiles.birthday import BirthdayEntry, birthday_entry
+from asusual.profiles.consent import awaiting_confirmation, granted
 from asusual.profiles.facts import contribution, oversized_traits
 from asusual.profiles.limits import Trimmed, fit
 from asusual.profiles.model import MergeRecord, Profile, new_profile_id
@@ -46,7 +47,8 @@ class ProfileChange:
     merges: list[MergeRecord] = field(default_factory=list)
     # profile id → its birthday index entry, or None to remove it; only entries that changed
     birthdays: dict[str, BirthdayEntry | None] = field(default_factory=dict)
-    # '<channel>.<topic>' → the consent this event stated (kept as a history record each)
+    # '<channel>.<topic>' → the consent this event stated, or the opt-in it asserted awaiting
+    # confirmation (kept as a history record each)
     consents: dict[str, Stamped] = field(default_factory=dict)
 
 
@@ -264,12 +266,14 @@ def _apply(
     change.claims = resolution.attach
     # a consent record per change: an identify that restates a consent the profile already has
     # (same answer, same wording) records nothing new
-    held = target.state().subscriptions if expected is not None else {}
+    had = target.state() if expected is not None else ProfileState()
+    held = had.subscriptions
     change.consents = {
         key: stamped
         for key, stamped in contributed.subscriptions.items()
         if key not in held or _consent_terms(held[key]) != _consent_terms(stamped)
     }
+    change.consents.update(_assertions_to_record(had, contributed))
     if birthday_inputs_changed:
         before = [target] if expected is not None else []
         change.birthdays = birthday_changes(
@@ -277,6 +281,25 @@ def _apply(
         )
     repo.commit(change)
     return outcome
+
+
+def _assertions_to_record(before: ProfileState, contributed: ProfileState) -> dict[str, Stamped]:
+    """A public source's opt-in awaiting confirmation is a step of the consent history too, unless
+    it restates what the profile has: the consent granted already, or the same assertion waiting."""
+    waiting = awaiting_confirmation(before)
+    recorded: dict[str, Stamped] = {}
+    for key, asserted in contributed.pending_consents.items():
+        if granted(before.subscriptions.get(key)):
+            continue
+        if key in waiting and _assertion_terms(waiting[key]) == _assertion_terms(asserted):
+            continue
+        recorded[key] = asserted
+    return recorded
+
+
+def _assertion_terms(stamped: Stamped) -> tuple[object, ...]:
+    value = stamped.value if isinstance(stamped.value, dict) else {}
+    return (*_consent_terms(stamped), value.get("address"))
 
 
 def _birthday_inputs(state: ProfileState) -> tuple[object, ...]:

@@ -136,6 +136,12 @@ class ProfileState(BaseModel):
         "server-side source's, or a signed user id's) named with it: only such a tie lets a browser "
         "holding that anonymous id be greeted as the customer (asusual.profiles.model.Profile.ties)",
     )
+    # confirmed opt-in (asusual.profiles.consent): a public source's opt-in awaiting the customer
+    pending_consents: dict[str, Stamped] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="'<channel>.<topic>' → a public source's assertion, granting nothing until confirmed",
+    )
 
     def join(self, other: ProfileState) -> ProfileState:
         orders = dict(self.orders)
@@ -156,6 +162,7 @@ class ProfileState(BaseModel):
             identifiers=self.identifiers | other.identifiers,
             orders=dict(sorted(orders.items())),
             anonymous_ties=_join_ties(self.anonymous_ties, other.anonymous_ties),
+            pending_consents=_join_maps(self.pending_consents, other.pending_consents),
         )
 
     def without_identifiers(self, removed: frozenset[Identifier]) -> ProfileState:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from asusual.profiles.consent import awaiting_confirmation
 from asusual.profiles.facts import valid_timezone
 from asusual.profiles.state import ProfileState
 
@@ -84,10 +85,23 @@ class ProfileView(BaseModel):
     timezone: Timezone | None
     preferred_channel: str | None
     subscriptions: dict[str, dict[str, bool]]
+    pending_subscriptions: dict[str, dict[str, bool]] = Field(
+        default_factory=dict,
+        description="opt-ins a public source (the shop's pages, the app) asserted, granting nothing "
+        "until the customer confirms them by the link sent to the address",
+    )
     channels: list[str]
     tenure: Tenure
     purchases: list[Purchase]
     traits: dict[str, Any] = Field(description="every trait, latest value")
+
+
+def _pending(state: ProfileState) -> dict[str, dict[str, bool]]:
+    pending: dict[str, dict[str, bool]] = defaultdict(dict)
+    for key in awaiting_confirmation(state):
+        channel, topic = key.split(".", 1)
+        pending[channel][topic] = True
+    return dict(pending)
 
 
 def _text(value: Any) -> str | None:
@@ -167,6 +181,7 @@ def view(profile_id: str, state: ProfileState, policy: TenurePolicy | None = Non
         timezone=timezone_of(state, traits),
         preferred_channel=preferred if preferred in PREFERRED_CHANNELS else None,
         subscriptions=dict(subscriptions),
+        pending_subscriptions=_pending(state),
         channels=sorted(state.channels),
         tenure=Tenure(
             stage=stage,

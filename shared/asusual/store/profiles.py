@@ -191,6 +191,9 @@ def _consent_item(profile_id: str, consent: str, stamped: Stamped) -> Item:
         "source_id": value.get("source_id"),
         "consent_version": value.get("consent_version"),
     }
+    # confirmed opt-in (asusual.profiles.consent): the assertion awaiting confirmation is marked
+    # pending; a confirmation says when the customer confirmed and which assertion
+    record.update({k: value[k] for k in ("pending", "confirmed_at", "confirms") if k in value})
     return {
         **item_key(f"PROFILE#{profile_id}", f"CONSENT#{stamped.at.isoformat()}#{consent}#{stamped.msg}"),
         **to_item({"entity": "consent", "data": json.dumps(record, sort_keys=True)}),

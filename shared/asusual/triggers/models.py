@@ -90,8 +90,25 @@ class WelcomeFacts(BaseModel):
     source_id: str = Field(description="the source that reported the subscription")
 
 
+class ConsentConfirmationFacts(BaseModel):
+    """A public source asserted an opt-in for this address: the customer is asked to confirm it
+    (asusual.profiles.consent). The address itself is not a fact: the dispatcher reads it from the
+    assertion the profile keeps."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["consent_confirmation"] = "consent_confirmation"
+    channel: str = Field(description="email or sms: where the opt-in was asserted and is confirmed")
+    topic: str = Field(default="marketing", description="the consent's topic")
+    asserted_at: datetime = Field(description="event time of the assertion")
+    source_id: str = Field(description="the public source that asserted it")
+    message_id: str = Field(description="the event that asserted it")
+    consent_version: str | None = None
+
+
 Facts = Annotated[
-    OrderStatusFacts | BirthdayFacts | ReplenishmentFacts | WelcomeFacts, Field(discriminator="trigger")
+    OrderStatusFacts | BirthdayFacts | ReplenishmentFacts | WelcomeFacts | ConsentConfirmationFacts,
+    Field(discriminator="trigger"),
 ]
 
 

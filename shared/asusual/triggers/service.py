@@ -8,18 +8,21 @@ again (the dispatcher sends each send-once key at most once).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asusual.errors import Conflict, TransientError
 from asusual.identity.models import IdentityPolicy
 from asusual.intake.models import EventType, IntakeEvent
+from asusual.localtime import local_now
 from asusual.observability import logger, tracer
-from asusual.profiles.birthday import has_marketing_consent
+from asusual.profiles.birthday import has_marketing_consent, plausible_zones
+from asusual.profiles.consent import address_to_ask, awaiting_confirmation
 from asusual.profiles.facts import ORDER_PLACED
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.profiles.state import ProfileState
-from asusual.triggers.models import Intent, Topic, WelcomeFacts, make_intent
+from asusual.triggers.models import ConsentConfirmationFacts, Intent, Topic, WelcomeFacts, make_intent
 from asusual.triggers.orders import (
     OrderRepository,
     StatusChange,
@@ -69,7 +72,7 @@ def process(
     result = Processed(outcome=Outcome(profile_id=None))
 
     def react(applied_event: IntakeEvent, outcome: Outcome) -> None:
-        evaluate_triggers(result, applied_event, outcome, services, now)
+        evaluate_triggers(result, applied_event, outcome, services, now, default_country)
 
     result.outcome = process_event(
         event,
@@ -85,7 +88,12 @@ def process(
 
 @tracer.capture_method(capture_response=False, capture_error=False)  # intents carry the facts
 def evaluate_triggers(
-    result: Processed, event: IntakeEvent, outcome: Outcome, services: TriggerServices, now: datetime
+    result: Processed,
+    event: IntakeEvent,
+    outcome: Outcome,
+    services: TriggerServices,
+    now: datetime,
+    default_country: str | None = None,
 ) -> None:
     """The triggers that react to an event applied to its profile: order status and welcome intents
     (published together), then the replenishment plan of a purchase; what they did goes in
@@ -102,6 +110,7 @@ def evaluate_triggers(
     welcome = welcome_intent(event, outcome, now, services.news_max_age)
     if welcome is not None:
         result.intents.append(welcome)
+    result.intents += confirmation_intents(event, outcome, now, services.news_max_age, default_country)
     if result.intents:
         services.publisher.publish(result.intents)
     if outcome.profile is not None and _is_purchase(event):
@@ -187,6 +196,47 @@ def welcome_intent(
         return None  # consent came with a merge, not from this event: nobody subscribed just now
     facts = WelcomeFacts(channels=channels, subscribed_at=event.timestamp, source_id=event.source.source_id)
     return make_intent(outcome.profile_id, Topic.MARKETING, f"welcome:{outcome.profile_id}", facts, now)
+
+
+def confirmation_intents(
+    event: IntakeEvent,
+    outcome: Outcome,
+    now: datetime,
+    max_age: timedelta | None = None,
+    default_country: str | None = None,
+) -> list[Intent]:
+    """An opt-in this event asserted from a public source, still waiting after it was applied, asks
+    the address to confirm it (asusual.profiles.consent): transactional, at most once per address
+    and the customer's local day (the send-once key), whatever the number of assertions. An
+    assertion more than ``max_age`` old on arrival (an import) asks nothing."""
+    if outcome.profile is None or outcome.profile_id is None:
+        return []
+    if max_age is not None and now - event.timestamp > max_age:
+        return []
+    after = outcome.profile.state()
+    today = local_now(now, plausible_zones(after, default_country)).date()
+    intents = []
+    for key, asserted in awaiting_confirmation(after).items():
+        if asserted.msg != event.message_id:
+            continue  # asserted by another event (that one asked), or it came with a merge
+        address = address_to_ask(after, key, asserted)
+        if address is None:
+            continue  # no address to ask: the assertion stays pending until one is given
+        channel, topic = key.split(".", 1)
+        value = asserted.value if isinstance(asserted.value, dict) else {}
+        version = value.get("consent_version")
+        facts = ConsentConfirmationFacts(
+            channel=channel,
+            topic=topic,
+            asserted_at=asserted.at,
+            source_id=str(value.get("source_id")),
+            message_id=asserted.msg,
+            consent_version=str(version) if version is not None else None,
+        )
+        digest = hashlib.sha256(f"{channel}:{address}".encode()).hexdigest()[:24]
+        key_once = f"consent_confirmation:{channel}:{digest}:{today.isoformat()}"
+        intents.append(make_intent(outcome.profile_id, Topic.TRANSACTIONAL, key_once, facts, now))
+    return intents
 
 
 def _consented_before(state: ProfileState, message_id: str) -> bool:

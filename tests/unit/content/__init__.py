@@ -14,6 +14,7 @@ from asusual.profiles.view import ProfileView, view
 NOW = datetime(2026, 5, 27, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, a Wednesday in late spring
 WHY_URL = "https://shop.example/why/m_123"
 UNSUBSCRIBE_URL = "https://shop.example/unsubscribe/m_123"
+CONFIRM_URL = "https://shop.example/v1/consent/confirm?token=abc.def"
 
 
 def profile(*, orders: int = 0, **traits: Any) -> ProfileView:
@@ -56,6 +57,7 @@ def request(
     offer: ContentProduct | None = None,
     why_url: str = WHY_URL,
     unsubscribe_url: str | None = None,
+    confirm_url: str | None = None,
 ) -> ContentInput:
     return ContentInput(
         trigger=trigger,
@@ -69,6 +71,8 @@ def request(
         offer=offer,
         why_url=why_url,
         unsubscribe_url=unsubscribe_url,
+        # the dispatcher gives a confirmation its link (asusual.triggers.kinds.base.TriggerKind.confirms)
+        confirm_url=confirm_url or (CONFIRM_URL if trigger == "consent_confirmation" else None),
         message_id="m_123",
     )
 
@@ -116,5 +120,15 @@ def minimal_facts(trigger: str) -> dict[str, Any]:
             "channels": ["email"],
             "subscribed_at": NOW.isoformat(),
             "source_id": "s_web",
+        }
+    if trigger == "consent_confirmation":
+        return {
+            "trigger": "consent_confirmation",
+            "channel": "email",
+            "topic": "marketing",
+            "asserted_at": NOW.isoformat(),
+            "source_id": "s_browser",
+            "message_id": "e_1",
+            "consent_version": None,
         }
     return {}

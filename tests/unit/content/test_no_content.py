@@ -33,8 +33,22 @@ def named(locale: str, orders: int = 0):
     return profile(first_name="Anna", last_name="Smith", locale="en", timezone="Europe/London", orders=orders)
 
 
+# a confirmation goes to the very address asked to confirm (asusual.profiles.consent): email or SMS
+ADDRESS_TRIGGERS = {"consent_confirmation": ("email", "sms")}
+
+
 def test_default_pack_message_triggers_are_every_trigger_with_a_why_line():
-    assert set(default_pack().why) - PLACEMENTS == set(MESSAGE_TRIGGERS)
+    assert set(default_pack().why) - PLACEMENTS == {*MESSAGE_TRIGGERS, *ADDRESS_TRIGGERS}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(
+    ("trigger", "channel"), [(t, c) for t, channels in ADDRESS_TRIGGERS.items() for c in channels]
+)
+def test_default_pack_address_trigger_on_its_channels_has_a_template(trigger, channel, locale):
+    variants = default_pack().variants(trigger, channel, locale)
+    assert variants, f"no template {trigger}.{channel}.{locale}: such messages end in no_content"
+    assert variants[-1].conditions.empty()
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -177,6 +177,34 @@ def test_event_time_without_sent_at_trusts_timestamp_and_without_timestamp_is_re
     assert event_time(None, None, RECEIVED) == (RECEIVED, None)
 
 
+def test_rudderstack_original_timestamp_without_timestamp_is_the_client_time_corrected_for_skew():
+    # RudderStack's SDKs: originalTimestamp and sentAt, no timestamp (a beacon batch sent 10 s later)
+    parsed = batch(
+        {"type": "track", "anonymousId": "a", "event": "E", "messageId": "m1",
+         "originalTimestamp": "2026-11-23T14:00:00.000Z", "sentAt": "2026-11-23T14:00:10.000Z"},
+    )  # fmt: skip
+    [event] = parsed.events
+    assert (event.timestamp, event.original_timestamp, event.time_corrected) == (
+        RECEIVED - timedelta(seconds=10),
+        datetime(2026, 11, 23, 14, 0, tzinfo=UTC),
+        None,
+    )
+
+
+def test_timestamp_and_original_timestamp_both_sent_timestamp_wins():
+    parsed = batch(
+        {"type": "page", "anonymousId": "a", "messageId": "m1", "timestamp": "2026-11-23T11:00:00Z",
+         "originalTimestamp": "2026-11-23T10:00:00Z"},
+    )  # fmt: skip
+    assert parsed.events[0].timestamp == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+
+
+def test_original_timestamp_not_a_date_rejects_the_message_naming_it():
+    parsed = batch({"type": "page", "anonymousId": "a", "messageId": "m1", "originalTimestamp": "yesterday"})
+    assert parsed.events == []
+    assert parsed.rejections[0].reason.startswith("batch[0].originalTimestamp: ")
+
+
 @pytest.mark.parametrize(
     ("timestamp", "sent_at", "expected"),
     [

@@ -324,6 +324,73 @@ def test_commit_of_a_merge_writes_every_item_of_the_transaction_as_before(stub: 
     )
 
 
+def test_commit_of_a_double_opt_in_writes_the_pending_and_the_confirmed_consent_records(
+    stub: Stubber,
+) -> None:
+    p = profile(version=2)
+    confirms = {"at": "2026-11-23T09:00:00.123456Z", "message_id": "e1", "source_id": "browser"}
+    asserted = Stamped(
+        value={"subscribed": True, "source_id": "browser", "consent_version": None, "pending": True,
+               "address": "+491701234567"},
+        at=AT, msg="e1",
+    )  # fmt: skip
+    confirmed = Stamped(
+        value={"subscribed": True, "source_id": "consent_confirmation", "consent_version": None,
+               "confirmed_at": "2026-11-23T09:10:00+00:00", "confirms": confirms},
+        at=AT + timedelta(microseconds=1), msg="c1", customer=True,
+    )  # fmt: skip
+    common = {"consent_version": None, "subscribed": True, "topic": "marketing"}
+    pending = {**common, "at": AT.isoformat(), "channel": "sms", "message_id": "e1", "source_id": "browser",
+               "pending": True}  # fmt: skip
+    granted = {**common, "at": "2026-11-23T09:00:00.123457+00:00", "channel": "email", "message_id": "c1",
+               "source_id": "consent_confirmation", "confirmed_at": "2026-11-23T09:10:00+00:00",
+               "confirms": confirms}  # fmt: skip
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": profile_item(p),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": N("1")},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", f"CONSENT#{AT.isoformat()}#sms.marketing#e1"),
+                            "entity": S("consent"),
+                            "data": S(json.dumps(pending, sort_keys=True)),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key(
+                                "PROFILE#p1", "CONSENT#2026-11-23T09:00:00.123457+00:00#email.marketing#c1"
+                            ),
+                            "entity": S("consent"),
+                            "data": S(json.dumps(granted, sort_keys=True)),
+                        },
+                    }
+                },
+            ]
+        },
+    )
+
+    DynamoProfileRepository(stub.client, TABLE).commit(
+        ProfileChange(
+            profile=p, expected_version=1, consents={"sms.marketing": asserted, "email.marketing": confirmed}
+        )
+    )
+
+
 def test_owners_reads_the_claims_and_names_their_profiles(stub: Stubber) -> None:
     email = Identifier(kind="email", value="a@b.c")
     stub.add_response(

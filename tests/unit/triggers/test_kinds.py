@@ -9,6 +9,7 @@ import pytest
 from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.dispatch import read_request, template_key, useful_until
 from asusual.delivery.records import DEFERRAL_HORIZON
+from asusual.profiles.state import ProfileState, Stamped
 from asusual.triggers.kinds import (
     KINDS,
     TriggerKind,
@@ -20,8 +21,10 @@ from asusual.triggers.kinds import (
     replenishment,
     welcome,
 )
+from asusual.triggers.kinds.base import Recipient
 from asusual.triggers.models import (
     BirthdayFacts,
+    ConsentConfirmationFacts,
     OrderLine,
     OrderStatus,
     OrderStatusFacts,
@@ -58,22 +61,32 @@ REPLENISHMENT = ReplenishmentFacts(
     basis="catalog",
 )
 WELCOME = WelcomeFacts(channels=("email",), subscribed_at=NOW, source_id="web")
+CONFIRMATION = ConsentConfirmationFacts(
+    channel="email", asserted_at=NOW, source_id="browser", message_id="m-2"
+)
 CUP = CatalogProduct(product_id="cup", name="Mug", price=Decimal("300"), currency="RUB", category="kitchen")
 FOOD = CatalogProduct(product_id="food", name="Cat food 2 kg", price=Decimal("1290"), currency="RUB")
 
 
 def test_registry_covers_every_facts_model_of_the_intent_exactly():
-    assert set(facts_models()) == {OrderStatusFacts, BirthdayFacts, ReplenishmentFacts, WelcomeFacts}
+    assert set(facts_models()) == {
+        OrderStatusFacts,
+        BirthdayFacts,
+        ReplenishmentFacts,
+        WelcomeFacts,
+        ConsentConfirmationFacts,
+    }
     assert {name: kind.facts_model for name, kind in KINDS.items()} == {
         "order_status": OrderStatusFacts,
         "birthday": BirthdayFacts,
         "replenishment": ReplenishmentFacts,
         "welcome": WelcomeFacts,
+        "consent_confirmation": ConsentConfirmationFacts,
     }
 
 
 def test_registry_facts_model_without_a_kind_refuses_to_load():
-    with pytest.raises(ValueError, match=r"^no trigger kind for WelcomeFacts$"):
+    with pytest.raises(ValueError, match=r"^no trigger kind for ConsentConfirmationFacts, WelcomeFacts$"):
         registry((order_status.KIND, birthday.KIND, replenishment.KIND), facts_models())
 
 
@@ -100,6 +113,7 @@ def test_registry_two_kinds_for_one_trigger_refuses_to_load():
         (BIRTHDAY, "birthday"),
         (REPLENISHMENT, "replenishment"),
         (WELCOME, "welcome"),
+        (CONFIRMATION, "consent_confirmation"),
     ],
 )
 def test_template_key_each_kind_its_template(facts, key):
@@ -112,13 +126,14 @@ def test_useful_until_each_kind_its_life():
     zones = ("Europe/Kaliningrad", "Asia/Kamchatka")
     life = {
         facts.trigger: useful_until(make_intent("p_1", Topic.MARKETING, "k", facts, NOW), zones)
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
     }
     assert life == {
         "order_status": None,
         "birthday": datetime(2027, 3, 5, 12, 0, tzinfo=UTC),  # midnight in Kamchatka (UTC+12)
         "replenishment": NOW + timedelta(days=7),
         "welcome": NOW + timedelta(days=3),
+        "consent_confirmation": None,
     }
 
 
@@ -140,7 +155,7 @@ def test_deferral_horizon_a_day_past_every_kinds_useful_life():
 def test_read_request_each_kind_its_products_and_day_items():
     asked = {
         facts.trigger: read_request(make_intent("p_1", Topic.MARKETING, "k", facts, NOW), NOW, {"extra"})
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
     }
     days = (date(2027, 3, 4), date(2027, 3, 5))
     assert {t: (r.product_ids, r.days) for t, r in asked.items()} == {
@@ -148,6 +163,7 @@ def test_read_request_each_kind_its_products_and_day_items():
         "birthday": (("extra",), days),
         "replenishment": (("extra", "food"), days),
         "welcome": (("extra",), days),
+        "consent_confirmation": (("extra",), ()),
     }
 
 
@@ -174,16 +190,83 @@ def test_quantities_offer_and_season_each_kind():
             kind_of(facts).shows_offer,
             kind_of(facts).in_season_only(facts),
         )
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
     }
     assert seen == {
         "order_status": ({"tea": 2, "cup": 1}, False, frozenset()),
         "birthday": ({}, True, frozenset()),
         "replenishment": ({"food": 3}, False, frozenset({"food"})),
         "welcome": ({}, True, frozenset()),
+        "consent_confirmation": ({}, False, frozenset()),
     }
 
 
 def test_origin_channel_order_status_is_the_orders_channel_and_other_kinds_have_none():
     assert kind_of(ORDER).origin_channel(ORDER) == "web"
-    assert [kind_of(f).origin_channel(f) for f in (BIRTHDAY, REPLENISHMENT, WELCOME)] == [None, None, None]
+    others = (BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
+    assert [kind_of(f).origin_channel(f) for f in others] == [None, None, None, None]
+
+
+def asserted(msg: str = "m-2", address: str | None = "anna@example.com") -> Stamped:
+    value = {"subscribed": True, "consent_version": None, "source_id": "browser", "pending": True}
+    return Stamped(value={**value, "address": address} if address else value, at=NOW, msg=msg)
+
+
+def with_consent(
+    pending: Stamped, *, email: str = "other@example.com", **subscriptions: Stamped
+) -> ProfileState:
+    traits = {"email": Stamped(value=email, at=NOW, msg="t-1")}
+    return ProfileState(
+        traits=traits, pending_consents={"email.marketing": pending}, subscriptions=subscriptions
+    )
+
+
+def test_recipient_confirmation_is_the_address_of_the_assertion_while_it_waits():
+    state = with_consent(asserted())
+    assert kind_of(CONFIRMATION).recipient(CONFIRMATION, state) == Recipient(
+        channel="email", address="anna@example.com"
+    )
+
+
+def test_recipient_confirmation_without_an_asserted_address_is_the_profiles_own():
+    state = with_consent(asserted(address=None))
+    assert kind_of(CONFIRMATION).recipient(CONFIRMATION, state) == Recipient(
+        channel="email", address="other@example.com"
+    )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        ProfileState(),  # nothing asserted (erased and back, or never)
+        with_consent(asserted(msg="m-3")),  # asserted again since: that assertion's intent asks
+        with_consent(
+            asserted(),
+            **{
+                "email.marketing": Stamped(
+                    value={"subscribed": False}, at=NOW + timedelta(minutes=5), msg="w"
+                )
+            },
+        ),  # withdrawn after it
+        with_consent(asserted(), **{"email.marketing": Stamped(value={"subscribed": True}, at=NOW, msg="c")}),
+    ],
+    ids=["nothing", "asserted_again", "withdrawn", "granted"],
+)
+def test_recipient_confirmation_no_longer_waiting_reaches_nobody(state):
+    assert kind_of(CONFIRMATION).recipient(CONFIRMATION, state) == Recipient(
+        channel="email", address=None, reason="not_pending"
+    )
+
+
+def test_recipient_confirmation_without_any_usable_address_reaches_nobody():
+    state = with_consent(asserted(address=None), email="not an address")
+    assert kind_of(CONFIRMATION).recipient(CONFIRMATION, state) == Recipient(
+        channel="email", address=None, reason="no_address"
+    )
+
+
+def test_recipient_and_confirms_only_a_confirmation_names_its_address_and_link():
+    state = with_consent(asserted())
+    assert [kind_of(f).recipient(f, state) for f in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)] == [None] * 4
+    assert [kind_of(f).confirms(f) for f in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)] == [None] * 4
+    assert kind_of(CONFIRMATION).confirms(CONFIRMATION) == ("email", "marketing")

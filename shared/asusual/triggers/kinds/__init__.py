@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from asusual.triggers.kinds import birthday, order_status, replenishment, welcome
+from asusual.triggers.kinds import birthday, consent_confirmation, order_status, replenishment, welcome
 from asusual.triggers.kinds.base import TriggerKind
 from asusual.triggers.models import Facts
 
@@ -42,7 +42,10 @@ def registry(
     return found
 
 
-KINDS = registry((order_status.KIND, birthday.KIND, replenishment.KIND, welcome.KIND), facts_models())
+KINDS = registry(
+    (order_status.KIND, birthday.KIND, replenishment.KIND, welcome.KIND, consent_confirmation.KIND),
+    facts_models(),
+)
 
 
 def kind_of(facts: Facts) -> TriggerKind[Any]:

@@ -10,14 +10,26 @@ lives as long as nobody says otherwise.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from asusual.catalog.models import CatalogProduct, PricedProduct
+from asusual.profiles.state import ProfileState
 
 F = TypeVar("F", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The one address a kind's message must go to, instead of the channel the dispatcher would
+    choose; ``address`` None: nobody to send it to any more, for ``reason``."""
+
+    channel: str
+    address: str | None
+    reason: str = "requested_address"
 
 
 class TriggerKind(Generic[F]):
@@ -60,6 +72,16 @@ class TriggerKind(Generic[F]):
     def origin_channel(self, facts: F) -> str | None:
         """The channel the customer used for what the message is about (an order's channel): a
         transactional message goes back there when the customer has not chosen a channel."""
+        return None
+
+    def recipient(self, facts: F, state: ProfileState) -> Recipient | None:
+        """The address the message must reach (a confirmation goes to the very address asked to
+        confirm); None: the dispatcher chooses the channel."""
+        return None
+
+    def confirms(self, facts: F) -> tuple[str, str] | None:
+        """The consent (channel, topic) the message asks the customer to confirm: it then carries
+        the signed confirmation link (``confirm_url`` in its templates)."""
         return None
 
     def in_season_only(self, facts: F) -> frozenset[str]:
