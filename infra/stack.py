@@ -39,11 +39,13 @@ class AsusualStack(Stack):
         self.config = config
         self.base = build_foundation(self, config, code_dir=code_dir, layer_dir=layer_dir)
         self.privacy = Privacy(self, "Privacy", retain=config.retain_data)
-        self.intake = Intake(self, "Intake", base=self.base)
-        self.profiles = Profiles(self, "Profiles", base=self.base, privacy=self.privacy)
-        self.admin = Admin(self, "Admin", base=self.base)
-        self.triggers = Triggers(self, "Triggers", base=self.base)
+        # Delivery keeps the link secret; intake and admin derive public sources' identity secrets from it
         self.delivery = Delivery(self, "Delivery", base=self.base, config=config)
+        links = self.delivery.link_secret
+        self.intake = Intake(self, "Intake", base=self.base, link_secret=links)
+        self.profiles = Profiles(self, "Profiles", base=self.base, privacy=self.privacy)
+        self.admin = Admin(self, "Admin", base=self.base, link_secret=links)
+        self.triggers = Triggers(self, "Triggers", base=self.base)
         self.decisions = Decisions(self, "Decisions", base=self.base)
         self.base.api.require_every_handler_served()
         self._outputs()

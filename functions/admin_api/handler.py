@@ -22,6 +22,7 @@ from asusual.access.models import KeyScope, Source
 from asusual.access.service import CachedKeyLookup
 from asusual.access.views import (
     MAX_OVERLAP_HOURS,
+    IdentitySecretView,
     IssuedKeyView,
     KeyList,
     KeyRequest,
@@ -49,7 +50,7 @@ from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
-from asusual.store import clients
+from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.catalog import DynamoCatalogRepository
 
@@ -66,8 +67,9 @@ _ACCESS_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERV
 _NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a new key
 
 
-# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
-REQUIRED_SETTINGS: tuple[str, ...] = ()
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start;
+# the link secrets derive public sources' identity secrets (asusual.access.identity)
+REQUIRED_SETTINGS: tuple[str, ...] = ("link_secrets_arn|link_secrets",)
 get_settings().require(*REQUIRED_SETTINGS)
 
 
@@ -213,6 +215,30 @@ def revoke_source(source_id: str) -> Source:
     source = access.revoke_source(repo, unquote(source_id))
     logger.info("source revoked", source_id=source.source_id, by=caller)
     return source
+
+
+@app.get(
+    "/v1/sources/<source_id>/identity-secret",
+    summary="A public source's identity secret: the shop's server signs logged-in customers' user ids "
+    "with it",
+    description="The page passes HMAC-SHA256(identity_secret, userId) as `context.identity_signature` "
+    "with its identify; only such signed user ids (or a server-side source's events) let the page "
+    "greet the customer by name. Derived from the link secrets: it changes when they rotate (the old "
+    "one verifies while its link secret is kept). 409 for a server-side or revoked source.",
+    operation_id="getIdentitySecret",
+    responses={
+        **response_doc(IdentitySecretView, "The identity secret (keep it on the shop's server)"),
+        **error_responses(HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_ACCESS_ERRORS),
+    },
+    **_ACCESS,
+)
+def get_identity_secret(source_id: str) -> Response[str]:
+    caller, repo = _admin()
+    source_id = unquote(source_id)
+    secret = access.source_identity_secret(repo, source_id, secrets.link_secrets())
+    logger.info("identity secret shown", source_id=source_id, by=caller)
+    view = IdentitySecretView(source_id=source_id, identity_secret=secret)
+    return json_response(view, HTTPStatus.OK, _NO_STORE)
 
 
 @app.get(

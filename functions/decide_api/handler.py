@@ -1,67 +1,98 @@
-"""decide_api: what a real-time channel says and offers to this customer now (read key). The same
-customer gets the same offer and price on every channel for their local day."""
+"""decide_api: what a real-time channel says and offers to this customer now (read key), and what a
+shop's page shows its own visitor (a public source's key, by anonymous id only). The same customer
+gets the same offer and price on every channel for their local day."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
 from asusual.access.models import KeyScope
+from asusual.access.origins import PublicOrigins
 from asusual.access.service import CachedKeyLookup
+from asusual.access.throttle import RateLimiter
 from asusual.api import (
     KEY_SECURITY,
     error_responses,
+    json_payload,
     json_request_body,
+    json_response,
     make_resolver,
     parse_body,
     require_key,
+    response_doc,
 )
 from asusual.content.pack import ContentPack
 from asusual.content.render import default_pack
 from asusual.decisions.decide import DecideRequest, Decision, decide
+from asusual.decisions.visitor import (
+    VisitorCall,
+    VisitorDecision,
+    VisitorLimits,
+    VisitorRequest,
+    decide_for_visitor,
+)
 from asusual.observability import logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.access import cached_key_lookup
+from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
-
-app = make_resolver()
-
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ()
 get_settings().require(*REQUIRED_SETTINGS)
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    keys: CachedKeyLookup
+    profiles: DynamoProfileRepository
+    decisions: DynamoMessageRepository
+    pool: CachedOfferPool
+    pack: ContentPack
+    tenure: TenurePolicy
+    origins: PublicOrigins  # the public sources' origins (a page's route)
+    limiter: RateLimiter  # a page's route: per key, and per key and visitor
+    limits: VisitorLimits
+
+
 @cache
-def dependencies() -> tuple[
-    CachedKeyLookup,
-    DynamoProfileRepository,
-    DynamoMessageRepository,
-    CachedOfferPool,
-    ContentPack,
-    TenurePolicy,
-]:
+def dependencies() -> Dependencies:
     settings = get_settings()
     db = clients.dynamodb()
-    return (
-        cached_key_lookup(),
-        DynamoProfileRepository(db, settings.table_name),
-        DynamoMessageRepository(db, settings.table_name),
-        CachedOfferPool(DynamoCatalogRepository(db, settings.table_name), settings.offer_pool_cache_seconds),
-        default_pack(),
-        TenurePolicy(
+    return Dependencies(
+        keys=cached_key_lookup(),
+        profiles=DynamoProfileRepository(db, settings.table_name),
+        decisions=DynamoMessageRepository(db, settings.table_name),
+        pool=CachedOfferPool(
+            DynamoCatalogRepository(db, settings.table_name), settings.offer_pool_cache_seconds
+        ),
+        pack=default_pack(),
+        tenure=TenurePolicy(
             returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
         ),
+        origins=public_origins(),
+        limiter=RateLimiter(),
+        limits=VisitorLimits(
+            key_rate=settings.default_rate_limit,
+            key_burst=settings.default_burst,
+            visitor_rate=settings.visitor_rate_limit,
+            visitor_burst=settings.visitor_burst,
+        ),
     )
+
+
+app = make_resolver(origins=lambda: dependencies().origins)  # a page asks for its visitor (public sources)
 
 
 @app.post(
@@ -76,21 +107,71 @@ def dependencies() -> tuple[
     security=KEY_SECURITY,
     responses=error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN),
     openapi_extensions=json_request_body(DecideRequest, "who, where and on which channel"),
+    cors=False,  # the read key opens every profile: never in a page
 )
 def post_decide() -> Decision:
-    keys, profiles, decisions, pool, pack, tenure = dependencies()
-    require_key(app, keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
+    deps = dependencies()
+    require_key(app, deps.keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
     request = parse_body(app, DecideRequest)  # after the key: a stranger learns nothing from the body
     return decide(
         request,
-        profiles,
-        decisions,
-        pool,
-        pack,
+        deps.profiles,
+        deps.decisions,
+        deps.pool,
+        deps.pack,
         now=clock.now(),
         default_country=get_settings().default_country,
-        tenure=tenure,
+        tenure=deps.tenure,
     )
+
+
+@app.post(
+    "/v1/decide/visitor",
+    summary="What a shop's page shows its own visitor (site_greeting, site_banner), asked with the page's "
+    "public key",
+    description="Authenticated with a public source's write key from an origin the source allows; the "
+    "visitor is named only by the anonymous id the page's SDK keeps (any other field is refused, 400). "
+    "A customer is greeted by name only when a server-side source or a signed user id tied that "
+    "anonymous id to them; otherwise the answer is a stranger's (neutral greeting, the anonymous offer). "
+    "The answer never holds a profile id, an address, a phone number, a name field or an identifier. "
+    "Language: `locale`, else Accept-Language. Rate-limited per key and per visitor (429, Retry-After).",
+    operation_id="decideForVisitor",
+    tags=["decide"],
+    security=KEY_SECURITY,
+    responses={
+        **response_doc(VisitorDecision, "What to show"),
+        **error_responses(
+            HTTPStatus.BAD_REQUEST,
+            HTTPStatus.UNAUTHORIZED,
+            HTTPStatus.FORBIDDEN,
+            HTTPStatus.TOO_MANY_REQUESTS,
+        ),
+    },
+    openapi_extensions=json_request_body(VisitorRequest, "the visitor's anonymous id and the placement"),
+    cors=True,  # a page calls it
+)
+def post_visitor_decision() -> Response[str]:
+    deps = dependencies()
+    headers = app.current_event.headers
+    decision = decide_for_visitor(
+        VisitorCall(
+            authorization=headers.get("authorization"),
+            origin=headers.get("origin"),
+            accept_language=headers.get("accept-language"),
+            body=lambda: json_payload(app),  # read after the key: a stranger learns nothing from it
+        ),
+        keys=deps.keys,
+        profiles=deps.profiles,
+        decisions=deps.decisions,
+        pool=deps.pool,
+        pack=deps.pack,
+        limiter=deps.limiter,
+        limits=deps.limits,
+        default_country=get_settings().default_country,
+        tenure=deps.tenure,
+        now=clock.now(),
+    )
+    return json_response(decision, headers={"Cache-Control": "no-store"})  # one visitor's answer
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

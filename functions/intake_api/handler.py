@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
+from asusual.access.identity import IdentityVerifier
 from asusual.access.origins import PublicOrigins
 from asusual.access.service import CachedKeyLookup
 from asusual.access.throttle import RateLimiter
@@ -25,7 +26,7 @@ from asusual.intake.models import EventType, IntakeResponse, SegmentBatch, Segme
 from asusual.intake.service import IntakeRequest, Limits, ingest
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
-from asusual.store import clients
+from asusual.store import clients, secrets
 from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.queues import SqsEventPublisher
 
@@ -44,13 +45,16 @@ _RESPONSES: dict[int, Any] = {
 }
 
 
-# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
-REQUIRED_SETTINGS: tuple[str, ...] = ("events_queue_url",)
+# what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start;
+# the link secrets derive each public source's identity secret (signed user ids, asusual.access.identity)
+REQUIRED_SETTINGS: tuple[str, ...] = ("events_queue_url", "link_secrets_arn|link_secrets")
 get_settings().require(*REQUIRED_SETTINGS)
 
 
 @cache
-def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits, PublicOrigins]:
+def dependencies() -> tuple[
+    CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits, PublicOrigins, IdentityVerifier
+]:
     settings = get_settings()
     keys = cached_key_lookup()
     publisher = SqsEventPublisher(clients.sqs(), settings.events_queue_url, workers=settings.sqs_send_workers)
@@ -60,6 +64,7 @@ def dependencies() -> tuple[CachedKeyLookup, SqsEventPublisher, RateLimiter, Lim
         RateLimiter(),
         Limits(rate=settings.default_rate_limit, burst=settings.default_burst),
         public_origins(),
+        IdentityVerifier(secrets.link_secrets),  # read only when a signed identify arrives
     )
 
 
@@ -70,7 +75,7 @@ def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[s
     event = app.current_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
-    keys, publisher, limiter, limits, _origins = dependencies()
+    keys, publisher, limiter, limits, _origins, identities = dependencies()
     result = ingest(
         IntakeRequest(
             kind=kind,
@@ -84,6 +89,7 @@ def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[s
         publisher=publisher,
         limiter=limiter,
         default_limits=limits,
+        identities=identities,
         now=clock.now(),
     )
     return Response(

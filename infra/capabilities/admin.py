@@ -1,9 +1,11 @@
-"""Admin: what an operator manages over the API (admin key) — sources and their keys (access),
-and the product catalog (admin key writes; read and admin keys read)."""
+"""Admin: what an operator manages over the API (admin key) — sources and their keys (access), a
+public source's identity secret (derived from the link secret), and the product catalog (admin key
+writes; read and admin keys read)."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from asusual.store.tables import GSI1
@@ -11,7 +13,9 @@ from infra.foundation import Foundation
 
 
 class Admin(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, base: Foundation) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, base: Foundation, link_secret: secretsmanager.ISecret
+    ) -> None:
         super().__init__(scope, construct_id)
         # Query pk=SOURCES on the table, gsi1 APIKEYS for keys, transactions of Put/Update
         # (TransactWriteItems has no IAM action of its own)
@@ -21,8 +25,9 @@ class Admin(Construct):
             description="Product catalog (prices, seasons, replenishment, sensitivity); sources and keys",
             timeout=Duration.seconds(29),
             memory_mb=512,
-            environment={},
+            environment={"ASUSUAL_LINK_SECRETS_ARN": link_secret.secret_arn},
         )
+        link_secret.grant_read(self.admin_api)  # GET /v1/sources/{id}/identity-secret
         base.storage.grant_items(
             self.admin_api,
             "dynamodb:GetItem",

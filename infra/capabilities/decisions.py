@@ -1,11 +1,13 @@
 """Decisions: what a real-time channel (site, app, POS, call center) says and offers to this
-customer now (read key); the day's offer and prices are stored so every channel shows the same."""
+customer now (read key), and what a shop's page shows its own visitor (a public key, CORS); the day's
+offer and prices are stored so every channel shows the same."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from constructs import Construct
 
+from asusual.store.access import SOURCES_PK
 from asusual.store.tables import GSI1
 from infra.foundation import Foundation
 
@@ -25,4 +27,5 @@ class Decisions(Construct):
             self.decide_api, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"
         )
         base.storage.grant_index_query(self.decide_api, GSI1)
+        base.storage.grant_partition_query(self.decide_api, SOURCES_PK)  # the page's origins (CORS)
         base.api.serve(self.decide_api)

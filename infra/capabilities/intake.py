@@ -1,21 +1,26 @@
 """Intake: channel systems send Segment-compatible events; intake_api authenticates the write key,
-validates each message and puts the valid ones on the events queue. Nothing else."""
+validates each message, checks a public source's signed user ids (with the link secret, from which
+each source's identity secret is derived) and puts the valid ones on the events queue. Nothing else."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from asusual.store.access import SOURCES_PK
 from infra.foundation import Foundation
 from infra.foundation.observability import PERIOD
 
 # what intake counts (asusual.intake.service, asusual.api): graphed on the dashboard
-METRICS = ("MessagesAccepted", "MessagesRejected", "RequestsRefused")
+METRICS = ("MessagesAccepted", "MessagesRejected", "RequestsRefused", "IdentitySignaturesInvalid")
 
 
 class Intake(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, base: Foundation) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, base: Foundation, link_secret: secretsmanager.ISecret
+    ) -> None:
         super().__init__(scope, construct_id)
         events = base.queues["events"]
         self.intake_api = base.function(
@@ -24,10 +29,16 @@ class Intake(Construct):
             description="Segment-compatible event intake: authenticate, validate, enqueue",
             timeout=Duration.seconds(10),
             memory_mb=512,
-            environment={"ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url},
+            environment={
+                "ASUSUAL_EVENTS_QUEUE_URL": events.queue.queue_url,
+                "ASUSUAL_LINK_SECRETS_ARN": link_secret.secret_arn,
+            },
         )
-        # reads keys (the table, not its indexes), writes the events queue
+        # reads keys (the table, not its indexes), the sources' partition (the origins its CORS
+        # allows) and the link secret (signed user ids), writes the events queue
         base.storage.grant_items(self.intake_api, "dynamodb:GetItem")
+        base.storage.grant_partition_query(self.intake_api, SOURCES_PK)
+        link_secret.grant_read(self.intake_api)
         events.queue.grant_send_messages(self.intake_api)
         base.api.serve(self.intake_api)
         base.observability.dashboard.add_widgets(

@@ -44,6 +44,17 @@ class Storage(Construct):
             grantee=grantee, actions=list(actions), resource_arns=[self.table.table_arn]
         )
 
+    def grant_partition_query(self, grantee: iam.IGrantable, partition: str) -> None:
+        """Query on the table, in one partition only (``dynamodb:LeadingKeys``): the sources' list
+        (pk = SOURCES) that the CORS of the routes pages call reads, and nothing else of the table."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [partition]}},
+            )
+        )
+
     def grant_index_query(self, grantee: iam.IGrantable, index: IndexSpec) -> None:
         """Query on one index only (the sweeps read their partitions of gsi1, never scan)."""
         iam.Grant.add_to_principal(

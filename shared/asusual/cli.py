@@ -2,6 +2,7 @@
 
     asusual sources create --id web --name "Web shop" --channel web [--timezone Europe/Moscow] ...
     asusual sources list | rotate ID [--overlap-hours 24] | revoke ID
+    asusual sources identity-secret ID [--secret-arn ARN]
     asusual keys create --scope read|admin --label "POS greeting" | list | revoke KEY_ID
     asusual replenishment backtest --purchases FILE.csv [--json]
     asusual webhook-key [--secret-arn ARN]
@@ -68,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--overlap-hours", type=float, help="default: ASUSUAL_ROTATION_OVERLAP_HOURS (24)")
     revoke = sources.add_parser("revoke", help="revoke a source and all its keys")
     revoke.add_argument("source_id")
+    identity = sources.add_parser(
+        "identity-secret", help="print the secret a public source's server signs user ids with"
+    )
+    identity.add_argument("source_id")
+    identity.add_argument(
+        "--secret-arn", help="the stack's LinkSecretArn (default: ASUSUAL_LINK_SECRETS[_ARN])"
+    )
 
     keys = groups.add_parser("keys", help="read and admin keys").add_subparsers(dest="action", required=True)
     key_create = keys.add_parser("create", help="create a read or admin key and print it")
@@ -130,6 +138,9 @@ def run(args: argparse.Namespace, repo: service.AccessRepository) -> dict[str, A
             )
             issued = service.rotate_source_key(repo, args.source_id, now=now, overlap=timedelta(hours=hours))
             return {**_issued(issued), "old_keys_expire_at": (now + timedelta(hours=hours)).isoformat()}
+        if args.action == "identity-secret":
+            secret = service.source_identity_secret(repo, args.source_id, secrets.link_secrets())
+            return {"source_id": args.source_id, "identity_secret": secret}
         source = service.revoke_source(repo, args.source_id)
         return {"source_id": source.source_id, "status": source.status.value}
     if args.action == "create":
@@ -214,15 +225,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[variable] = getattr(args, option)
     if args.endpoint_url:
         os.environ["ASUSUAL_DYNAMODB_ENDPOINT"] = args.endpoint_url
+    if getattr(args, "secret_arn", None):
+        os.environ["ASUSUAL_LINK_SECRETS_ARN"] = args.secret_arn
     reset_settings()
     clients.reset_clients()
+    secrets.reset_secrets()
     repo = DynamoAccessRepository(clients.dynamodb(), get_settings().table_name)
     try:
         _print(run(args, repo), args.json)
     except AsusualError as exc:
         sys.stderr.write(f"asusual: {exc.message}\n")
         return 2
-    except ValueError as exc:  # invalid field values (pydantic names the field)
+    except (ValueError, RuntimeError) as exc:  # invalid field values (pydantic names them); no secret
         sys.stderr.write(f"asusual: {exc}\n")
         return 2
     return 0

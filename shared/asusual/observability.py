@@ -40,7 +40,8 @@ CREDENTIALS = re.compile(
 # fields whose values are credentials, compared by exact lowercased name (key_id, key_hash stay)
 CREDENTIAL_FIELDS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "x_api_key", "api_key", "api-key", "apikey",
-     "key", "write_key", "writekey", "secret", "token", "password", "cookie", "cookies"}
+     "key", "write_key", "writekey", "secret", "token", "password", "cookie", "cookies",
+     "identity_secret", "identity_signature"}
 )  # fmt: skip
 # what a log record carries of its own (never personal: kept as they are)
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

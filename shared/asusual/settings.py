@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     rotation_overlap_hours: int = Field(default=24, ge=0, description="old key stays valid this long")
     default_rate_limit: float = Field(default=200.0, gt=0, description="requests/s per source and container")
     default_burst: int = Field(default=400, gt=0, description="burst per source and container")
+    visitor_rate_limit: float = Field(
+        default=1.0, gt=0, description="a page's decisions per second for one visitor (key and anonymous id)"
+    )
+    visitor_burst: int = Field(default=10, gt=0, description="burst of a page's decisions for one visitor")
     dedupe_days: int = Field(
         default=30, ge=1, le=365, description="a messageId takes effect once this long (marker TTL)"
     )

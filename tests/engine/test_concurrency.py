@@ -87,17 +87,20 @@ def event(message_id: str, user: str, now: datetime, **fields: Any) -> IntakeEve
     )
 
 
-def test_eight_events_at_once_on_one_profile_lose_no_update_in_any_of_fifty_rounds(engine, ddb, table, calls):
-    now = engine.clock.now()
-    plain = DynamoProfileRepository(ddb, table)
+def warmed(ddb: Any, table: str) -> tuple[DynamoProfileRepository, Colliding, IdentityPolicy]:
+    """A plain repository, a colliding one and the policy. First uses happen here, not in eight
+    threads at once: botocore builds a client's exception classes on first use, unguarded (threads
+    raising at once before that may each get classes of their own, and `except client.exceptions.X`
+    then misses), and a repository may read what it needs (keys) on the first call that needs it."""
     repo = Colliding(ddb, table)
-    policy = IdentityPolicy()
-    # first uses happen here, not in eight threads at once: botocore builds a client's exception
-    # classes on first use, unguarded (threads raising at once before that may each get classes of
-    # their own, and `except client.exceptions.X` then misses), and a repository may read what it
-    # needs (keys) on the first call that needs it
     _ = ddb.exceptions
     assert repo.suppressed([Identifier(kind="anonymous_id", value="warm-up")]) is False
+    return DynamoProfileRepository(ddb, table), repo, IdentityPolicy()
+
+
+def test_eight_events_at_once_on_one_profile_lose_no_update_in_any_of_fifty_rounds(engine, ddb, table, calls):
+    now = engine.clock.now()
+    plain, repo, policy = warmed(ddb, table)
 
     def apply(e: IntakeEvent) -> Any:
         return lambda: process_event(e, repo, policy, now=now, dedupe_window=WINDOW)
@@ -155,3 +158,34 @@ def test_eight_events_at_once_on_one_profile_lose_no_update_in_any_of_fifty_roun
     # both write paths ran, conditional on the version, at least once per event of theirs
     assert all(c["params"]["ConditionExpression"] == "version = :expected" for c in profile_puts)
     assert len(profile_puts) >= ROUNDS * WRITERS // 2 and len(transactions) >= ROUNDS * WRITERS // 2
+
+
+PAGES = SourceContext(source_id="browser_local", channel="web", country="RU", public=True)
+TIE_ROUNDS = 10
+
+
+def test_vouched_and_unsigned_browsers_applied_at_once_tie_exactly_the_vouched_ones(engine, ddb, table):
+    """A shop's backend names four of a customer's browsers while somebody's pages claim her user id
+    for four others, all at the same moment: every browser lands in her profile, only the four the
+    backend vouched for are tied to her (the one a page may greet by name), whatever wins the race."""
+    now = engine.clock.now()
+    plain, repo, policy = warmed(ddb, table)
+    for r in range(TIE_ROUNDS):
+        user = f"u-tie-{r}"
+        pid = process_event(
+            event(f"tie-create-{r}", user, now), plain, policy, now=now, dedupe_window=WINDOW
+        ).profile_id
+        repo.new_round()
+        events = [
+            event(f"tie-{r}-{n}", user, now, anonymous_id=f"anon-tie-{r}-{n}").model_copy(
+                update={} if n % 2 == 0 else {"source": PAGES}  # odd: a page's unsigned claim
+            )
+            for n in range(WRITERS)
+        ]
+        concurrently(
+            *(lambda e=e: process_event(e, repo, policy, now=now, dedupe_window=WINDOW) for e in events)
+        )
+        after = plain.load({pid})[pid]
+        held = {f"anon-tie-{r}-{n}": after.ties(f"anon-tie-{r}-{n}") for n in range(WRITERS)}
+        assert held == {f"anon-tie-{r}-{n}": n % 2 == 0 for n in range(WRITERS)}, f"round {r}"
+        assert repo.conflicts["transaction"] >= 3, f"round {r}: the events did collide"

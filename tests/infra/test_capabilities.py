@@ -19,6 +19,7 @@ from infra.capabilities.profiles import Profiles
 from infra.capabilities.triggers import Triggers
 from infra.config import StageConfig
 from infra.foundation import build_foundation
+from infra.foundation.secrets import listed_secret
 from infra.routes import handler_routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,12 +69,19 @@ CONFIG = StageConfig(
     push_platform_applications={"fcm": "arn:aws:sns:eu-central-1:111122223333:app/GCM/shop"},
     webhooks={"store": "https://pos.example.com/asusual"},
 )
+
+
+def link_secret(stack):
+    """The link secret Delivery keeps, as another capability receives it (a stand-in of its own)."""
+    return listed_secret(stack, "LinkSecret", description="links", retain=False, rotation="prepended " * 5)
+
+
 BUILD = {
-    "Intake": lambda stack, base: Intake(stack, "Intake", base=base),
+    "Intake": lambda stack, base: Intake(stack, "Intake", base=base, link_secret=link_secret(stack)),
     "Profiles": lambda stack, base: Profiles(
         stack, "Profiles", base=base, privacy=Privacy(stack, "Privacy", retain=False)
     ),
-    "Admin": lambda stack, base: Admin(stack, "Admin", base=base),
+    "Admin": lambda stack, base: Admin(stack, "Admin", base=base, link_secret=link_secret(stack)),
     "Triggers": lambda stack, base: Triggers(stack, "Triggers", base=base),
     "Delivery": lambda stack, base: Delivery(stack, "Delivery", base=base, config=CONFIG),
     "Decisions": lambda stack, base: Decisions(stack, "Decisions", base=base),
@@ -142,7 +150,7 @@ def test_capability_alone_schedules_exactly_its_sweeps(tmp_path, capability, sch
 
 def test_synthesis_fails_while_a_handler_with_routes_is_served_by_no_capability(tmp_path):
     stack, base = bare_foundation(tmp_path)
-    Intake(stack, "Intake", base=base)
+    Intake(stack, "Intake", base=base, link_secret=link_secret(stack))
     base.api.require_every_handler_served()
     with pytest.raises(
         Exception, match="profiles_api: its handler declares routes that no capability serves"

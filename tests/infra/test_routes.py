@@ -55,8 +55,12 @@ def test_intake_routes_are_the_batches_and_two_per_segment_call_type_each_with_i
 
 
 def test_routes_no_page_calls_have_no_preflight():
-    for name in ("profiles_api", "admin_api", "messages_api", "decide_api"):
+    for name in ("profiles_api", "admin_api", "messages_api"):
         assert all(r.method != "OPTIONS" for r in handler_routes(name)), name
+    # decide_api: only the visitor's decision is a page's (POST /v1/decide takes the read key)
+    assert {r.key for r in handler_routes("decide_api") if r.method == "OPTIONS"} == {
+        "OPTIONS /v1/decide/visitor"
+    }
 
 
 def test_read_routes_cors_through_a_dict_of_computed_keys_is_refused(tmp_path):

@@ -108,17 +108,30 @@ def actions_of(statements):
     return actions
 
 
-def test_intake_role_may_only_read_keys_and_send_to_the_events_queue(synthesized):
+def sources_query(statements):
+    """The one Query statement on the table itself, limited to the sources' partition."""
+    [query] = [
+        s for s in statements if s["Action"] == "dynamodb:Query" and "index" not in json.dumps(s["Resource"])
+    ]
+    assert query["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SOURCES"]}}
+    return query
+
+
+def test_intake_role_may_only_read_keys_sources_and_link_secret_and_send_to_the_events_queue(synthesized):
     _, template, _ = synthesized
     statements = role_statements(template, "intakeapi")
     assert actions_of(statements) == BASE_ACTIONS | {
         "dynamodb:GetItem",
+        "dynamodb:Query",  # pk = SOURCES only: the origins its CORS allows
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
+        "secretsmanager:GetSecretValue",  # the link secret: public sources' signed user ids
+        "secretsmanager:DescribeSecret",
     }
     dynamo = next(s for s in statements if s["Action"] == "dynamodb:GetItem")
     assert "index" not in json.dumps(dynamo["Resource"])  # the table, not its indexes
+    sources_query(statements)
     assert all(s["Effect"] == "Allow" for s in statements)
 
 
@@ -179,6 +192,8 @@ def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",  # rotation and revocation: conditional updates in one transaction
         "dynamodb:Query",  # sources: pk = SOURCES on the table; keys: gsi1
+        "secretsmanager:GetSecretValue",  # the link secret: public sources' identity secrets
+        "secretsmanager:DescribeSecret",
     }
     queries = [json.dumps(s["Resource"]) for s in statements if "dynamodb:Query" in s["Action"]]
     assert len(queries) == 2 and sum(q.endswith('"/index/gsi1"]]}') for q in queries) == 1
@@ -191,6 +206,7 @@ def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
         "POST /v1/sources",
         "POST /v1/sources/{source_id}/rotate",
         "DELETE /v1/sources/{source_id}",
+        "GET /v1/sources/{source_id}/identity-secret",
         "GET /v1/keys",
         "POST /v1/keys",
         "DELETE /v1/keys/{key_id}",
@@ -260,11 +276,12 @@ def secret_readers(template, secret):
     )
 
 
-def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links(synthesized):
+def test_link_secret_is_readable_only_by_the_functions_that_sign_or_verify_links_or_identities(synthesized):
     _, template, _ = synthesized
     readers = secret_readers(template, "DeliveryLinkSecret")
-    assert len(readers) == 2
-    assert any("dispatcher" in r for r in readers) and any("messagesapi" in r for r in readers)
+    assert len(readers) == 4
+    for function in ("dispatcher", "messagesapi", "intakeapi", "adminapi"):  # intake: signed user ids
+        assert sum(function in r for r in readers) == 1, function
 
 
 def test_suppression_key_is_readable_only_by_the_functions_that_suppress_or_match(synthesized):
@@ -294,12 +311,14 @@ def test_deferred_sweep_runs_every_15_minutes_and_only_queries_gsi1_deletes_and_
 
 def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
     _, template, _ = synthesized
-    assert actions_of(role_statements(template, "decideapi")) == BASE_ACTIONS | {
+    decide = role_statements(template, "decideapi")
+    assert actions_of(decide) == BASE_ACTIONS | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
-        "dynamodb:Query",
+        "dynamodb:Query",  # gsi1 (the offer pool), and pk = SOURCES: the page's origins
     }
+    sources_query(decide)
     assert actions_of(role_statements(template, "messagesapi")) == BASE_ACTIONS | SEND | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",  # the pages read the customer's profile, following merges
@@ -310,6 +329,8 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
     assert {
         "POST /v1/decide",
+        "POST /v1/decide/visitor",
+        "OPTIONS /v1/decide/visitor",
         "GET /v1/messages/{message_id}/why",
         "GET /v1/messages",
         "GET /v1/unsubscribe",

@@ -125,3 +125,15 @@ def test_webhook_key_without_a_secret_says_what_to_set(monkeypatch, capsys):
     assert main(["webhook-key"]) == 2
     assert "ASUSUAL_LINK_SECRETS" in capsys.readouterr().err
     secrets.reset_secrets()
+
+
+def test_sources_identity_secret_is_the_admin_apis_and_only_for_public_sources(runtime, capsys, admin_api):
+    code, shown, _ = run(capsys, "sources", "identity-secret", "browser_local")
+    expected = admin_api("GET", "/v1/sources/browser_local/identity-secret").json()["identity_secret"]
+    assert (code, shown) == (0, {"source_id": "browser_local", "identity_secret": expected})
+    code, _, err = run(capsys, "sources", "identity-secret", "web_local")
+    assert code == 2
+    assert err == (
+        "asusual: source_id: source 'web_local' is server-side: its events are vouched for as they are; "
+        "only a public source's page passes signed user ids\n"
+    )

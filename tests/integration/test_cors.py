@@ -38,14 +38,16 @@ def preflight(server, path, origin, headers="authorization,content-type"):
     })  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ["/v1/i", "/v1/identify", "/v1/b", "/v1/batch", "/beacon/v1/batch"])
+@pytest.mark.parametrize(
+    "path", ["/v1/i", "/v1/identify", "/v1/b", "/v1/batch", "/beacon/v1/batch", "/v1/decide/visitor"]
+)
 def test_preflight_allowed_origin_answers_204_echoing_it(server, path):
     status, headers, body = preflight(server, path, PAGE, "authorization,content-type,anonymousid")
     assert status == 204 and body == b""
     assert headers["access-control-allow-origin"] == PAGE
     assert headers["access-control-allow-methods"] == "OPTIONS,POST"
     allowed = {h.strip().lower() for h in headers["access-control-allow-headers"].split(",")}
-    assert {"authorization", "content-type", "anonymousid"} <= allowed
+    assert {"authorization", "content-type", "anonymousid", "accept-language"} <= allowed
     assert headers["access-control-max-age"] == "600"
     assert headers["vary"] == "Origin"
 
@@ -162,3 +164,14 @@ def test_admin_source_with_bad_origins_is_400_naming_allowed_origins(server, fie
     })  # fmt: skip
     assert status == 400 and answer["code"] == "invalid_request"
     assert message in answer["message"]
+
+
+def test_page_asks_for_its_visitor_and_reads_the_answer(server, runtime):
+    status, headers, body = request(server, "POST", "/v1/decide/visitor", {
+        "Origin": PAGE, "Authorization": "Basic YnJvd3Nlcl9sb2NhbF9rZXk6", "Content-Type": "application/json",
+        "Accept-Language": "en-US,en;q=0.9",
+    }, json.dumps({"anonymous_id": "anon-page-5", "placement": "site_greeting"}).encode())  # fmt: skip
+    assert status == 200, body
+    assert (json.loads(body)["greeting"], json.loads(body)["locale"]) == ("Hello", "en")
+    assert headers["access-control-allow-origin"] == PAGE
+    assert headers["cache-control"] == "no-store"

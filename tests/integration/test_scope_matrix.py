@@ -1,7 +1,8 @@
 """Every HTTP route of every API function, for every kind of caller: who is refused (401: no,
 unknown or revoked key; 403: a key of another scope) and who gets through (any other status).
 
-    write  intake only
+    write  intake only (a server-side source's key)
+    public intake, and the decision a page asks for its visitor (a public source's write key)
     read   profiles (read), decide, why, message log, catalog (read)
     admin  what read may, and catalog upload, sources, keys, unmerge, privacy
 
@@ -34,10 +35,11 @@ class Route:
     target: str  # a concrete request
     allowed: frozenset[KeyScope] | None
     body: Any = None
+    pages: bool = False  # a public source's write key may call it too (write: a server-side key's)
 
 
 def intake(kind: str, body: dict[str, Any]) -> Route:
-    return Route("POST", f"/v1/{kind}", f"/v1/{kind}", WRITE, body)
+    return Route("POST", f"/v1/{kind}", f"/v1/{kind}", WRITE, body, pages=True)
 
 
 PROFILE = "/v1/profiles/email/anna%40example.com"
@@ -63,7 +65,7 @@ ROUTES: list[Route] = [
     intake("g", {"userId": "u-1", "groupId": "g-1"}),
     intake("a", {"userId": "u-1", "previousId": "a-1"}),
     Route("POST", "/beacon/v1/batch", "/beacon/v1/batch", WRITE,
-          {"batch": [{"type": "track", "anonymousId": "a-1", "event": "Cart Viewed"}]}),
+          {"batch": [{"type": "track", "anonymousId": "a-1", "event": "Cart Viewed"}]}, pages=True),
     # profiles_api
     Route("GET", "/v1/profiles/{identifier_type}/{value}", PROFILE, READ),
     Route("POST", "/v1/profiles/{profile_id}/unmerge", "/v1/profiles/p_1/unmerge", ADMIN,
@@ -73,6 +75,8 @@ ROUTES: list[Route] = [
     Route("DELETE", "/v1/profiles/{identifier_type}/{value}/suppression", f"{PROFILE}/suppression", ADMIN),
     # decide_api
     Route("POST", "/v1/decide", "/v1/decide", READ, DECIDE),
+    Route("POST", "/v1/decide/visitor", "/v1/decide/visitor", frozenset(),
+          {"anonymous_id": "a-1", "placement": "site_greeting"}, pages=True),
     # messages_api
     Route("GET", "/v1/messages/{message_id}/why", "/v1/messages/m_1/why", READ),
     Route("GET", "/v1/messages", "/v1/messages?profile_id=p_1", READ),
@@ -91,18 +95,22 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/sources", "/v1/sources", ADMIN, SOURCE),
     Route("POST", "/v1/sources/{source_id}/rotate", "/v1/sources/app_local/rotate", ADMIN),
     Route("DELETE", "/v1/sources/{source_id}", "/v1/sources/email_local", ADMIN),
+    Route("GET", "/v1/sources/{source_id}/identity-secret",
+          "/v1/sources/browser_local/identity-secret", ADMIN),
     Route("GET", "/v1/keys", "/v1/keys", ADMIN),
     Route("POST", "/v1/keys", "/v1/keys", ADMIN, {"scope": "read", "label": "matrix"}),
     Route("DELETE", "/v1/keys/{key_id}", "/v1/keys/0123456789ab", ADMIN),
 ]  # fmt: skip
 
 # the order the callers call in: the admin last, so what it changes cannot affect the others
-CALLERS = ("no key", "revoked admin key", "write", "read", "admin")
+CALLERS = ("no key", "revoked admin key", "write", "public", "read", "admin")
 
 
 def expected(route: Route, caller: str) -> str:
     if caller in ("no key", "revoked admin key"):
         return "401"
+    if caller == "public":
+        return "allowed" if route.pages else "403"
     scope = KeyScope(caller)
     assert route.allowed is not None
     return "allowed" if scope in route.allowed else "403"
@@ -124,6 +132,7 @@ def keys(runtime, clock) -> dict[str, str | None]:
         "no key": None,
         "revoked admin key": revoked.key,
         "write": "web_local_key",
+        "public": "browser_local_key",
         "read": READ_KEY,
         "admin": ADMIN_KEY,
     }

@@ -62,12 +62,17 @@ def test_handler_deployed_without_its_queue_refuses_to_start_at_import():
     )
     assert result.returncode == 1
     assert (
-        "MissingSettings: stage 'prod': missing environment variable(s) ASUSUAL_EVENTS_QUEUE_URL;"
-        in result.stderr
+        "MissingSettings: stage 'prod': missing environment variable(s) ASUSUAL_EVENTS_QUEUE_URL, "
+        "ASUSUAL_LINK_SECRETS_ARN or ASUSUAL_LINK_SECRETS;" in result.stderr
     )
     started = subprocess.run(
         [sys.executable, "-c", code],
-        env={"PATH": "/usr/bin:/bin", **DEPLOYED, "ASUSUAL_EVENTS_QUEUE_URL": "https://sqs.example/1/events"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            **DEPLOYED,
+            "ASUSUAL_EVENTS_QUEUE_URL": "https://sqs.example/1/events",
+            "ASUSUAL_LINK_SECRETS_ARN": "arn:aws:secretsmanager:eu-central-1:1:secret:links",
+        },
         capture_output=True,
         text=True,
         check=False,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from asusual.access.identity import identity_secret
 from asusual.access.keys import generate_key, hash_key, same_hash
 from asusual.access.models import KEY_ID, ApiKey, Channel, KeyScope, Principal, Source, Status
 from asusual.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
@@ -172,6 +173,21 @@ def revoke_source(repo: AccessRepository, source_id: str) -> Source:
     source = _active_source(repo, source_id)
     repo.revoke_source(source_id)
     return source.model_copy(update={"status": Status.REVOKED})
+
+
+def source_identity_secret(repo: AccessRepository, source_id: str, link_secrets: Sequence[bytes]) -> str:
+    """The identity secret a public source's server signs user ids with (asusual.access.identity),
+    under the first link secret. 404 for an unknown source; 409 for a revoked or a server-side one
+    (its backend's events are vouched for as they are: it signs nothing)."""
+    source = _active_source(repo, source_id)
+    if not source.public:
+        raise Conflict(
+            f"source_id: source {source_id!r} is server-side: its events are vouched for as they are; "
+            "only a public source's page passes signed user ids"
+        )
+    if not link_secrets:
+        raise ValueError("source_identity_secret needs at least one link secret")
+    return identity_secret(link_secrets[0], source.source_id)
 
 
 def create_key(repo: AccessRepository, scope: KeyScope, *, now: datetime, label: str) -> IssuedKey:

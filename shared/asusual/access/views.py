@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from asusual.access.identity import SIGNATURE_ALGORITHM, SIGNATURE_FIELD
 from asusual.access.models import (
     SOURCE_ID,
     SOURCE_ID_DESCRIPTION,
@@ -21,6 +22,7 @@ from asusual.access.service import MAX_OVERLAP_HOURS, IssuedKey
 
 __all__ = [
     "MAX_OVERLAP_HOURS",
+    "IdentitySecretView",
     "IssuedKeyView",
     "KeyList",
     "KeyRequest",
@@ -132,3 +134,16 @@ class SourceList(BaseModel):
 
 class KeyList(BaseModel):
     keys: list[KeyView]
+
+
+class IdentitySecretView(BaseModel):
+    """A public source's identity secret: the shop's server signs a logged-in customer's user id with
+    it, and the page passes the signature with its identify (README, "On your web shop"). Keep it
+    on the server, like a password: whoever holds it can make any user id's browser greeting."""
+
+    source_id: str
+    identity_secret: str = Field(description="64 hex characters; changes when the link secrets rotate")
+    signature: str = Field(default=SIGNATURE_ALGORITHM, description="how to compute the signature")
+    signature_field: str = Field(
+        default=f"context.{SIGNATURE_FIELD}", description="where the page puts it in the identify call"
+    )

@@ -67,6 +67,11 @@ class ContentInput(BaseModel):
     unsubscribe_url: str | None = None
     preferences_url: str | None = Field(default=None, description="the preference center (email footers)")
     message_id: str = ""
+    locale: str | None = Field(
+        default=None,
+        description="the reader's language when it is not the profile's (a page's visitor: the "
+        "request or Accept-Language); None: the profile's locale. Greeting, text and why follow it",
+    )
     confirm_url: str | None = Field(default=None, description="the signed link confirming an opt-in")
 
     @field_validator("now")
@@ -463,7 +468,8 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
     renders cleanly, with the why line (and, for messages, the footer appended to the body);
     ContentUnavailable when none does."""
     tid = template_id(request.trigger, request.channel)
-    locale = resolve_locale(request.profile.locale, pack)
+    requested = request.locale or request.profile.locale
+    locale = resolve_locale(requested, pack)
     variants = pack.variants(request.trigger, request.channel, locale)
     if variants is None and locale != pack.default_locale:
         locale = pack.default_locale
@@ -543,7 +549,7 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
                 "local_time": _local_time(request.now, request.zones),
                 "zones": list(request.zones),
                 "locale": locale,
-                "requested_locale": request.profile.locale,
+                "requested_locale": requested,
                 "skipped": skipped,
             },
         )

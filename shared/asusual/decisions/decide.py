@@ -4,18 +4,19 @@ every channel shows the same thing; the greeting follows the customer's local ti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from asusual.catalog.models import PricedProduct
+from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.content.context import common_season
+from asusual.content.language import language_tag, reader_locale
 from asusual.content.pack import ContentPack
-from asusual.content.render import (
-    ContentInput,
-    compose,
-)
+from asusual.content.render import ContentInput, Rendered, compose
 from asusual.delivery.models import DeliveryChannel
 from asusual.delivery.policy import addresses, consent_for
 from asusual.identity.extract import lookup_identifier
@@ -25,7 +26,7 @@ from asusual.offers.service import OfferPool, choose_offer, customer_day, todays
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.state import ProfileState
-from asusual.profiles.view import TenurePolicy, view
+from asusual.profiles.view import ProfileView, TenurePolicy, view
 from asusual.triggers.models import Topic
 
 ANONYMOUS = "anonymous"
@@ -62,6 +63,16 @@ class DecideRequest(BaseModel):
     identifier: IdentifierRef
     placement: Placement
     channel: PlacementChannel
+    locale: str | None = Field(
+        default=None,
+        description="the reader's language (en, en-US, ru): used when the content pack has it, else the "
+        "customer's declared locale, else the pack's default",
+    )
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        return language_tag(value) if value is not None else None
 
 
 class OfferView(BaseModel):
@@ -114,12 +125,112 @@ class Decision(BaseModel):
     known: KnownContact = Field(description="what the customer already gave us (no addresses, yes/no)")
 
 
-def _offer_view(product: PricedProduct | None) -> OfferView | None:
+def offer_view(product: PricedProduct | None) -> OfferView | None:
     if product is None or product.price is None or product.currency is None:
         return None
     return OfferView(
         product_id=product.product_id, name=product.name, price=str(product.price), currency=product.currency
     )
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom an answer is for, as the content sees them, and what they are offered today."""
+
+    profile_id: str | None
+    profile: ProfileView
+    zones: tuple[str, ...]
+    country: str | None
+    day: date
+    offer: PricedProduct | None
+    known: KnownContact
+
+
+def anonymous_audience(
+    products: Sequence[CatalogProduct], country: str | None, now: datetime, tenure: TenurePolicy
+) -> Audience:
+    """Somebody we do not know (or may not say we know): neutral words for every zone of the
+    country, the offer any stranger gets today (decided, not stored)."""
+    state = ProfileState()
+    zones = country_zones(country)
+    day = customer_day(now, zones)
+    chosen = choose_offer(products, state, common_season(now, zones), ANONYMOUS, day)
+    return Audience(
+        profile_id=None,
+        profile=view(ANONYMOUS, state, tenure),
+        zones=zones,
+        country=country,
+        day=day,
+        offer=chosen.priced() if chosen is not None else None,
+        known=NOBODY,
+    )
+
+
+def customer_audience(
+    profile_id: str,
+    state: ProfileState,
+    decisions: DecisionRepository,
+    products: Sequence[CatalogProduct],
+    *,
+    default_country: str | None,
+    now: datetime,
+    tenure: TenurePolicy,
+    decided_on: str,
+) -> Audience:
+    """A customer as their profile says: their zone, country and name, and the day's offer every
+    channel shows them (asusual.offers.service.todays_offer: the first channel to ask decides)."""
+    zones = plausible_zones(state, default_country)
+    day = customer_day(now, zones)
+    offer = todays_offer(
+        decisions, products, state, common_season(now, zones), profile_id, day, now, decided_on
+    ).offer
+    return Audience(
+        profile_id=profile_id,
+        profile=view(profile_id, state, tenure),
+        zones=zones,
+        country=country_of({k: v.value for k, v in state.traits.items()}, default_country),
+        day=day,
+        offer=offer,
+        known=known_contact(state),
+    )
+
+
+def render(
+    pack: ContentPack,
+    audience: Audience,
+    placement: Placement,
+    channel: PlacementChannel,
+    now: datetime,
+    locale: str | None = None,
+) -> Rendered:
+    """The placement's words for the audience, in ``locale`` when given (else the profile's)."""
+    return compose(
+        pack,
+        ContentInput(
+            trigger=placement.value,
+            channel=channel.value,
+            profile=audience.profile,
+            zones=audience.zones,
+            country=audience.country,
+            now=now,
+            facts={},
+            offer=audience.offer.shown() if audience.offer is not None else None,
+            locale=locale,
+        ),
+    )
+
+
+def answer_fields(rendered: Rendered, audience: Audience) -> dict[str, Any]:
+    """What every decision answer says alike: the words, the offer, the locale, the day, ``known``."""
+    return {
+        "greeting": rendered.greeting,
+        "text": rendered.body,
+        "offer": offer_view(audience.offer),
+        "why": rendered.why,
+        "locale": rendered.locale,
+        "decided_for": audience.day,
+        "known": audience.known,
+    }
 
 
 def decide(
@@ -138,50 +249,24 @@ def decide(
     profile = live_profiles(profiles, {owner}).get(owner) if owner else None
     products = pool.offer_pool()
     if profile is None:
-        state = ProfileState()
-        zones = country_zones(default_country)
-        profile_view = view(ANONYMOUS, state, tenure)
-        country = default_country
-        day = customer_day(now, zones)
-        chosen = choose_offer(products, state, common_season(now, zones), ANONYMOUS, day)
-        offer = chosen.priced() if chosen is not None else None
-        profile_id = None
-        known = NOBODY
+        audience = anonymous_audience(products, default_country, now, tenure)
     else:
-        state = profile.state()
-        zones = plausible_zones(state, default_country)
-        profile_view = view(profile.profile_id, state, tenure)
-        country = country_of({k: v.value for k, v in state.traits.items()}, default_country)
-        day = customer_day(now, zones)
-        offer = todays_offer(
-            decisions, products, state, common_season(now, zones), profile.profile_id, day, now,
-            f"{request.channel.value}:{request.placement.value}",
-        ).offer  # fmt: skip
-        profile_id = profile.profile_id
-        known = known_contact(state)
-    rendered = compose(
-        pack,
-        ContentInput(
-            trigger=request.placement.value,
-            channel=request.channel.value,
-            profile=profile_view,
-            zones=zones,
-            country=country,
+        audience = customer_audience(
+            profile.profile_id,
+            profile.state(),
+            decisions,
+            products,
+            default_country=default_country,
             now=now,
-            facts={},
-            offer=offer.shown() if offer is not None else None,
-        ),
-    )
+            tenure=tenure,
+            decided_on=f"{request.channel.value}:{request.placement.value}",
+        )
+    locale = reader_locale(request.locale, None, pack.locales)
+    rendered = render(pack, audience, request.placement, request.channel, now, locale)
     return Decision(
-        profile_id=profile_id,
+        profile_id=audience.profile_id,
         placement=request.placement,
         channel=request.channel,
-        greeting=rendered.greeting,
-        text=rendered.body,
-        offer=_offer_view(offer),
-        why=rendered.why,
-        locale=rendered.locale,
-        decided_for=day,
         context=rendered.context,
-        known=known,
+        **answer_fields(rendered, audience),
     )

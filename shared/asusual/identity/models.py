@@ -53,6 +53,12 @@ def priority(kind: str) -> int:
     return PRIORITY.get(Kind(kind), EXTERNAL_PRIORITY) if kind in BUILT_IN else EXTERNAL_PRIORITY
 
 
+def identifying(kind: str) -> bool:
+    """Whether an identifier of this kind names a person (user id, email, phone, an external id such
+    as a loyalty card), not only a browser or a device (anonymous id, device id)."""
+    return kind not in (Kind.ANONYMOUS_ID, Kind.DEVICE_ID)
+
+
 class IdentityPolicy(BaseModel):
     """Guards against false merges. Defaults follow Segment Unify; all configurable."""
 

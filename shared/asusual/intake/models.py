@@ -159,6 +159,19 @@ class IntakeEvent(BaseModel):
     original_timestamp: datetime | None = Field(default=None, description="timestamp as the client sent it")
     sent_at: datetime | None = None
     received_at: datetime
+    identity_signed: bool = Field(
+        default=False,
+        exclude_if=lambda v: not v,
+        description="set by the intake, never read from a message: a public source's event whose "
+        "userId came with a valid context.identity_signature (asusual.access.identity)",
+    )
+
+    @property
+    def vouched(self) -> bool:
+        """Whether the event's identifiers are vouched for: a server-side source's (the retailer's
+        backend) or a public source's with a signed userId. A public source's unsigned event is the
+        visitor's word only: it never ties a browser's anonymous id to a customer."""
+        return not self.source.public or self.identity_signed
 
 
 class Rejection(BaseModel):

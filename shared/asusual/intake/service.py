@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from asusual.access.identity import SIGNATURE_FIELD, IdentityVerifier
 from asusual.access.keys import key_from_authorization
 from asusual.access.models import KeyScope, Principal
 from asusual.access.origins import check_origin
@@ -46,6 +47,7 @@ def ingest(
     publisher: EventPublisher,
     limiter: RateLimiter,
     default_limits: Limits,
+    identities: IdentityVerifier,
     now: datetime,
 ) -> IntakeResponse:
     header_key = key_from_authorization(request.authorization) or request.query_key
@@ -75,6 +77,7 @@ def ingest(
         ),
         received_at=now,
     )
+    parsed.events = [signed_identity(event, identities) for event in parsed.events]
     if parsed.events:
         publisher.publish(parsed.events)
     metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=len(parsed.events))
@@ -93,6 +96,30 @@ def ingest(
         )
         return IntakeResponse(rejected=parsed.rejections)
     return IntakeResponse()
+
+
+def signed_identity(event: IntakeEvent, identities: IdentityVerifier) -> IntakeEvent:
+    """The event with ``context.identity_signature`` taken out (it goes no further: not on the queue,
+    not in a profile) and, for a public source's event whose userId it signs, ``identity_signed``.
+
+    A signature that does not match (a shop's server on a dropped link secret, a forgery) is not a
+    reason to lose the event: it is kept as unsigned — exactly what the public key could send
+    without any signature — and counted (``IdentitySignaturesInvalid``) and logged with the source."""
+    signature = event.context.get(SIGNATURE_FIELD)
+    if signature is None:
+        return event
+    context = {k: v for k, v in event.context.items() if k != SIGNATURE_FIELD}
+    if not event.source.public or not event.user_id:
+        return event.model_copy(update={"context": context})
+    signed = identities.valid(signature, event.user_id, event.source.source_id)
+    if not signed:
+        metrics.add_metric(name="IdentitySignaturesInvalid", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "identity signature does not match: the event is kept as unsigned",
+            source_id=event.source.source_id,
+            message_id=event.message_id,
+        )
+    return event.model_copy(update={"context": context, "identity_signed": signed})
 
 
 def _authenticate(raw_key: str | None, keys: KeyLookup, now: datetime) -> Principal:

@@ -13,6 +13,7 @@ from asusual.access.views import KeyRequest, RotateRequest, SourceRequest
 from asusual.api import openapi_document
 from asusual.catalog.service import CatalogUpload
 from asusual.decisions.decide import DecideRequest
+from asusual.decisions.visitor import VisitorRequest
 from asusual.intake.models import SegmentBatch, SegmentMessage
 from asusual.local.functions import API_FUNCTIONS
 from functions.profiles_api.handler import UnmergeRequest
@@ -29,6 +30,7 @@ def document() -> dict[str, Any]:
             RotateRequest,
             KeyRequest,
             DecideRequest,
+            VisitorRequest,
             UnmergeRequest,
         ],
     )

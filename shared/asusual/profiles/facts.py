@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asusual.identity.extract import normalize_email, normalize_phone
-from asusual.identity.models import Identifier
+from asusual.identity.models import Identifier, Kind, identifying, priority
 from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
 from asusual.localtime import utc_offset
 from asusual.profiles.consent import ADDRESS_TRAIT, confirmed_assertion, confirmed_stamp, needs_confirmation
@@ -208,7 +209,24 @@ def _order(event: IntakeEvent) -> OrderFact | None:
     )
 
 
-def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> ProfileState:
+def anonymous_ties(event: IntakeEvent, linked: Iterable[Identifier]) -> dict[str, frozenset[str]]:
+    """What a vouched event (asusual.intake.models.IntakeEvent.vouched: a server-side source's, or a
+    signed user id's) says of the browser it names: each of its anonymous ids belongs to the person
+    its first identifying identifier names (user id, else email, phone, an external id). ``linked``:
+    the event's identifiers that are in the profile after it (a dropped one ties nothing). An
+    unvouched event, or one that names no person, ties nothing."""
+    if not event.vouched:
+        return {}
+    kept = sorted(set(linked), key=lambda i: (priority(i.kind), i.kind, i.value))
+    person = next((i for i in kept if identifying(i.kind)), None)
+    if person is None:
+        return {}
+    return {i.value: frozenset({person.key()}) for i in kept if i.kind == Kind.ANONYMOUS_ID}
+
+
+def contribution(
+    event: IntakeEvent, identifiers: frozenset[Identifier], linked: Iterable[Identifier] = ()
+) -> ProfileState:
     def stamped(value: Any) -> Stamped:
         return Stamped(value=value, at=event.timestamp, msg=event.message_id, customer=event.source.customer)
 
@@ -236,5 +254,6 @@ def contribution(event: IntakeEvent, identifiers: frozenset[Identifier]) -> Prof
         active_days={event.source.channel.value: frozenset({event.timestamp.date().isoformat()})},
         identifiers=identifiers,
         orders={order.order_id: order} if order else {},
+        anonymous_ties=anonymous_ties(event, linked),
         pending_consents=pending,
     )

@@ -9,7 +9,7 @@ from functools import reduce
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from asusual.identity.models import Identifier
+from asusual.identity.models import Identifier, Kind, identifying
 from asusual.profiles.state import ProfileState
 
 
@@ -51,6 +51,25 @@ class Profile(BaseModel):
 
     def may_merge(self, other: Profile) -> bool:
         return not (set(self.parts) & other.apart_from or set(other.parts) & self.apart_from)
+
+    def names_a_person(self) -> bool:
+        """Whether it holds an identifying identifier (user id, email, phone, an external id), not
+        only anonymous and device ids."""
+        return any(identifying(i.kind) for i in self.identifiers())
+
+    def ties(self, anonymous_id: str) -> bool:
+        """Whether a vouched event (a server-side source's, or a signed user id's) tied this anonymous
+        id to an identifying identifier the profile still holds, and the profile holds the anonymous
+        id itself. An anonymous id that came in any other way (an unsigned identify naming someone
+        else's user id or email, a merge it brought about) is not tied, and neither is one whose tie
+        an unmerge took to another profile."""
+        held = self.identifiers()
+        if Identifier(kind=Kind.ANONYMOUS_ID, value=anonymous_id) not in held:
+            return False
+        keys = {i.key() for i in held}
+        return any(
+            key in keys for part in self.parts.values() for key in part.anonymous_ties.get(anonymous_id, ())
+        )
 
     def part_of(self, identifier: Identifier) -> str | None:
         return next((k for k in sorted(self.parts) if identifier in self.parts[k].identifiers), None)

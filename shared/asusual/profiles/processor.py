@@ -227,7 +227,8 @@ def _apply(
     )
     part = parts.get(part_id, ProfileState())
     mine = frozenset(resolution.attach) | frozenset(i for i in identifiers if i in part.identifiers)
-    contributed = contribution(event, mine)
+    # the event's identifiers that are in the profile after it: what a vouched event may tie
+    contributed = contribution(event, mine, linked=[i for i in identifiers if i not in dropped])
     parts[part_id] = part.join(contributed)
     # the birthday entry depends on traits, consent and timezone evidence only: most events (page,
     # track) change none of them, and then no profile state needs to be rebuilt for it

@@ -87,6 +87,21 @@ def _join_days(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> di
     return out
 
 
+# anonymous ids whose ties a part keeps, and identifiers per anonymous id: a profile holds at most
+# 50 anonymous ids (IdentityPolicy), so only ids an unmerge took away can make more; the bound keeps
+# the greatest keys and values (top-k of a union: still a join)
+MAX_TIED_ANONYMOUS_IDS = 100
+MAX_TIES_PER_ANONYMOUS_ID = 8
+
+
+def _join_ties(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    keys = sorted(set(a) | set(b))[-MAX_TIED_ANONYMOUS_IDS:]
+    return {
+        key: frozenset(sorted(a.get(key, frozenset()) | b.get(key, frozenset()))[-MAX_TIES_PER_ANONYMOUS_ID:])
+        for key in keys
+    }
+
+
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
@@ -114,6 +129,13 @@ class ProfileState(BaseModel):
     )
     identifiers: frozenset[Identifier] = frozenset()
     orders: dict[str, OrderFact] = Field(default_factory=dict)
+    anonymous_ties: dict[str, frozenset[str]] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="anonymous id → the identifying identifiers ('user_id#u-1') a vouched event (a "
+        "server-side source's, or a signed user id's) named with it: only such a tie lets a browser "
+        "holding that anonymous id be greeted as the customer (asusual.profiles.model.Profile.ties)",
+    )
     # confirmed opt-in (asusual.profiles.consent): a public source's opt-in awaiting the customer
     pending_consents: dict[str, Stamped] = Field(
         default_factory=dict,
@@ -139,6 +161,7 @@ class ProfileState(BaseModel):
             active_days=_join_days(self.active_days, other.active_days),
             identifiers=self.identifiers | other.identifiers,
             orders=dict(sorted(orders.items())),
+            anonymous_ties=_join_ties(self.anonymous_ties, other.anonymous_ties),
             pending_consents=_join_maps(self.pending_consents, other.pending_consents),
         )
 

@@ -179,3 +179,15 @@ def test_api_key_usable_at_respects_status_and_not_after():
     assert key.usable_at(NOW)
     assert not key.usable_at(NOW + timedelta(hours=1))
     assert not key.model_copy(update={"status": Status.REVOKED}).usable_at(NOW)
+
+
+def test_rate_limiter_forgets_the_least_recently_used_bucket_past_its_bound():
+    limiter = RateLimiter(monotonic=lambda: 0.0, max_buckets=2)
+    limiter.take("a", rate=1.0, burst=1, now=NOW)
+    limiter.take("b", rate=1.0, burst=1, now=NOW)
+    with pytest.raises(Throttled, match="too many requests for this visitor"):
+        limiter.take("a", rate=1.0, burst=1, now=NOW, what="this visitor")  # touches a: b is now oldest
+    limiter.take("c", rate=1.0, burst=1, now=NOW)  # three buckets: b is forgotten
+    limiter.take("b", rate=1.0, burst=1, now=NOW)  # ... and starts full again; c is kept, a is dropped
+    with pytest.raises(Throttled):
+        limiter.take("c", rate=1.0, burst=1, now=NOW)
