@@ -1,6 +1,6 @@
 """What a browser asks for, read defensively: whether it wants HTML (``Accept``), which of our
-languages it reads (``Accept-Language``), and the fields of a posted form. Nothing here raises
-on odd input except :func:`form_fields`, whose BadForm names the field."""
+languages it reads (``Accept-Language``, by asusual.content.language), and the fields of a posted
+form. Nothing here raises on odd input except :func:`form_fields`, whose BadForm names the field."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+from asusual.content.language import negotiate, pack_locale
 from asusual.errors import BadRequest
 from asusual.pages.strings import LOCALES, RUSSIAN_COUNTRIES
 
-MAX_HEADER = 2048  # longer Accept / Accept-Language headers are read up to here
+MAX_HEADER = 2048  # a longer Accept header is read up to here
 MAX_ITEMS = 40
 MAX_FORM_BYTES = 8192  # a preference form is a few hundred bytes
 MAX_FORM_FIELDS = 40
@@ -84,28 +85,19 @@ def default_locale(configured: str | None, country: str | None) -> str:
     return "ru" if (country or "").upper() in RUSSIAN_COUNTRIES else "en"
 
 
-def supported_locale(requested: object) -> str | None:
-    """One of our locales for a requested tag ("ru-RU", "en_GB", "RU"), or None."""
-    if not isinstance(requested, str):
-        return None
-    language = requested.strip().replace("_", "-").split("-")[0].lower()
-    return language if language in LOCALES else None
-
-
 def browser_locale(accept_language: str | None, fallback: str) -> str:
-    """The locale of ours the browser ranks highest (``Accept-Language``), else ``fallback``."""
-    ranked = sorted(
-        ((q, -i, tag) for i, (tag, q) in enumerate(_weighted(accept_language)) if q > 0), reverse=True
-    )
-    for _q, _i, tag in ranked:
-        if locale := supported_locale(tag):
-            return locale
-    return fallback
+    """The locale of ours the browser ranks highest (``Accept-Language``, read as the decide API
+    reads it: asusual.content.language), else ``fallback``."""
+    return negotiate(accept_language, LOCALES) or fallback
 
 
 def first_locale(candidates: Iterable[object], fallback: str) -> str:
-    """The first of ``candidates`` that is one of our locales, else ``fallback``."""
-    return next((locale for c in candidates if (locale := supported_locale(c))), fallback)
+    """The first of ``candidates`` (locale tags: "ru-RU", "en_GB") that is one of ours, else
+    ``fallback``."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and (found := pack_locale(candidate, LOCALES)) is not None:
+            return found
+    return fallback
 
 
 def form_fields(body: str | bytes | None) -> dict[str, list[str]]:
