@@ -5,7 +5,6 @@ confirmation of an opt-in (the link of a consent_confirmation message)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
@@ -29,14 +28,13 @@ from asusual.api import (
     raw_body,
     require_key,
 )
-from asusual.delivery.confirmation import open_confirmation
 from asusual.delivery.explain import UNSUBSCRIBE_SOURCE, MessageLog, WhyView, explain, message_log
-from asusual.delivery.links import CONFIRM_CONSENT_PATH, LinkSigner
-from asusual.errors import AsusualError
+from asusual.delivery.links import LinkSigner
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.pages import service as pages
 from asusual.pages.render import Look
 from asusual.pages.requests import default_locale, wants_html
+from asusual.profiles.consent import CONFIRMATION_SOURCE
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.access import cached_key_lookup
@@ -49,7 +47,8 @@ T = TypeVar("T")
 app = make_resolver()
 HTML = f"{content_types.TEXT_HTML}; charset=utf-8"
 PAGE_ANSWER = "The page (HTML); 400 naming a field a form got wrong, 403 for a link that is not ours"
-CHANGE_METRIC = {UNSUBSCRIBE_SOURCE: "Unsubscribed"}  # other page changes: PreferencesChanged
+# other page changes: PreferencesChanged
+CHANGE_METRIC = {UNSUBSCRIBE_SOURCE: "Unsubscribed", CONFIRMATION_SOURCE: "ConsentConfirmed"}
 TOKEN = Annotated[str, Query()]  # any length, or none: a link that does not open answers the 403 page
 
 
@@ -220,98 +219,14 @@ def post_preferences() -> Response[str]:
     return _serve(pages.change_preferences, raw_body(app))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
-
-
-# -- confirmed opt-in: the link of a consent_confirmation message --------------------------------
-# The GET (or a link scanner's HEAD, which no route answers) only shows a page that asks; the POST
-# confirms: the consent event goes to the events queue (the event processor is the only writer of
-# profiles). A forged or expired link gets a page saying so, and nothing changes.
-
-_CONFIRM_TEXT = {
-    "ru": {
-        "ask_title": "Подтвердите подписку",
-        "ask_email": "Подтвердите, что хотите получать наши новости и предложения на этот адрес.",
-        "ask_sms": "Подтвердите, что хотите получать наши новости и предложения по SMS на этот номер.",
-        "button": "Подтвердить подписку",
-        "done_title": "Подписка подтверждена",
-        "done": "Спасибо! Отписаться можно в любой момент по ссылке в каждом сообщении.",
-        "invalid_title": "Ссылка недействительна",
-        "invalid": "Ссылка устарела или повреждена, ничего не изменилось. Чтобы подписаться, оставьте "
-        "адрес на сайте ещё раз: мы пришлём новую ссылку.",
-    },
-    "en": {
-        "ask_title": "Confirm your subscription",
-        "ask_email": "Please confirm that you want to receive our news and offers at this address.",
-        "ask_sms": "Please confirm that you want to receive our news and offers by text at this number.",
-        "button": "Confirm my subscription",
-        "done_title": "Subscription confirmed",
-        "done": "Thank you! You can unsubscribe at any time with the link in every message.",
-        "invalid_title": "This link is not valid",
-        "invalid": "The link has expired or is damaged, and nothing has changed. To subscribe, leave "
-        "your address on the site again: we will send you a new link.",
-    },
-}
-
-
-def _confirm_locale(message_locale: str | None) -> str:
-    """The message's locale; for a link that opens no message, the browser's first language."""
-    wanted = message_locale or app.current_event.headers.get("accept-language") or ""
-    return "en" if wanted.strip().lower().startswith("en") else "ru"
-
-
-def _confirm_page(
-    locale: str, title: str, text: str, status: int = 200, token: str | None = None
-) -> Response[str]:
-    words = _CONFIRM_TEXT[locale]
-    form = (
-        f'<form method="post" action="{CONFIRM_CONSENT_PATH}?token={html.escape(token)}">'
-        f'<button type="submit">{html.escape(words["button"])}</button></form>'
-        if token
-        else ""
-    )
-    body = (
-        f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head><body><main>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</main></body></html>"
-    )
-    return Response(
-        status_code=status,
-        content_type=content_types.TEXT_HTML,
-        body=body,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
-
-
-def _invalid_confirmation(exc: AsusualError) -> Response[str]:
-    if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        raise exc
-    words = _CONFIRM_TEXT[_confirm_locale(None)]
-    return _confirm_page(_confirm_locale(None), words["invalid_title"], words["invalid"], exc.status)
-
-
 @app.get(
-    "/v1/consent/confirm",  # CONFIRM_CONSENT_PATH, as a literal: infra/routes.py reads it
+    "/v1/consent/confirm",
     summary="The page a confirmation link opens: it asks to confirm the subscription (a GET changes nothing)",
     operation_id="confirmConsentPage",
-    tags=["messages"],
-    security=[{}],
+    **_PAGE,
 )
-def get_confirm_consent(token: Annotated[str, Query(min_length=1, max_length=2048)]) -> Response[str]:
-    _, repo, _ = dependencies()
-    try:
-        confirmation = open_confirmation(repo, token, link_secrets(), clock.now())
-    except AsusualError as exc:
-        return _invalid_confirmation(exc)
-    locale = _confirm_locale(confirmation.locale)
-    words = _CONFIRM_TEXT[locale]
-    ask = words["ask_sms"] if confirmation.claims.channel == "sms" else words["ask_email"]
-    return _confirm_page(locale, words["ask_title"], ask, token=token)
+def get_confirm_consent(token: TOKEN = "") -> Response[str]:
+    return _serve(pages.confirm_page, token)
 
 
 @app.post(
@@ -321,21 +236,14 @@ def get_confirm_consent(token: Annotated[str, Query(min_length=1, max_length=204
     "stamped right after the opt-in it confirms: a withdrawal made since still wins. The same link "
     "confirmed again changes nothing more.",
     operation_id="confirmConsent",
-    tags=["messages"],
-    security=[{}],
+    **_PAGE,
 )
-def post_confirm_consent(token: Annotated[str, Query(min_length=1, max_length=2048)]) -> Response[str]:
-    _, repo, deps = dependencies()
-    try:
-        confirmation = open_confirmation(repo, token, link_secrets(), clock.now())
-        if confirmation.event is not None:
-            deps.events.publish([confirmation.event])
-    except AsusualError as exc:
-        return _invalid_confirmation(exc)
-    metrics.add_metric(name="ConsentConfirmed", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "consent confirmed", message_id=confirmation.claims.message_id, channel=confirmation.claims.channel
-    )
-    locale = _confirm_locale(confirmation.locale)
-    words = _CONFIRM_TEXT[locale]
-    return _confirm_page(locale, words["done_title"], words["done"])
+def post_confirm_consent(token: TOKEN = "") -> Response[str]:
+    return _serve(pages.confirm, token)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

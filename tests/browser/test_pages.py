@@ -132,3 +132,39 @@ def test_why_page_forged_link_in_an_english_browser_says_so_in_english(chromium,
         screenshot(page, "why-forged-en")
     finally:
         context.close()
+
+
+def test_confirmation_link_opened_and_confirmed_in_the_browser_then_the_welcome_goes_out(
+    browser, browser_log, engine
+):
+    identify = {
+        "type": "identify",
+        "userId": "u-olga",
+        "timestamp": T0.isoformat(),
+        "traits": {
+            "email": "olga@example.com",
+            "firstName": "Ольга",
+            "locale": "ru-RU",
+            "timezone": "Europe/Moscow",
+            "subscriptions": {"email": {"marketing": True}},
+        },
+    }  # from the shop's page: a public source, so the opt-in waits for the address
+    assert http(engine, "POST", "/v1/batch", {"batch": [identify]}, key="browser_local_key")[0] == 200
+    assert http(engine, "POST", "/_local/run")[0] == 200
+    [asked] = http(engine, "GET", "/_local/outbox")[1]
+    assert asked["trigger"] == "consent_confirmation" and asked["to"] == "olga@example.com"
+    [link] = [word for word in asked["body"].split() if "/v1/consent/confirm?" in word]
+    browser.goto(link)
+    assert browser.get_by_role("heading", level=1).inner_text() == "Подтвердите подписку"
+    assert fits_the_phone(browser)
+    assert axe_violations(browser) == []
+    screenshot(browser, "confirm-ru")
+    later(engine, minutes=5)
+    browser.get_by_role("button", name="Подтвердить подписку").click()
+    browser.get_by_role("heading", name="Подписка подтверждена").wait_for()
+    assert axe_violations(browser) == []
+    screenshot(browser, "confirmed-ru")
+    assert http(engine, "POST", "/_local/run")[0] == 200
+    triggers = [m["trigger"] for m in http(engine, "GET", "/_local/outbox")[1]]
+    assert triggers == ["consent_confirmation", "welcome"]
+    assert browser_log.problems() == []

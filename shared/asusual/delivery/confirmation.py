@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from asusual.access.models import Channel
 from asusual.delivery.explain import ADDRESS_KIND
-from asusual.delivery.records import MessageRepository
+from asusual.delivery.records import MessageReader
 from asusual.delivery.tokens import LinkClaims, LinkPurpose, verify_link
 from asusual.errors import Forbidden
 from asusual.intake.models import EventType, IntakeEvent, SourceContext
@@ -39,7 +39,7 @@ class Confirmation:
 
 
 def open_confirmation(
-    repo: MessageRepository, token: str, secrets: Sequence[bytes], now: datetime
+    repo: MessageReader, token: str, secrets: Sequence[bytes], now: datetime
 ) -> Confirmation:
     """The confirmation a genuine, unexpired link makes (Forbidden otherwise: ``invalid_link``,
     ``wrong_link``, ``link_expired``). Nothing is changed here: the caller publishes the event."""

@@ -152,7 +152,13 @@ class ReserveOutcome(StrEnum):
     CONFLICT = "conflict"  # the caps ledger or a day decision moved: re-read and decide again
 
 
-class MessageRepository(Protocol):
+class MessageReader(Protocol):
+    """What a page opened by a message's link reads: the message's record."""
+
+    def message(self, message_id: str) -> MessageRecord | None: ...
+
+
+class MessageRepository(MessageReader, Protocol):
     def send_record(self, send_once_key: str) -> str | None:
         """The message id that took this key, or None."""
         ...
@@ -173,8 +179,6 @@ class MessageRepository(Protocol):
     def release(self, record: MessageRecord) -> None:
         """Undo a reservation whose send failed in a way a retry may fix (nothing went out)."""
         ...
-
-    def message(self, message_id: str) -> MessageRecord | None: ...
 
     def messages_of(self, profile_id: str, limit: int) -> list[MessageRecord]: ...
 

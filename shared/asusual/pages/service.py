@@ -13,7 +13,8 @@ Which link lets the customer do what:
 - unsubscribe (90 days, and afterwards still, when genuine): turn the message's channel and topic
   off; the done page offers a short-lived undo (``undo_ttl``) when they were subscribed;
 - preferences (90 days): every channel on or off; once expired, only off;
-- resubscribe (the undo, ``undo_ttl``): the unsubscribed channel and topic on again.
+- resubscribe (the undo, ``undo_ttl``): the unsubscribed channel and topic on again;
+- confirm consent (90 days): the opt-in a public source asserted, confirmed by the address's owner.
 
 A link opened from a page never outlives the link the page was opened with (the undo excepted:
 it restores exactly what the customer had a moment before)."""
@@ -26,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import wraps
 from http import HTTPStatus
-from typing import Any, ParamSpec, Protocol
+from typing import Any, ParamSpec
 
 from asusual.access.models import Channel
-from asusual.delivery.confirmation import CONFIRMATION_TRIGGER
+from asusual.delivery.confirmation import CONFIRMATION_TRIGGER, open_confirmation
 from asusual.delivery.explain import (
     PREFERENCE_CENTER_SOURCE,
     UNSUBSCRIBE_SOURCE,
@@ -38,9 +39,15 @@ from asusual.delivery.explain import (
     customer_identifier,
     event_id,
 )
-from asusual.delivery.links import PREFERENCES_PATH, RESUBSCRIBE_PATH, UNSUBSCRIBE_PATH, LinkSigner
+from asusual.delivery.links import (
+    CONFIRM_CONSENT_PATH,
+    PREFERENCES_PATH,
+    RESUBSCRIBE_PATH,
+    UNSUBSCRIBE_PATH,
+    LinkSigner,
+)
 from asusual.delivery.models import DeliveryChannel
-from asusual.delivery.records import Explanation, MessageRecord
+from asusual.delivery.records import Explanation, MessageReader, MessageRecord
 from asusual.delivery.tokens import LinkClaims, LinkPurpose, verify_link
 from asusual.errors import Forbidden
 from asusual.identity.models import Identifier
@@ -58,10 +65,6 @@ MAX_FIELD_NAME = 60  # a field name quoted back in an error is cut here
 # a marketing consent basis (asusual.delivery.policy.ConsentBasis) → how the why page says it
 OPT_IN_BASES = {"opt_in": "opt_in_at", "confirmed_opt_in": "confirmed_opt_in_at"}
 ON, OFF = "on", "off"
-
-
-class MessageReader(Protocol):
-    def message(self, message_id: str) -> MessageRecord | None: ...
 
 
 @dataclass(frozen=True)
@@ -588,4 +591,38 @@ def _preferences(
         token=token,
         marketing=marketing,
         transactional=transactional,
+    )
+
+
+# --- confirmed opt-in ---------------------------------------------------------------------------
+
+
+@_answers_refusals()
+def confirm_page(deps: PageDeps, token: str, accept_language: str | None, now: datetime) -> Page:
+    """``GET /v1/consent/confirm``: asks to confirm the subscription; changes nothing (link
+    scanners open it)."""
+    confirmation = open_confirmation(deps.messages, token, deps.links.secrets, now)
+    locale = first_locale([confirmation.locale], browser_locale(accept_language, deps.default_locale))
+    ask = "confirm_ask_sms" if confirmation.claims.channel == DeliveryChannel.SMS else "confirm_ask_email"
+    return _page(
+        deps,
+        "confirm",
+        locale,
+        "confirm_title",
+        text=text(locale, ask),
+        action=deps.links.url(CONFIRM_CONSENT_PATH, token),
+    )
+
+
+@_answers_refusals()
+def confirm(deps: PageDeps, token: str, accept_language: str | None, now: datetime) -> Page:
+    """``POST /v1/consent/confirm``: the opt-in confirmed (asusual.delivery.confirmation); the same
+    link posted again is the same event. A message whose person is gone confirms nothing and
+    answers the same page."""
+    confirmation = open_confirmation(deps.messages, token, deps.links.secrets, now)
+    if confirmation.event is not None:
+        deps.events.publish([confirmation.event])
+    locale = first_locale([confirmation.locale], browser_locale(accept_language, deps.default_locale))
+    return _notice(
+        deps, locale, "confirmed_title", [text(locale, "confirmed_text")], change=confirmation.event
     )

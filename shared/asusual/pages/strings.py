@@ -53,6 +53,14 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "marketing_legend": "Новости и предложения",
         "save": "Сохранить",
         "all_off": "Отписаться от всех новостей и предложений",
+        # confirmed opt-in (the link of a consent_confirmation message)
+        "confirm_title": "Подтвердите подписку",
+        "confirm_ask_email": "Подтвердите, что хотите получать наши новости и предложения на этот адрес.",
+        "confirm_ask_sms": "Подтвердите, что хотите получать наши новости и предложения по SMS "
+        "на этот номер.",
+        "confirm_button": "Подтвердить подписку",
+        "confirmed_title": "Подписка подтверждена",
+        "confirmed_text": "Спасибо! Отписаться можно в любой момент по ссылке в каждом сообщении.",
         "transactional_heading": "Сообщения о заказах",
         "transactional_note": "Их нельзя отключить здесь: без них вы не узнаете, что происходит "
         "с вашим заказом.",
@@ -127,6 +135,14 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "marketing_legend": "News and offers",
         "save": "Save",
         "all_off": "Unsubscribe from all news and offers",
+        # confirmed opt-in (the link of a consent_confirmation message)
+        "confirm_title": "Confirm your subscription",
+        "confirm_ask_email": "Please confirm that you want to receive our news and offers at this address.",
+        "confirm_ask_sms": "Please confirm that you want to receive our news and offers by text "
+        "at this number.",
+        "confirm_button": "Confirm my subscription",
+        "confirmed_title": "Subscription confirmed",
+        "confirmed_text": "Thank you! You can unsubscribe at any time with the link in every message.",
         "transactional_heading": "Messages about your orders",
         "transactional_note": "They cannot be switched off here: without them you would not know "
         "what is happening with your order.",
