@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.support import axe_violations, screenshot
 from tests.conftest import T0
-from tests.integration.local_http import http
+from tests.integration.local_http import http, welcome_of_anna
 
 PHONE_WIDTH = 390
 PREFERENCES_LINK = "Выбрать, какие сообщения получать"
@@ -21,22 +21,7 @@ PREFERENCES_LINK = "Выбрать, какие сообщения получат
 @pytest.fixture
 def welcome(engine: Any) -> dict[str, Any]:
     """Anna (Russian, Moscow) subscribes to marketing email; her welcome email, from the outbox."""
-    identify = {
-        "type": "identify",
-        "userId": "u-anna",
-        "timestamp": T0.isoformat(),
-        "traits": {
-            "email": "anna@example.com",
-            "firstName": "Анна",
-            "locale": "ru-RU",
-            "timezone": "Europe/Moscow",
-            "subscriptions": {"email": {"marketing": True}},
-        },
-    }
-    assert http(engine, "POST", "/v1/batch", {"batch": [identify]}, key="web_local_key")[0] == 200
-    assert http(engine, "POST", "/_local/run")[0] == 200
-    [message] = [m for m in http(engine, "GET", "/_local/outbox")[1] if m["trigger"] == "welcome"]
-    return message
+    return welcome_of_anna(engine, T0.isoformat())
 
 
 def email_marketing(engine: Any) -> bool:

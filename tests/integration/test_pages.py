@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from tests.conftest import T0
-from tests.integration.local_http import http
+from tests.integration.local_http import http, welcome_of_anna
 
 pytestmark = pytest.mark.slow
 
@@ -85,22 +85,7 @@ def server(runtime):
 @pytest.fixture
 def welcome(server):
     """Anna (Russian, Moscow) subscribes to marketing email; her welcome email, from the outbox."""
-    identify = {
-        "type": "identify",
-        "userId": "u-anna",
-        "timestamp": T0.isoformat(),
-        "traits": {
-            "email": "anna@example.com",
-            "firstName": "Анна",
-            "locale": "ru-RU",
-            "timezone": "Europe/Moscow",
-            "subscriptions": {"email": {"marketing": True, "consent_version": "2026-01"}},
-        },
-    }
-    assert http(server, "POST", "/v1/batch", {"batch": [identify]}, key="web_local_key")[0] == 200
-    assert http(server, "POST", "/_local/run")[0] == 200
-    [message] = [m for m in http(server, "GET", "/_local/outbox")[1] if m["trigger"] == "welcome"]
-    return message
+    return welcome_of_anna(server, T0.isoformat())
 
 
 def move_clock(server, delta: timedelta) -> None:
