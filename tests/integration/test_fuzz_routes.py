@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 ROUTES = sorted((path, method.upper()) for path, ops in document()["paths"].items() for method in ops)
 INTAKE = {rule for _method, rule in INTAKE_API.routes()}  # the batch and one per Segment call type
-KEYS = [None, "web_local_key", "read_local_key", "admin_local_key", "\ud800", "x" * 5000]
+KEYS = [None, "web_local_key", "browser_local_key", "read_local_key", "admin_local_key", "\ud800", "x" * 5000]
 
 nasty_text = st.one_of(
     st.text(max_size=12),
@@ -85,10 +85,18 @@ raw_bodies = st.one_of(
 )
 
 
-def call(runtime: Any, method: str, target: str, body: bytes, key: str | None) -> tuple[int, bytes]:
+# a browser's Origin, or none (a server): allowed for browser_local, another shop's, or junk
+ORIGINS = [None, "http://127.0.0.1:5173", "https://evil.example", "null", "http://[::1", "x" * 5000]
+
+
+def call(
+    runtime: Any, method: str, target: str, body: bytes, key: str | None, origin: str | None = None
+) -> tuple[int, bytes]:
     path = target.split("?", 1)[0]
     function = next(f for f in API_FUNCTIONS if f.serves(method, path))
     headers = {"content-type": "application/json"}
+    if origin is not None:
+        headers["origin"] = origin
     if key is not None:
         try:
             headers["authorization"] = basic(key) if path in INTAKE else f"Bearer {key}"
@@ -121,7 +129,8 @@ def test_every_route_answers_generated_input_without_5xx(runtime, data):
             )
         )
         target += "?" + "&".join(f"{k}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in query.items())
-    status, body = call(runtime, method, target, data.draw(raw_bodies), data.draw(st.sampled_from(KEYS)))
+    key, origin = data.draw(st.sampled_from(KEYS)), data.draw(st.sampled_from(ORIGINS))
+    status, body = call(runtime, method, target, data.draw(raw_bodies), key, origin)
     assert status < 500, (method, target, status, body[:300])
 
 
