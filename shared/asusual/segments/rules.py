@@ -131,10 +131,10 @@ class _Reader:
         if "trait" in value:
             return self.trait(value, path)
         if len(value) != 1:
-            keys = ", ".join(sorted(str(k)[:40] for k in value))
+            keys = ", ".join(sorted(_shown(k) for k in value))
             raise RuleError(f"{path}: one condition per object, got {keys}")
         [(key, inner)] = value.items()
-        where = f"{path}.{key}"
+        where = f"{path}.{_shown(key)}"
         if key in ("all", "any"):
             if not isinstance(inner, list) or not inner or len(inner) > MAX_LIST:
                 raise RuleError(f"{where}: a list of 1 to {MAX_LIST} rules")
@@ -188,7 +188,7 @@ class _Reader:
                 raise RuleError(f"{where}: whole days from 0 to 366")
             return BirthdayWithin(inner)
         raise RuleError(
-            f"{where if len(str(key)) <= 40 else path}: unknown condition; expected all, any, not, trait, "
+            f"{where}: unknown condition; expected all, any, not, trait, "
             "purchased, viewed, orders, consent, tenure, country or birthday_within_days"
         )
 
@@ -201,7 +201,7 @@ class _Reader:
         unknown = [k for k in others if k not in TRAIT_OPERATORS]
         if unknown:
             expected = ", ".join(TRAIT_OPERATORS)
-            raise RuleError(f"{path}.{str(unknown[0])[:40]}: unknown operator; expected one of {expected}")
+            raise RuleError(f"{path}.{_shown(unknown[0])}: unknown operator; expected one of {expected}")
         if len(others) != 1:
             raise RuleError(f"{path}: a trait condition takes exactly one of {', '.join(TRAIT_OPERATORS)}")
         [operator] = others
@@ -228,7 +228,7 @@ def _fields(value: object, where: str, names: tuple[str, ...]) -> dict[str, Any]
         raise RuleError(f"{where}: an object with {', '.join(names)}")
     for key in value:
         if key not in names:
-            raise RuleError(f"{where}.{str(key)[:40]}: unknown key; expected one of {', '.join(names)}")
+            raise RuleError(f"{where}.{_shown(key)}: unknown key; expected one of {', '.join(names)}")
     return value
 
 
@@ -286,3 +286,9 @@ def _number(value: object) -> bool:
         and value == value
         and abs(value) < 1e15
     )
+
+
+def _shown(key: object) -> str:
+    """A key as an error message quotes it: at most 40 characters, any lone surrogate escaped
+    (the message must encode as UTF-8 in the answer)."""
+    return str(key)[:40].encode("utf-8", "backslashreplace").decode("utf-8")

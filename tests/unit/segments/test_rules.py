@@ -124,3 +124,16 @@ def test_parse_rule_huge_unknown_key_is_cut_in_the_message():
         parse_rule({"purchased": {"x" * 10_000: 1}})
     assert str(refused.value).startswith("rule.purchased." + "x" * 40 + ": unknown key")
     assert len(str(refused.value)) < 200
+
+
+def test_parse_rule_key_with_a_lone_surrogate_is_named_escaped_so_the_message_encodes():
+    with pytest.raises(RuleError) as refused:
+        parse_rule({"orders": {"count\ud800": 1}})
+    assert str(refused.value).startswith("rule.orders.count\\ud800: unknown key")
+    str(refused.value).encode("utf-8")
+
+
+def test_parse_rule_long_unknown_condition_is_named_cut_to_40_characters():
+    with pytest.raises(RuleError) as refused:
+        parse_rule({"y" * 1000: 1})
+    assert str(refused.value).startswith("rule." + "y" * 40 + ": unknown condition")
