@@ -19,6 +19,7 @@ from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
 from infra.capabilities.privacy import Privacy
 from infra.capabilities.profiles import Profiles
+from infra.capabilities.segments import Segments
 from infra.capabilities.triggers import Triggers
 from infra.config import StageConfig
 from infra.foundation import build_foundation
@@ -47,6 +48,7 @@ class AsusualStack(Stack):
         self.admin = Admin(self, "Admin", base=self.base, link_secret=links)
         self.triggers = Triggers(self, "Triggers", base=self.base)
         self.decisions = Decisions(self, "Decisions", base=self.base)
+        self.segments = Segments(self, "Segments", base=self.base)
         self.base.api.require_every_handler_served()
         self._outputs()
 
@@ -56,6 +58,7 @@ class AsusualStack(Stack):
         CfnOutput(self, "TableName", value=base.storage.table.table_name)
         CfnOutput(self, "EventsQueueUrl", value=base.queues["events"].queue.queue_url)
         CfnOutput(self, "IntentsQueueUrl", value=base.queues["intents"].queue.queue_url)
+        CfnOutput(self, "SegmentsQueueUrl", value=base.queues["segments"].queue.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=base.observability.topic.topic_arn)
         CfnOutput(
             self,

@@ -1,10 +1,12 @@
 """admin_api: the product catalog the retailer's admin uploads (admin key) and reads (read key),
-and the sources and keys an operator manages (admin key only): the rules of
+the sources and keys an operator manages (admin key only): the rules of
 :mod:`asusual.access.service`, the same the ``asusual`` CLI runs. A new key is in its answer once;
-listings show key ids, never a key or its hash."""
+listings show key ids, never a key or its hash. And the marketer's segments (admin key): their
+definitions, sizes and members (:mod:`asusual.segments.service`)."""
 
 from __future__ import annotations
 
+import secrets as secrets_module
 from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
@@ -49,10 +51,21 @@ from asusual.catalog import service as catalog
 from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
 from asusual.observability import logger, metrics, tracer
+from asusual.segments import service as segments
+from asusual.segments.models import (
+    MAX_PAGE,
+    MembersPage,
+    SegmentChange,
+    SegmentList,
+    SegmentRequest,
+    SegmentView,
+)
 from asusual.settings import get_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.queues import SqsSegmentJobs
+from asusual.store.segments import DynamoSegmentRepository
 
 app = make_resolver()
 _CATALOG: dict[str, Any] = {"tags": ["catalog"], "security": KEY_SECURITY}  # what every route documents
@@ -69,7 +82,7 @@ _NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a new key
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start;
 # the link secrets derive public sources' identity secrets (asusual.access.identity)
-REQUIRED_SETTINGS: tuple[str, ...] = ("link_secrets_arn|link_secrets",)
+REQUIRED_SETTINGS: tuple[str, ...] = ("link_secrets_arn|link_secrets", "segments_queue_url")
 get_settings().require(*REQUIRED_SETTINGS)
 
 
@@ -289,6 +302,141 @@ def revoke_key(key_id: str) -> KeyView:
     key = access.revoke_key(repo, access.parse_key_id(unquote(key_id)))
     logger.info("key revoked", key_id=key.key_id, by=caller)
     return KeyView.of(key, clock.now())
+
+
+# -- segments (admin key) ---------------------------------------------------------------------
+_SEGMENTS: dict[str, Any] = {"tags": ["segments"], "security": KEY_SECURITY}
+_SEGMENT_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+@cache
+def segment_dependencies() -> tuple[DynamoSegmentRepository, SqsSegmentJobs, int]:
+    settings = get_settings()
+    return (
+        DynamoSegmentRepository(clients.dynamodb(), settings.table_name),
+        SqsSegmentJobs(clients.sqs(), settings.segments_queue_url),
+        settings.segment_job_delay_seconds,
+    )
+
+
+def _segments() -> tuple[str, DynamoSegmentRepository, SqsSegmentJobs, int]:
+    """The admin caller's key id and the segments' repository, queue and first-page delay."""
+    keys, _, _ = dependencies()
+    caller = require_key(app, keys, (KeyScope.ADMIN,), clock.now()).key_id
+    return (caller, *segment_dependencies())
+
+
+@app.get(
+    "/v1/segments",
+    summary="Every segment, with its size and back-fill progress",
+    operation_id="listSegments",
+    responses={**response_doc(SegmentList, "The segments"), **error_responses(*_SEGMENT_ERRORS)},
+    **_SEGMENTS,
+)
+def list_segments() -> SegmentList:
+    _, repo, _, _ = _segments()
+    return segments.list_segments(repo)
+
+
+@app.post(
+    "/v1/segments",
+    summary="Define a segment by a rule; its members are found by a back-fill, then kept live",
+    description="A rule outside the grammar is answered 400 naming the offending key "
+    "(`rule.all[1].purchased.within_dayz: unknown key; ...`). At most 40 segments (409 "
+    "`too_many_segments`); an id in use is 409 `segment_exists` (`segment_deleting` while the "
+    "segment of that id is being deleted).",
+    operation_id="createSegment",
+    responses={
+        **response_doc(SegmentView, "The segment (size 0 until its back-fill runs)", HTTPStatus.CREATED),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.CONFLICT, *_SEGMENT_ERRORS),
+    },
+    openapi_extensions=json_request_body(SegmentRequest, "segment_id, name and rule"),
+    **_SEGMENTS,
+)
+def create_segment() -> Response[str]:
+    caller, repo, jobs, delay = _segments()
+    request = parse_body(app, SegmentRequest)
+    view = segments.create(
+        repo, jobs, request, now=clock.now(), incarnation=secrets_module.token_hex(6), delay_seconds=delay
+    )
+    logger.info("segment created", segment_id=view.segment_id, by=caller)
+    return json_response(view, HTTPStatus.CREATED)
+
+
+@app.get(
+    "/v1/segments/<segment_id>",
+    summary="A segment: its rule, version, size and back-fill progress",
+    operation_id="getSegment",
+    responses={
+        **response_doc(SegmentView, "The segment"),
+        **error_responses(HTTPStatus.NOT_FOUND, *_SEGMENT_ERRORS),
+    },
+    **_SEGMENTS,
+)
+def get_segment(segment_id: str) -> SegmentView:
+    _, repo, _, _ = _segments()
+    return segments.get(repo, unquote(segment_id))
+
+
+@app.put(
+    "/v1/segments/<segment_id>",
+    summary="Change a segment's rule (a new version, back-filled) or name",
+    description="The same rule and name again change nothing; a changed name alone keeps the version.",
+    operation_id="updateSegment",
+    responses={
+        **response_doc(SegmentView, "The segment as changed"),
+        **error_responses(
+            HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_SEGMENT_ERRORS
+        ),
+    },
+    openapi_extensions=json_request_body(SegmentChange, "a new rule and/or name"),
+    **_SEGMENTS,
+)
+def update_segment(segment_id: str) -> SegmentView:
+    caller, repo, jobs, delay = _segments()
+    change = parse_body(app, SegmentChange)
+    view = segments.update(repo, jobs, unquote(segment_id), change, now=clock.now(), delay_seconds=delay)
+    logger.info("segment changed", segment_id=view.segment_id, version=view.version, by=caller)
+    return view
+
+
+@app.get(
+    "/v1/segments/<segment_id>/members",
+    summary="A page of a segment's members (profile ids)",
+    description="`cursor` is the previous page's; null when there are no more.",
+    operation_id="listSegmentMembers",
+    responses={
+        **response_doc(MembersPage, "Profile ids and the next page's cursor"),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, *_SEGMENT_ERRORS),
+    },
+    **_SEGMENTS,
+)
+def get_segment_members(
+    segment_id: str,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> MembersPage:
+    _, repo, _, _ = _segments()
+    return segments.members(repo, unquote(segment_id), limit, cursor)
+
+
+@app.delete(
+    "/v1/segments/<segment_id>",
+    summary="Delete a segment: it leaves every profile at once; its memberships are deleted in pages",
+    description="Answers the segment with status `deleting`; then it is gone (404). Deleting again "
+    "resumes an interrupted deletion.",
+    operation_id="deleteSegment",
+    responses={
+        **response_doc(SegmentView, "The segment, now being deleted"),
+        **error_responses(HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_SEGMENT_ERRORS),
+    },
+    **_SEGMENTS,
+)
+def delete_segment(segment_id: str) -> SegmentView:
+    caller, repo, jobs, delay = _segments()
+    view = segments.delete(repo, jobs, unquote(segment_id), now=clock.now(), delay_seconds=delay)
+    logger.info("segment deleted", segment_id=view.segment_id, by=caller)
+    return view
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

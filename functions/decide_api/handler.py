@@ -41,12 +41,14 @@ from asusual.decisions.visitor import (
 )
 from asusual.observability import logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
+from asusual.segments.live import CachedDefinitions
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.segments import cached_definitions
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ()
@@ -64,6 +66,7 @@ class Dependencies:
     origins: PublicOrigins  # the public sources' origins (a page's route)
     limiter: RateLimiter  # a page's route: per key, and per key and visitor
     limits: VisitorLimits
+    segments: CachedDefinitions  # the live segments a customer's answer shows membership of
 
 
 @cache
@@ -89,6 +92,7 @@ def dependencies() -> Dependencies:
             visitor_rate=settings.visitor_rate_limit,
             visitor_burst=settings.visitor_burst,
         ),
+        segments=cached_definitions(),
     )
 
 
@@ -122,6 +126,7 @@ def post_decide() -> Decision:
         now=clock.now(),
         default_country=get_settings().default_country,
         tenure=deps.tenure,
+        live_segments=deps.segments.live,
     )
 
 

@@ -1,5 +1,6 @@
-"""event_processor: the events queue → exactly one profile per person, each messageId once;
-then the event triggers (order status intents, replenishment reminders).
+"""event_processor: the events queue → exactly one profile per person, each messageId once, with
+her segment memberships in the same write; then the event triggers (order status intents,
+replenishment reminders).
 
 Partial batch failures: only the messages that failed return to the queue; a poison message
 reaches the DLQ after the queue's max receives."""
@@ -19,11 +20,13 @@ from asusual import clock
 from asusual.consumers import LoggedBatchProcessor
 from asusual.identity.models import IdentityPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
+from asusual.segments.live import LiveMembership
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
+from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.service import TriggerServices, process
 
@@ -36,7 +39,7 @@ get_settings().require(*REQUIRED_SETTINGS)
 
 
 @cache
-def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServices]:
+def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServices, LiveMembership]:
     settings = get_settings()
     db = clients.dynamodb()
     repo = DynamoProfileRepository(db, settings.table_name)
@@ -48,11 +51,13 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
         news_max_age=timedelta(hours=settings.news_max_age_hours),
     )
-    return repo, IdentityPolicy(), services
+    # the definitions are read once a minute per container, not per event
+    segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))
+    return repo, IdentityPolicy(), services, segments
 
 
 def record_handler(record: SQSRecord) -> None:
-    repo, policy, services = dependencies()
+    repo, policy, services, segments = dependencies()
     settings = get_settings()
     processed = process(
         decode_event(record.body),
@@ -62,6 +67,7 @@ def record_handler(record: SQSRecord) -> None:
         now=clock.now(),
         dedupe_window=timedelta(days=settings.dedupe_days),
         default_country=settings.default_country,
+        segments=segments,
     )
     outcome = processed.outcome
     kind = (

@@ -32,11 +32,13 @@ from asusual.privacy.models import ErasureRecord, PersonalData
 from asusual.privacy.service import erase, export, lift_suppression
 from asusual.profiles.processor import read_profile, unmerge
 from asusual.profiles.view import ProfileView, TenurePolicy
+from asusual.segments.live import CachedDefinitions, LiveMembership
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.access import cached_key_lookup
 from asusual.store.privacy import DynamoPrivacyRepository
 from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.segments import cached_definitions, live_membership
 
 app = make_resolver()
 _ERRORS = error_responses(
@@ -71,6 +73,14 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoProfileRepository, TenurePoli
     return cached_key_lookup(), DynamoProfileRepository(db, settings.table_name), tenure, privacy
 
 
+@cache
+def segments() -> tuple[CachedDefinitions, LiveMembership]:
+    """The segment definitions (cached): what a profile shows membership of, and what an unmerge
+    re-evaluates both profiles with."""
+    definitions = cached_definitions()
+    return definitions, live_membership(definitions)
+
+
 def _admin_request(identifier_type: str, value: str) -> tuple[str, Identifier, DynamoPrivacyRepository]:
     """A privacy request: the admin caller's key id, the identifier (API Gateway hands the raw
     path over), the repository."""
@@ -95,7 +105,7 @@ def get_profile(identifier_type: str, value: str) -> ProfileView:
     require_key(app, keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
     # API Gateway hands the raw path over: "anna%40example.com", "%2B7%20916..."
     identifier = lookup_identifier(unquote(identifier_type), unquote(value), get_settings().default_country)
-    return read_profile(repo, identifier, tenure)
+    return read_profile(repo, identifier, tenure, segments()[0].live)
 
 
 @app.get(
@@ -176,7 +186,9 @@ def post_unmerge(profile_id: str) -> UnmergeResponse:
     keys, repo, _, _ = dependencies()
     require_key(app, keys, (KeyScope.ADMIN,), clock.now())
     request = parse_body(app, UnmergeRequest)  # after the key: a stranger learns nothing from the body
-    kept, restored = unmerge(repo, profile_id, request.merged_profile_id, now=clock.now())
+    kept, restored = unmerge(
+        repo, profile_id, request.merged_profile_id, now=clock.now(), segments=segments()[1]
+    )
     return UnmergeResponse(profile_id=kept, restored_profile_id=restored)
 
 

@@ -1,6 +1,6 @@
 """Admin: what an operator manages over the API (admin key) — sources and their keys (access), a
-public source's identity secret (derived from the link secret), and the product catalog (admin key
-writes; read and admin keys read)."""
+public source's identity secret (derived from the link secret), the product catalog (admin key
+writes; read and admin keys read), and the marketer's segments (definitions, sizes, members)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,13 @@ class Admin(Construct):
             description="Product catalog (prices, seasons, replenishment, sensitivity); sources and keys",
             timeout=Duration.seconds(29),
             memory_mb=512,
-            environment={"ASUSUAL_LINK_SECRETS_ARN": link_secret.secret_arn},
+            environment={
+                "ASUSUAL_LINK_SECRETS_ARN": link_secret.secret_arn,
+                "ASUSUAL_SEGMENTS_QUEUE_URL": base.queues["segments"].queue.queue_url,
+            },
         )
+        # a new, changed or deleted segment's first page (back-fill or deletion) goes to the worker
+        base.queues["segments"].queue.grant_send_messages(self.admin_api)
         link_secret.grant_read(self.admin_api)  # GET /v1/sources/{id}/identity-secret
         base.storage.grant_items(
             self.admin_api,

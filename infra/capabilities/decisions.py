@@ -8,6 +8,7 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from asusual.store.access import SOURCES_PK
+from asusual.store.segments import SEGMENTS_PK
 from asusual.store.tables import GSI1
 from infra.foundation import Foundation
 
@@ -28,4 +29,5 @@ class Decisions(Construct):
         )
         base.storage.grant_index_query(self.decide_api, GSI1)
         base.storage.grant_partition_query(self.decide_api, SOURCES_PK)  # the page's origins (CORS)
+        base.storage.grant_partition_query(self.decide_api, SEGMENTS_PK)  # the segments an answer shows
         base.api.serve(self.decide_api)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 from constructs import Construct
 
+from asusual.store.segments import SEGMENTS_PK
 from asusual.store.tables import GSI1
 from infra.capabilities.privacy import Privacy
 from infra.foundation import Foundation
@@ -37,6 +38,8 @@ class Profiles(Construct):
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         )
+        # the segment definitions (cached a minute): her memberships are written with her profile
+        base.storage.grant_partition_query(self.event_processor, SEGMENTS_PK)
         intents.queue.grant_send_messages(self.event_processor)
         base.queues.consume("events", self.event_processor)
 

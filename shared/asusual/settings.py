@@ -110,10 +110,33 @@ class Settings(BaseSettings):
         default_factory=dict, description='JSON: {"store": "https://pos.example/hooks", "call_center": ...}'
     )
     offer_pool_cache_seconds: int = Field(default=60, ge=0, description="how long a Lambda caches the pool")
+    # -- segments (docs/segments.md, "Live membership") ------------------------------------------
+    segments_queue_url: str = Field(
+        default="", description="SQS queue of the segment back-fill and deletion pages"
+    )
+    segment_cache_seconds: int = Field(
+        default=60, ge=0, le=780, description="how long a Lambda caches the segment definitions"
+    )
+    segment_sweep_lookback_hours: int = Field(
+        default=6, ge=0, le=72, description="the segments sweep re-reads due partitions this far back"
+    )
 
     @property
     def local(self) -> bool:
         return self.stage == "local"
+
+    @property
+    def segment_job_delay_seconds(self) -> int:
+        """The first page of a back-fill or deletion waits until every processor's cached definitions
+        know the change, plus the longest an event takes (the consumers' 30 s timeout, twice): no
+        event is then applied with the old definitions after the back-fill read its profile. No
+        cache (local mode): no wait."""
+        return self.segment_cache_seconds + 60 if self.segment_cache_seconds else 0
+
+    @property
+    def segment_mark_grace_seconds(self) -> int:
+        """A mark of a segment no cached definition lists is dropped once older than this."""
+        return self.segment_cache_seconds + 60
 
     @model_validator(mode="after")
     def _deployed_functions_name_their_table(self) -> Self:

@@ -16,6 +16,7 @@ from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
 from infra.capabilities.privacy import Privacy
 from infra.capabilities.profiles import Profiles
+from infra.capabilities.segments import Segments
 from infra.capabilities.triggers import Triggers
 from infra.config import StageConfig
 from infra.foundation import build_foundation
@@ -30,6 +31,7 @@ OWNED = {
     "Triggers": {"birthday_sweep", "replenishment_sweep"},
     "Delivery": {"dispatcher", "deferred_sweep", "messages_api"},
     "Decisions": {"decide_api"},
+    "Segments": {"segments_sweep", "segments_worker"},
     "Privacy": set(),
 }
 
@@ -85,6 +87,7 @@ BUILD = {
     "Triggers": lambda stack, base: Triggers(stack, "Triggers", base=base),
     "Delivery": lambda stack, base: Delivery(stack, "Delivery", base=base, config=CONFIG),
     "Decisions": lambda stack, base: Decisions(stack, "Decisions", base=base),
+    "Segments": lambda stack, base: Segments(stack, "Segments", base=base),
 }
 
 
@@ -136,6 +139,7 @@ def test_capability_alone_routes_exactly_its_api_functions_routes(tmp_path, capa
         ("Profiles", {}),
         ("Admin", {}),
         ("Decisions", {}),
+        ("Segments", {"segmentssweep": "rate(1 hour)"}),
     ],
 )
 def test_capability_alone_schedules_exactly_its_sweeps(tmp_path, capability, schedules):

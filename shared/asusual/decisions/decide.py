@@ -4,7 +4,7 @@ every channel shows the same thing; the greeting follows the customer's local ti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -123,6 +123,7 @@ class Decision(BaseModel):
     decided_for: date = Field(description="the customer's local date the offer holds for")
     context: dict[str, object] = Field(description="daypart, season, holiday, tenure the text used")
     known: KnownContact = Field(description="what the customer already gave us (no addresses, yes/no)")
+    segments: list[str] = Field(default_factory=list, description="ids of the live segments she is in")
 
 
 def offer_view(product: PricedProduct | None) -> OfferView | None:
@@ -243,7 +244,9 @@ def decide(
     now: datetime,
     default_country: str | None,
     tenure: TenurePolicy,
+    live_segments: Callable[[], Mapping[str, str]] | None = None,
 ) -> Decision:
+    """``live_segments``: the live segments (id → incarnation) whose membership the answer shows."""
     identifier = lookup_identifier(request.identifier.type, request.identifier.value, default_country)
     owner = profiles.owners([identifier]).get(identifier)
     profile = live_profiles(profiles, {owner}).get(owner) if owner else None
@@ -268,5 +271,6 @@ def decide(
         placement=request.placement,
         channel=request.channel,
         context=rendered.context,
+        segments=profile.live_segments(live_segments()) if profile is not None and live_segments else [],
         **answer_fields(rendered, audience),
     )

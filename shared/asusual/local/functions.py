@@ -55,11 +55,14 @@ class LocalFunction:
         return any(path == p or path.startswith(p + "/") for p in self.http_prefixes)
 
     def reset(self) -> None:
-        """Drop the function's cached dependencies (settings or mocks changed)."""
+        """Drop the function's cached dependencies (settings or mocks changed): every cached
+        factory the handler module defines (``dependencies``, and any other)."""
         module = sys.modules.get(self.module)
-        dependencies = getattr(module, "dependencies", None)
-        if dependencies is not None and hasattr(dependencies, "cache_clear"):
-            dependencies.cache_clear()
+        if module is None:
+            return
+        for value in list(vars(module).values()):
+            if hasattr(value, "cache_clear") and getattr(value, "__module__", None) == module.__name__:
+                value.cache_clear()
 
 
 INTAKE_API = LocalFunction(name="intake_api", module="functions.intake_api.handler")
@@ -80,6 +83,12 @@ DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handl
 DEFERRED_SWEEP = LocalFunction(
     name="deferred_sweep", module="functions.deferred_sweep.handler", every=timedelta(minutes=15)
 )
+SEGMENTS_SWEEP = LocalFunction(
+    name="segments_sweep", module="functions.segments_sweep.handler", every=timedelta(hours=1)
+)
+SEGMENTS_WORKER = LocalFunction(
+    name="segments_worker", module="functions.segments_worker.handler", consumes="segments"
+)
 DECIDE_API = LocalFunction(name="decide_api", module="functions.decide_api.handler")
 MESSAGES_API = LocalFunction(name="messages_api", module="functions.messages_api.handler")
 
@@ -94,6 +103,8 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     DEFERRED_SWEEP,
     DECIDE_API,
     MESSAGES_API,
+    SEGMENTS_SWEEP,
+    SEGMENTS_WORKER,
 )
 API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.api)
 QUEUE_CONSUMERS = tuple(f for f in FUNCTIONS if f.consumes)

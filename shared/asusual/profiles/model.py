@@ -4,8 +4,10 @@ version for optimistic concurrency, and the profiles it must never be merged wit
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from functools import reduce
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +34,20 @@ class MergeRecord(BaseModel):
     reverted_at: datetime | None = None
 
 
+class SegmentMark(BaseModel):
+    """The profile is in a segment (asusual.segments.live): derived from the profile's state by the
+    segment's rule, never part of the semilattice parts; rewritten only with the profile itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incarnation: str = Field(
+        description="the segment's incarnation (a segment deleted and created again is new)"
+    )
+    version: int = Field(description="the rule version that was evaluated")
+    since: datetime = Field(description="when the profile entered the segment")
+    reasons: tuple[Any, ...] = Field(default=(), description="the conditions that made it true (JSON)")
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -42,6 +58,12 @@ class Profile(BaseModel):
     apart_from: frozenset[str] = Field(default_factory=frozenset, description="parts never to merge with")
     merges: tuple[MergeRecord, ...] = ()
     merged_into: str | None = Field(default=None, description="set on a tombstone left by a merge")
+    # derived (asusual.segments.live), written in the profile's own conditional write
+    segments: dict[str, SegmentMark] = Field(default_factory=dict, description="segment id → membership")
+    segments_due: datetime | None = Field(
+        default=None, description="when a segment verdict may next change by time alone (the due entry)"
+    )
+    listed: bool = Field(default=False, description="its directory entry (the back-fills' list) is written")
 
     def state(self) -> ProfileState:
         return reduce(ProfileState.join, (self.parts[k] for k in sorted(self.parts)), ProfileState())
@@ -70,6 +92,11 @@ class Profile(BaseModel):
         return any(
             key in keys for part in self.parts.values() for key in part.anonymous_ties.get(anonymous_id, ())
         )
+
+    def live_segments(self, live: Mapping[str, str]) -> list[str]:
+        """The ids of the segments it is in, of those ``live`` lists (segment id → incarnation): a
+        mark of a deleted segment, or of an earlier segment of the same id, is not shown."""
+        return sorted(sid for sid, mark in self.segments.items() if live.get(sid) == mark.incarnation)
 
     def part_of(self, identifier: Identifier) -> str | None:
         return next((k for k in sorted(self.parts) if identifier in self.parts[k].identifiers), None)

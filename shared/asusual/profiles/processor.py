@@ -11,12 +11,15 @@
    so an event applied again after a crash before step 4 changes nothing either.
 
 The birthday index entry a profile implies (asusual.profiles.birthday) is written in the same
-transaction as the profile, so the index never disagrees with the profile it came from.
+transaction as the profile, so the index never disagrees with the profile it came from. So are its
+segment memberships, their size counters and its segment due entry (``segments``: a
+:class:`~asusual.profiles.derived.SegmentHook` the wiring supplies), and the directory entry of a
+profile the back-fills must find (written once, when the profile is created or first rewritten).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,6 +31,7 @@ from asusual.identity.resolve import Dropped, resolve
 from asusual.intake.models import IntakeEvent
 from asusual.profiles.birthday import BirthdayEntry, birthday_entry
 from asusual.profiles.consent import awaiting_confirmation, granted
+from asusual.profiles.derived import SegmentHook, SegmentWrites
 from asusual.profiles.facts import contribution, oversized_traits
 from asusual.profiles.limits import Trimmed, fit
 from asusual.profiles.model import MergeRecord, Profile, new_profile_id
@@ -50,6 +54,9 @@ class ProfileChange:
     # '<channel>.<topic>' → the consent this event stated, or the opt-in it asserted awaiting
     # confirmation (kept as a history record each)
     consents: dict[str, Stamped] = field(default_factory=dict)
+    # memberships, size counters and due entries that change with the profile (asusual.segments)
+    segments: SegmentWrites = field(default_factory=SegmentWrites)
+    listed: list[str] = field(default_factory=list)  # profile ids whose directory entry to write
 
 
 class ProfileRepository(Protocol):
@@ -138,6 +145,7 @@ def process_event(
     dedupe_window: timedelta,
     default_country: str | None = None,
     on_applied: OnApplied | None = None,
+    segments: SegmentHook | None = None,
 ) -> Outcome:
     if repo.seen(event.message_id):
         return Outcome(profile_id=None, duplicate=True)
@@ -152,7 +160,7 @@ def process_event(
         return outcome
     for _attempt in range(MAX_ATTEMPTS):
         try:
-            outcome = _apply(event, extracted.linking, repo, policy, now, default_country)
+            outcome = _apply(event, extracted.linking, repo, policy, now, default_country, segments)
         except Conflict:
             continue
         except _Suppressed:
@@ -173,6 +181,7 @@ def _apply(
     policy: IdentityPolicy,
     now: datetime,
     default_country: str | None,
+    segments: SegmentHook | None = None,
 ) -> Outcome:
     claimed = repo.owners(identifiers)
     live = live_profiles(repo, set(claimed.values()))
@@ -245,6 +254,9 @@ def _apply(
             parts=dict(sorted(parts.items())),
             apart_from=frozenset(apart),
             merges=tuple(merges),
+            segments=target.segments,
+            segments_due=target.segments_due,
+            listed=True,
         )
     )
     trimmed.traits += len(oversized_traits(event))
@@ -262,7 +274,17 @@ def _apply(
         outcome.unchanged = True  # a replay, or an event that adds nothing: no write
         outcome.profile = target
         return outcome
+    if segments is not None:
+        # only this profile is evaluated: nobody else's membership depends on its event
+        derived = segments(updated, target if expected is not None else None, [t for t, _ in tombstones], now)
+        updated = derived.profile
+        tombstones = [(t, v) for t, (_, v) in zip(derived.absorbed, tombstones, strict=True)]
+        outcome.profile = updated
     change = ProfileChange(profile=updated, expected_version=expected, replaced=tombstones, merges=records)
+    if segments is not None:
+        change.segments = derived.writes
+    if not target.listed:
+        change.listed = [target.profile_id]  # a new profile, or one written before the directory
     change.claims = resolution.attach
     # a consent record per change: an identify that restates a consent the profile already has
     # (same answer, same wording) records nothing new
@@ -334,6 +356,7 @@ def unmerge(
     *,
     now: datetime,
     default_country: str | None = None,
+    segments: SegmentHook | None = None,
 ) -> tuple[str, str]:
     """Undo a merge: the parts that came with ``merged_profile_id`` (and everything they received
     since) become that profile again; the two are kept apart from then on."""
@@ -375,6 +398,7 @@ def unmerge(
             parts=moved,
             apart_from=tombstone.apart_from | frozenset(kept),
             merges=tombstone.merges,
+            listed=tombstone.listed,
         )
         remaining = survivor.model_copy(
             update={
@@ -384,9 +408,17 @@ def unmerge(
                 "merges": merges,
             }
         )
+        writes = SegmentWrites()
+        if segments is not None:  # both are re-evaluated: each now has only its own parts
+            kept_derived = segments(remaining, survivor, [], now)
+            restored_derived = segments(restored, None, [], now)
+            remaining, restored = kept_derived.profile, restored_derived.profile
+            writes.extend(kept_derived.writes)
+            writes.extend(restored_derived.writes)
         try:
             change = ProfileChange(profile=remaining, expected_version=survivor.version)
             change.replaced = [(restored, tombstone.version)]
+            change.segments = writes
             change.birthdays = birthday_changes([survivor], [remaining, restored], default_country)
             repo.commit(change)
         except Conflict:
@@ -402,11 +434,18 @@ def _was_unmerged(survivor: Profile, merged_profile_id: str) -> bool:
     return latest is not None and latest.reverted_at is not None
 
 
-def read_profile(repo: ProfileRepository, identifier: Identifier, tenure: TenurePolicy) -> ProfileView:
-    """The profile an identifier belongs to, as channels see it; NotFound when unknown."""
+def read_profile(
+    repo: ProfileRepository,
+    identifier: Identifier,
+    tenure: TenurePolicy,
+    live_segments: Callable[[], Mapping[str, str]] | None = None,
+) -> ProfileView:
+    """The profile an identifier belongs to, as channels see it; NotFound when unknown.
+    ``live_segments``: the live segments (id → incarnation) whose membership the view shows."""
     claimed = repo.owners([identifier])
     live = live_profiles(repo, set(claimed.values()))
     profile = live.get(claimed.get(identifier, ""))
     if profile is None:
         raise NotFound(f"no profile for this {identifier.kind}")
-    return view(profile.profile_id, profile.state(), tenure)
+    segments = profile.live_segments(live_segments()) if live_segments is not None else []
+    return view(profile.profile_id, profile.state(), tenure, segments)

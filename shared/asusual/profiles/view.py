@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -94,6 +95,7 @@ class ProfileView(BaseModel):
     tenure: Tenure
     purchases: list[Purchase]
     traits: dict[str, Any] = Field(description="every trait, latest value")
+    segments: list[str] = Field(default_factory=list, description="ids of the live segments she is in")
 
 
 def _pending(state: ProfileState) -> dict[str, dict[str, bool]]:
@@ -131,7 +133,16 @@ def timezone_of(state: ProfileState, traits: dict[str, Any]) -> Timezone | None:
     return None
 
 
-def view(profile_id: str, state: ProfileState, policy: TenurePolicy | None = None) -> ProfileView:
+def locale_of(state: ProfileState) -> str | None:
+    """The declared locale, else the device's."""
+    traits = state.traits
+    declared = _text(traits["locale"].value) if "locale" in traits else None
+    return declared or (state.context_locale.value if state.context_locale else None)
+
+
+def view(
+    profile_id: str, state: ProfileState, policy: TenurePolicy | None = None, segments: Sequence[str] = ()
+) -> ProfileView:
     policy = policy or TenurePolicy()
     traits = {k: v.value for k, v in state.traits.items()}
     first = _text(traits.get("first_name"))
@@ -163,7 +174,7 @@ def view(profile_id: str, state: ProfileState, policy: TenurePolicy | None = Non
     for key, stamped in state.subscriptions.items():
         channel, topic = key.split(".", 1)
         subscriptions[channel][topic] = bool(stamped.value["subscribed"])
-    locale = _text(traits.get("locale")) or (state.context_locale.value if state.context_locale else None)
+    locale = locale_of(state)
     address = traits.get("address")
     return ProfileView(
         profile_id=profile_id,
@@ -201,4 +212,5 @@ def view(profile_id: str, state: ProfileState, policy: TenurePolicy | None = Non
         ),
         purchases=[Purchase(**p) for p in sorted(purchases.values(), key=lambda p: p["product_id"])],
         traits=traits,
+        segments=sorted(segments),
     )

@@ -36,6 +36,7 @@ from asusual.store.dynamo import (
     utc_stamp,
 )
 from asusual.store.secrets import suppression_keys
+from asusual.store.segments import segment_writes
 from asusual.store.triggers import birthday_write
 
 
@@ -281,6 +282,8 @@ class DynamoProfileRepository:
             {"Put": {"TableName": self._table, "Item": _consent_item(profile_id, consent, stamped)}}
             for consent, stamped in change.consents.items()
         ]
+        # memberships, size counters, due entries and directory entries: with the profile, or not at all
+        items += segment_writes(self._table, change.segments, change.listed)
         if len(items) == 1:  # the profile alone (page, track): a conditional put costs half a transaction
             try:
                 self._db.put_item(**items[0]["Put"])

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from asusual.errors import TransientError
 from asusual.intake.models import IntakeEvent
+from asusual.segments.models import SegmentJob
 from asusual.store.dynamo import classify_aws_error
 from asusual.triggers.models import Intent
 
@@ -21,6 +22,7 @@ MAX_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
 ATTRIBUTE_OVERHEAD = 200  # bytes reserved per entry for message attributes
 ATTEMPTS = 3
+MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 
 
 def encode_event(event: IntakeEvent) -> dict[str, Any]:
@@ -156,4 +158,37 @@ class QueueSpec:
 
 EVENTS_QUEUE = QueueSpec("events", max_receive_count=5, settings_field="events_queue_url")
 INTENTS_QUEUE = QueueSpec("intents", max_receive_count=5, settings_field="intents_queue_url")
-QUEUES = (EVENTS_QUEUE, INTENTS_QUEUE)
+SEGMENTS_QUEUE = QueueSpec("segments", max_receive_count=5, settings_field="segments_queue_url")
+QUEUES = (EVENTS_QUEUE, INTENTS_QUEUE, SEGMENTS_QUEUE)
+
+
+def decode_segment_job(body: str) -> SegmentJob:
+    return SegmentJob.model_validate_json(body)
+
+
+def segment_job_ids(body: dict[str, Any]) -> dict[str, object]:
+    """What a log may say of a segments message it could not process (ids only)."""
+    return {k: body.get(k) for k in ("job", "segment_id", "incarnation", "version", "shard")}
+
+
+class SqsSegmentJobs:
+    """The segments queue (asusual.segments.service.SegmentJobs): one message per page, the first
+    of a back-fill or deletion delayed past the processors' definition cache."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._sqs = client
+        self._url = queue_url
+
+    def send(self, job: SegmentJob, delay_seconds: int = 0) -> None:
+        try:
+            self._sqs.send_message(
+                QueueUrl=self._url,
+                MessageBody=job.model_dump_json(),
+                DelaySeconds=max(0, min(delay_seconds, MAX_DELAY_SECONDS)),
+                MessageAttributes={"job": {"DataType": "String", "StringValue": job.job}},
+            )
+        except Exception as exc:
+            typed = classify_aws_error(exc, "the segments queue")
+            if typed is None:
+                raise
+            raise typed from exc

@@ -19,6 +19,7 @@ from asusual.localtime import local_now
 from asusual.observability import logger, tracer
 from asusual.profiles.birthday import has_marketing_consent, plausible_zones
 from asusual.profiles.consent import address_to_ask, awaiting_confirmation
+from asusual.profiles.derived import SegmentHook
 from asusual.profiles.facts import ORDER_PLACED
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.profiles.state import ProfileState
@@ -68,6 +69,7 @@ def process(
     now: datetime,
     dedupe_window: timedelta,
     default_country: str | None,
+    segments: SegmentHook | None = None,
 ) -> Processed:
     result = Processed(outcome=Outcome(profile_id=None))
 
@@ -82,6 +84,7 @@ def process(
         dedupe_window=dedupe_window,
         default_country=default_country,
         on_applied=react,
+        segments=segments,
     )
     return result
 

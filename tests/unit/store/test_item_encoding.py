@@ -34,6 +34,7 @@ from asusual.identity.models import Identifier
 from asusual.offers.models import DayOffer, DayPrice
 from asusual.privacy.models import ErasureRecord, ErasureStatus, HeldItem, SuppressionKeys
 from asusual.profiles.birthday import BirthdayEntry
+from asusual.profiles.derived import MemberKey, MemberRecord, SegmentWrites, shard_of
 from asusual.profiles.model import MergeRecord, Profile
 from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import ProfileState, Stamped
@@ -41,7 +42,9 @@ from asusual.store.access import DynamoAccessRepository
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.privacy import DynamoPrivacyRepository, _held
+from asusual.segments.models import Backfill, Segment, SegmentStatus
 from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.models import OrderStatus, Topic, WelcomeFacts
 from asusual.triggers.orders import OrderRecord
@@ -1383,3 +1386,306 @@ def test_held_item_decodes_data_ttl_and_numbers_of_old_items() -> None:
         "key_hashes": ["h1"],
         "n": 2,
     }
+
+
+# -- segments: definitions, memberships, counters, due entries, the directory -------------------
+
+
+def segment(revision: int = 2) -> Segment:
+    return Segment(
+        segment_id="pet-food",
+        name="Pet food, 90 days",
+        rule={"purchased": {"category": "pet food", "within_days": 90}},
+        version=3,
+        incarnation="a1b2c3",
+        created_at=AT,
+        updated_at=AT,
+        backfill=Backfill(version=3, position="0:"),
+        revision=revision,
+    )
+
+
+SEGMENT_DATA = (
+    '{"segment_id":"pet-food","name":"Pet food, 90 days","rule":{"purchased":{"category":"pet food",'
+    '"within_days":90}},"version":3,"incarnation":"a1b2c3","created_at":"2026-11-23T09:00:00.123456Z",'
+    '"updated_at":"2026-11-23T09:00:00.123456Z","status":"active","backfill":{"version":3,'
+    '"state":"pending","profiles":0,"started_at":null,"finished_at":null,"position":"0:","previous":""}}'
+)
+
+
+def segment_item(revision: int = 2) -> dict[str, Any]:
+    return {
+        **key("SEGMENTS", "SEGMENT#pet-food"),
+        "entity": S("segment"),
+        "revision": N(str(revision)),
+        "status": S("active"),
+        "incarnation": S("a1b2c3"),
+        "data": S(SEGMENT_DATA),
+    }
+
+
+def test_commit_with_segment_changes_writes_memberships_counter_due_and_directory_with_the_profile(
+    stub: Stubber,
+) -> None:
+    p = profile("p1", version=4)
+    writes = SegmentWrites(
+        put=[
+            MemberRecord(
+                segment_id="pet-food",
+                incarnation="a1b2c3",
+                profile_id="p1",
+                since=AT,
+                rule_version=3,
+                zones=("Europe/Moscow",),
+                country="RU",
+                locale="ru",
+            )
+        ],
+        delete=[MemberKey("loyal", "ffee00", "p1")],
+        due={"p1": datetime(2027, 2, 21, 9, 0, 1, tzinfo=UTC)},
+    )
+    writes.count("p1", "pet-food#a1b2c3", 1)
+    writes.count("p1", "loyal#ffee00", -1)
+    shard = shard_of("p1")
+    member = {
+        "country": "RU",
+        "locale": "ru",
+        "profile_id": "p1",
+        "rule_version": 3,
+        "since": AT.isoformat(),
+        "zones": ["Europe/Moscow"],
+    }
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": profile_item(p),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": N("3")},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("SEGMENT#pet-food#a1b2c3", "M#p1"),
+                            "entity": S("segment_member"),
+                            "data": S(json.dumps(member, sort_keys=True)),
+                        },
+                    }
+                },
+                {"Delete": {"TableName": TABLE, "Key": key("SEGMENT#loyal#ffee00", "M#p1")}},
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key(f"SEGCOUNT#{shard}", "SEGCOUNT"),
+                        "UpdateExpression": "SET entity = :e ADD #c0 :d0, #c1 :d1",
+                        "ExpressionAttributeNames": {"#c0": "loyal#ffee00", "#c1": "pet-food#a1b2c3"},
+                        "ExpressionAttributeValues": {
+                            ":e": S("segment_counter"),
+                            ":d0": N("-1"),
+                            ":d1": N("1"),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", "SEGDUE"),
+                            "entity": S("segment_due"),
+                            "due": S("2027-02-21T09:00:01Z"),
+                            "gsi1pk": S("SEGDUE#2027-02-21T09"),
+                            "gsi1sk": S("2027-02-21T09:00:01Z#p1"),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {
+                            **key("PROFILE#p1", "DIR"),
+                            "entity": S("profile_directory"),
+                            "gsi1pk": S(f"PROFILES#{shard}"),
+                            "gsi1sk": S("p1"),
+                        },
+                    }
+                },
+            ]
+        },
+    )
+    change = ProfileChange(profile=p, expected_version=3, segments=writes, listed=["p1"])
+    DynamoProfileRepository(stub.client, TABLE).commit(change)
+
+
+def test_commit_removing_a_due_entry_deletes_it(stub: Stubber) -> None:
+    p = profile("p1", version=4)
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": profile_item(p),
+                        "ConditionExpression": "version = :expected",
+                        "ExpressionAttributeValues": {":expected": N("3")},
+                    }
+                },
+                {"Delete": {"TableName": TABLE, "Key": key("PROFILE#p1", "SEGDUE")}},
+            ]
+        },
+    )
+    change = ProfileChange(profile=p, expected_version=3, segments=SegmentWrites(due={"p1": None}))
+    DynamoProfileRepository(stub.client, TABLE).commit(change)
+
+
+def test_create_segment_puts_the_definition_only_when_absent(stub: Stubber) -> None:
+    stub.add_response(
+        "put_item",
+        {},
+        {"TableName": TABLE, "Item": segment_item(0), "ConditionExpression": "attribute_not_exists(pk)"},
+    )
+    DynamoSegmentRepository(stub.client, TABLE).create(segment(0))
+
+
+def test_save_segment_is_conditional_on_the_revision_read(stub: Stubber) -> None:
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": segment_item(3),
+            "ConditionExpression": "revision = :r",
+            "ExpressionAttributeValues": {":r": N("2")},
+        },
+    )
+    DynamoSegmentRepository(stub.client, TABLE).save(segment(3), 2)
+
+
+def test_segments_reads_the_definitions_partition_consistently(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {"Items": [segment_item(2)]},
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": S("SEGMENTS"), ":s": S("SEGMENT#")},
+            "ConsistentRead": True,
+        },
+    )
+    assert DynamoSegmentRepository(stub.client, TABLE).segments() == [segment(2)]
+
+
+def test_sizes_sum_every_counter_shard(stub: Stubber) -> None:
+    keys = [key(f"SEGCOUNT#{n}", "SEGCOUNT") for n in range(16)]
+    stub.add_response(
+        "batch_get_item",
+        {
+            "Responses": {
+                TABLE: [
+                    {
+                        **keys[0],
+                        "entity": S("segment_counter"),
+                        "pet-food#a1b2c3": N("2"),
+                        "loyal#ffee00": N("1"),
+                    },
+                    {**keys[9], "entity": S("segment_counter"), "pet-food#a1b2c3": N("-1")},
+                ]
+            }
+        },
+        {"RequestItems": {TABLE: {"Keys": keys, "ConsistentRead": True}}},
+    )
+    assert DynamoSegmentRepository(stub.client, TABLE).sizes() == {"pet-food#a1b2c3": 1, "loyal#ffee00": 1}
+
+
+def test_members_page_queries_the_incarnation_after_the_cursor_and_reads_each_member(stub: Stubber) -> None:
+    data = (
+        '{"country": "RU", "locale": null, "profile_id": "p2", "rule_version": 3, "since": "%s", "zones": []}'
+    )
+    stub.add_response(
+        "query",
+        {
+            "Items": [{**key("SEGMENT#pet-food#a1b2c3", "M#p2"), "data": S(data % AT.isoformat())}],
+            "LastEvaluatedKey": key("SEGMENT#pet-food#a1b2c3", "M#p2"),
+        },
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
+            "ExpressionAttributeValues": {":p": S("SEGMENT#pet-food#a1b2c3"), ":m": S("M#")},
+            "Limit": 1,
+            "ExclusiveStartKey": key("SEGMENT#pet-food#a1b2c3", "M#p1"),
+        },
+    )
+    records, cursor = DynamoSegmentRepository(stub.client, TABLE).members_page(
+        "pet-food", 1, "p1", incarnation="a1b2c3"
+    )
+    assert records == [MemberRecord("pet-food", "a1b2c3", "p2", AT, 3, (), "RU", None)]
+    assert cursor == "p2"
+
+
+def test_directory_page_queries_its_shard_after_the_cursor(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {
+            "Items": [{"gsi1sk": S("p7")}],
+            "LastEvaluatedKey": {**key("PROFILE#p7", "DIR"), "gsi1pk": S("PROFILES#3"), "gsi1sk": S("p7")},
+        },
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk > :c",
+            "ExpressionAttributeValues": {":p": S("PROFILES#3"), ":c": S("p5")},
+            "ProjectionExpression": "gsi1sk",
+            "Limit": 100,
+        },
+    )
+    assert DynamoSegmentRepository(stub.client, TABLE).directory_page(3, 100, "p5") == (["p7"], "p7")
+
+
+def test_due_profiles_queries_the_hour_up_to_the_second(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {"Items": [{"pk": S("PROFILE#p1")}]},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
+            "ExpressionAttributeValues": {":p": S("SEGDUE#2026-11-23T09"), ":u": S("2026-11-23T09:00:00Z#~")},
+            "ProjectionExpression": "pk",
+        },
+    )
+    assert DynamoSegmentRepository(stub.client, TABLE).due_profiles("SEGDUE#2026-11-23T09", AT) == ["p1"]
+
+
+def test_drop_removes_the_incarnations_counters_then_the_deleting_definition(stub: Stubber) -> None:
+    deleting = segment().model_copy(update={"status": SegmentStatus.DELETING})
+    for shard in range(16):
+        stub.add_response(
+            "update_item",
+            {},
+            {
+                "TableName": TABLE,
+                "Key": key(f"SEGCOUNT#{shard}", "SEGCOUNT"),
+                "UpdateExpression": "REMOVE #c",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#c": "pet-food#a1b2c3"},
+            },
+        )
+    stub.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("SEGMENTS", "SEGMENT#pet-food"),
+            "ConditionExpression": "#s = :deleting AND incarnation = :i",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":deleting": S("deleting"), ":i": S("a1b2c3")},
+        },
+    )
+    DynamoSegmentRepository(stub.client, TABLE).drop(deleting)
