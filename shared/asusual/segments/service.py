@@ -228,7 +228,7 @@ def _cursor(incarnation: str, last: str) -> str:
 
 def _read_cursor(cursor: str, incarnation: str) -> str:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadRequest("cursor: not a cursor this API gave", code="invalid_request") from exc
     made_for, _, last = raw.partition("\n")
