@@ -14,9 +14,10 @@ from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
 from asusual.localtime import utc_offset
 from asusual.profiles.consent import ADDRESS_TRAIT, confirmed_assertion, confirmed_stamp, needs_confirmation
 from asusual.profiles.limits import MAX_LINE_TEXT, MAX_ORDER_LINES, fits_trait
-from asusual.profiles.state import OrderFact, ProductLine, ProfileState, Stamped, snake
+from asusual.profiles.state import OrderFact, ProductLine, ProductViews, ProfileState, Stamped, snake
 
 ORDER_PLACED = "Order Completed"
+PRODUCT_VIEWED = "Product Viewed"
 MAX_LOCALE = 35  # the longest BCP 47 tag in common use ("zh-Hant-TW" is 10); a longer one is noise
 CHANNELS = ("email", "sms", "push", "web", "app", "store", "call_center")
 TOPICS = ("marketing", "transactional")
@@ -209,6 +210,23 @@ def _order(event: IntakeEvent) -> OrderFact | None:
     )
 
 
+def _view(event: IntakeEvent) -> dict[str, ProductViews]:
+    """A product page seen (Segment ``Product Viewed``: ``product_id``, else ``sku`` or ``id``)."""
+    if event.type is not EventType.TRACK or event.event != PRODUCT_VIEWED:
+        return {}
+    props = event.properties
+    raw = next((props[k] for k in ("product_id", "sku", "id") if props.get(k) not in (None, "")), None)
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        return {}
+    category = _line_text(props.get("category"))
+    category = category.strip() if category and category.strip() else None
+    return {
+        str(raw)[:MAX_ID_LENGTH]: ProductViews(
+            at=(event.timestamp,), category=category, category_at=event.timestamp if category else None
+        )
+    }
+
+
 def anonymous_ties(event: IntakeEvent, linked: Iterable[Identifier]) -> dict[str, frozenset[str]]:
     """What a vouched event (asusual.intake.models.IntakeEvent.vouched: a server-side source's, or a
     signed user id's) says of the browser it names: each of its anonymous ids belongs to the person
@@ -256,4 +274,5 @@ def contribution(
         orders={order.order_id: order} if order else {},
         anonymous_ties=anonymous_ties(event, linked),
         pending_consents=pending,
+        views=_view(event),
     )

@@ -1,7 +1,8 @@
 """Profile state as a join-semilattice: every part merges by a rule that is commutative,
 associative and idempotent — traits last-writer-wins by (event time, messageId), seen times by
-min/max, channels and identifiers by union, orders by order id. So the profile built from a set
-of events does not depend on their order or on duplicates, and merging two profiles is a join."""
+min/max, channels and identifiers by union, orders by order id, product views by a bounded union.
+So the profile built from a set of events does not depend on their order or on duplicates, and
+merging two profiles is a join."""
 
 from __future__ import annotations
 
@@ -102,6 +103,55 @@ def _join_ties(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> di
     }
 
 
+# product views (Segment ``Product Viewed``): recent views of the latest products viewed, enough for
+# "viewed within N days" and browse abandonment, bounded so a heavy browser's profile stays small
+MAX_VIEWED_PRODUCTS = 100
+MAX_VIEWS_PER_PRODUCT = 20
+
+
+class ProductViews(BaseModel):
+    """When a product was viewed (latest first), and the category the latest view that named one
+    gave it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: tuple[datetime, ...]
+    category: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    category_at: datetime | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+def _join_views(a: dict[str, ProductViews], b: dict[str, ProductViews]) -> dict[str, ProductViews]:
+    """The union of both sides' views, then a filter on each view (time, product), latest first: a
+    view is kept when fewer than MAX_VIEWS_PER_PRODUCT views of its product and fewer than
+    MAX_VIEWED_PRODUCTS products (its own included) were viewed after it. So the latest
+    MAX_VIEWED_PRODUCTS products are kept, with their views since the last of them was last viewed.
+
+    A view the filter drops has the views that make it drop among the kept ones, in any union it
+    takes part in: dropping it early changes no later result, so the join stays commutative,
+    associative and idempotent (a top-k of a union)."""
+    if not a or not b:
+        return a or b
+    views = {(t, pid) for side in (a, b) for pid, entry in side.items() for t in entry.at}
+    kept: dict[str, list[datetime]] = {}
+    for t, pid in sorted(views, reverse=True):
+        if len(kept) >= MAX_VIEWED_PRODUCTS:
+            break  # this view and every older one have that many products viewed after them
+        times = kept.setdefault(pid, [])
+        if len(times) < MAX_VIEWS_PER_PRODUCT:
+            times.append(t)
+    out: dict[str, ProductViews] = {}
+    for pid in sorted(kept):
+        times = kept[pid]
+        # the category of the latest view that named one; gone with that view (then so are older ones)
+        sides = [e for e in (a.get(pid), b.get(pid)) if e is not None]
+        named = max(
+            ((e.category_at, e.category) for e in sides if e.category_at and e.category), default=None
+        )
+        category, category_at = (named[1], named[0]) if named and named[0] >= times[-1] else (None, None)
+        out[pid] = ProductViews(at=tuple(times), category=category, category_at=category_at)
+    return out
+
+
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
@@ -143,6 +193,13 @@ class ProfileState(BaseModel):
         description="'<channel>.<topic>' → a public source's assertion, granting nothing until confirmed",
     )
 
+    views: dict[str, ProductViews] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="product id → its recent views (Segment Product Viewed); at most "
+        f"{MAX_VIEWED_PRODUCTS} products, {MAX_VIEWS_PER_PRODUCT} views each",
+    )
+
     def join(self, other: ProfileState) -> ProfileState:
         orders = dict(self.orders)
         for order_id, order in other.orders.items():
@@ -163,6 +220,7 @@ class ProfileState(BaseModel):
             orders=dict(sorted(orders.items())),
             anonymous_ties=_join_ties(self.anonymous_ties, other.anonymous_ties),
             pending_consents=_join_maps(self.pending_consents, other.pending_consents),
+            views=_join_views(self.views, other.views),
         )
 
     def without_identifiers(self, removed: frozenset[Identifier]) -> ProfileState:
