@@ -39,7 +39,7 @@ def test_create_with_a_misspelt_key_is_refused_naming_it() -> None:
 
 def test_create_with_a_rule_too_large_is_refused() -> None:
     rule = {"any": [{"trait": f"t{i}", "in": ["x" * 200] * 50} for i in range(10)]}
-    with pytest.raises(BadRequest, match="^rule: at most 16384 bytes as JSON$"):
+    with pytest.raises(BadRequest, match=r"^rule: at most 16384 bytes as JSON$"):
         create(MemorySegments(), SentJobs(), rule=rule)
 
 
@@ -94,9 +94,9 @@ def test_update_of_an_unknown_segment_is_not_found_and_an_empty_change_is_refuse
     with pytest.raises(NotFound):
         service.update(repo, jobs, "nope", SegmentChange(name="x"), now=NOW, delay_seconds=0)
     create(repo, jobs)
-    with pytest.raises(BadRequest, match="^body: a new rule, a new name, or both$"):
+    with pytest.raises(BadRequest, match=r"^body: a new rule, a new name, or both$"):
         service.update(repo, jobs, "pet-food", SegmentChange(), now=NOW, delay_seconds=0)
-    with pytest.raises(BadRequest, match="^segment_id: differs from the id in the path$"):
+    with pytest.raises(BadRequest, match=r"^segment_id: differs from the id in the path$"):
         service.update(
             repo, jobs, "pet-food", SegmentChange(segment_id="other", name="x"), now=NOW, delay_seconds=0
         )
@@ -120,12 +120,12 @@ def test_members_pages_with_a_cursor_that_names_its_incarnation() -> None:
     assert first.profile_ids == ["p0", "p1"] and first.cursor is not None
     second = service.members(repo, "pet-food", 2, first.cursor)
     assert (second.profile_ids, second.cursor) == (["p2"], None)
-    with pytest.raises(BadRequest, match="^cursor: not a cursor this API gave$"):
+    with pytest.raises(BadRequest, match=r"^cursor: not a cursor this API gave$"):
         service.members(repo, "pet-food", 2, "%%%")
     repo.stored["pet-food"] = repo.stored["pet-food"].model_copy(update={"incarnation": "i2"})
-    with pytest.raises(BadRequest, match="^cursor: not a cursor of this segment$"):
+    with pytest.raises(BadRequest, match=r"^cursor: not a cursor of this segment$"):
         service.members(repo, "pet-food", 2, first.cursor)
-    with pytest.raises(BadRequest, match="^limit: from 1 to 1000$"):
+    with pytest.raises(BadRequest, match=r"^limit: from 1 to 1000$"):
         service.members(repo, "pet-food", 0, None)
 
 

@@ -38,11 +38,11 @@ from asusual.profiles.derived import MemberKey, MemberRecord, SegmentWrites, sha
 from asusual.profiles.model import MergeRecord, Profile
 from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import ProfileState, Stamped
+from asusual.segments.models import Backfill, Segment, SegmentStatus
 from asusual.store.access import DynamoAccessRepository
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.privacy import DynamoPrivacyRepository, _held
-from asusual.segments.models import Backfill, Segment, SegmentStatus
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.triggers import DynamoTriggerRepository
