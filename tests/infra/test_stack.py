@@ -108,13 +108,17 @@ def actions_of(statements):
     return actions
 
 
-def sources_query(statements):
-    """The one Query statement on the table itself, limited to the sources' partition."""
-    [query] = [
+def partition_queries(statements):
+    """The partitions the Query statements on the table itself are limited to (each statement one)."""
+    queries = [
         s for s in statements if s["Action"] == "dynamodb:Query" and "index" not in json.dumps(s["Resource"])
     ]
-    assert query["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SOURCES"]}}
-    return query
+    return sorted(q["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"][0] for q in queries)
+
+
+def sources_query(statements):
+    """The one Query statement on the table itself, limited to the sources' partition."""
+    assert partition_queries(statements) == ["SOURCES"]
 
 
 def test_intake_role_may_only_read_keys_sources_and_link_secret_and_send_to_the_events_queue(synthesized):
@@ -147,6 +151,7 @@ def test_event_processor_role_reads_and_writes_items_consumes_events_and_sends_i
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "dynamodb:Query",  # pk = SEGMENTS only: the segment definitions
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:DeleteMessage",
@@ -155,7 +160,53 @@ def test_event_processor_role_reads_and_writes_items_consumes_events_and_sends_i
     }
     send = next(s for s in statements if "sqs:SendMessage" in s["Action"])
     assert "IntentsQueue" in json.dumps(send["Resource"])
-    assert "dynamodb:Scan" not in actions_of(statements) and "dynamodb:Query" not in actions_of(statements)
+    assert "dynamodb:Scan" not in actions_of(statements)
+    assert partition_queries(statements) == ["SEGMENTS"]
+    assert not [
+        s for s in statements if "dynamodb:Query" in s["Action"] and "index" in json.dumps(s["Resource"])
+    ]
+
+
+def test_segments_sweep_queries_gsi1_and_the_definitions_and_writes_profiles_with_memberships(synthesized):
+    _, template, _ = synthesized
+    statements = role_statements(template, "segmentssweep")
+    assert actions_of(statements) == BASE_ACTIONS | {
+        "dynamodb:Query",  # gsi1 (the due index) and pk = SEGMENTS: never a scan
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    assert partition_queries(statements) == ["SEGMENTS"]
+    rules = resources(template, "AWS::Events::Rule").values()
+    [rule] = [r for r in rules if "segmentssweep" in json.dumps(r["Properties"]["Targets"][0]["Arn"]).lower()]
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+
+
+def test_segments_worker_consumes_its_queue_one_page_at_a_time_and_sends_the_next(synthesized):
+    _, template, _ = synthesized
+    statements = role_statements(template, "segmentsworker")
+    assert actions_of(statements) == BASE_ACTIONS | SEND | {
+        "dynamodb:GetItem",
+        "dynamodb:Query",  # gsi1 (the directory) and a deleted segment's membership partitions
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+    }
+    send = next(s for s in statements if "sqs:SendMessage" in s["Action"])
+    assert "SegmentsQueue" in json.dumps(send["Resource"])
+    [mapping] = [
+        m
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "SegmentsQueue" in json.dumps(m["Properties"]["EventSourceArn"])
+    ]
+    assert mapping["Properties"]["BatchSize"] == 1
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 @pytest.mark.parametrize(
@@ -186,15 +237,22 @@ def test_sweeps_run_hourly_on_eventbridge_with_retries(synthesized):
 def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
     _, template, _ = synthesized
     statements = role_statements(template, "adminapi")
-    assert actions_of(statements) == BASE_ACTIONS | {
-        "dynamodb:GetItem",
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",  # rotation and revocation: conditional updates in one transaction
-        "dynamodb:Query",  # sources: pk = SOURCES on the table; keys: gsi1
-        "secretsmanager:GetSecretValue",  # the link secret: public sources' identity secrets
-        "secretsmanager:DescribeSecret",
-    }
+    assert (
+        actions_of(statements)
+        == BASE_ACTIONS
+        | {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",  # rotation and revocation: conditional updates in one transaction
+            "dynamodb:Query",  # sources: pk = SOURCES on the table; keys: gsi1
+            "secretsmanager:GetSecretValue",  # the link secret: public sources' identity secrets
+            "secretsmanager:DescribeSecret",
+        }
+        | SEND
+    )  # a segment's first back-fill or deletion page
+    send = next(s for s in statements if "sqs:SendMessage" in s["Action"])
+    assert "SegmentsQueue" in json.dumps(send["Resource"])
     queries = [json.dumps(s["Resource"]) for s in statements if "dynamodb:Query" in s["Action"]]
     assert len(queries) == 2 and sum(q.endswith('"/index/gsi1"]]}') for q in queries) == 1
     assert all(s["Effect"] == "Allow" for s in statements)
@@ -316,9 +374,9 @@ def test_decide_and_messages_apis_have_their_roles_and_routes(synthesized):
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
-        "dynamodb:Query",  # gsi1 (the offer pool), and pk = SOURCES: the page's origins
+        "dynamodb:Query",  # gsi1 (the offer pool); pk = SOURCES (the page's origins) and SEGMENTS
     }
-    sources_query(decide)
+    assert partition_queries(decide) == ["SEGMENTS", "SOURCES"]
     assert actions_of(role_statements(template, "messagesapi")) == BASE_ACTIONS | SEND | {
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",  # the pages read the customer's profile, following merges
@@ -595,4 +653,4 @@ def test_every_function_is_deployed_with_every_setting_its_handler_requires(synt
         for needed in handler.REQUIRED_SETTINGS:
             assert any(f"ASUSUAL_{n.upper()}" in env for n in needed.split("|")), (package, needed)
         checked.add(package)
-    assert len(checked) == len(functions) == 10
+    assert len(checked) == len(functions) == 12
