@@ -15,7 +15,9 @@ customer's later events with it. So every profile keeps to these limits (docs/ar
   characters.
 - **The whole profile** stays within 300 KB of JSON (compressed, it is far smaller). Past it, the
   product lines of the oldest orders give way first (each order keeps its id, time, total,
-  currency and channel, so tenure, counts and revenue stay right), then the oldest orders.
+  currency and channel, so tenure, counts and revenue stay right), then the oldest product views
+  (asusual.profiles.state.ProductViews: each part holds at most 100 products, 20 views each), then
+  the oldest orders.
 
 Each cut is counted (``Trimmed``), and the event processor reports it as a metric.
 """
@@ -62,9 +64,10 @@ class Trimmed:
     traits: int = 0
     order_lines: int = 0
     orders: int = 0
+    views: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.traits or self.order_lines or self.orders)
+        return bool(self.traits or self.order_lines or self.orders or self.views)
 
 
 def fit(profile: Profile) -> tuple[Profile, Trimmed]:
@@ -75,7 +78,7 @@ def fit(profile: Profile) -> tuple[Profile, Trimmed]:
     size = len(fitted.model_dump_json().encode())
     if size <= MAX_PROFILE_BYTES:
         return fitted, trimmed
-    return _shed_orders(fitted, size, trimmed), trimmed
+    return _shed(fitted, size, trimmed), trimmed
 
 
 def _cap_custom_traits(parts: dict[str, ProfileState], trimmed: Trimmed) -> dict[str, ProfileState]:
@@ -105,9 +108,41 @@ def _cap_custom_traits(parts: dict[str, ProfileState], trimmed: Trimmed) -> dict
     return out
 
 
-def _shed_orders(profile: Profile, size: int, trimmed: Trimmed) -> Profile:
-    """Oldest orders first: their product lines, then (still too large) the orders themselves."""
+def _shed(profile: Profile, size: int, trimmed: Trimmed) -> Profile:
+    """The oldest orders' product lines, then the oldest product views, then the oldest orders."""
     parts = dict(profile.parts)
+    size = _shed_orders(parts, size, trimmed, whole=False)
+    if size > MAX_PROFILE_BYTES:
+        size = _shed_views(parts, size, trimmed)
+    if size > MAX_PROFILE_BYTES:
+        _shed_orders(parts, size, trimmed, whole=True)
+    return profile.model_copy(update={"parts": parts})
+
+
+def _shed_views(parts: dict[str, ProfileState], size: int, trimmed: Trimmed) -> int:
+    oldest = sorted(
+        (t, part_id, pid) for part_id, state in parts.items() for pid, v in state.views.items() for t in v.at
+    )
+    for t, part_id, pid in oldest:
+        if size <= MAX_PROFILE_BYTES:
+            break
+        state = parts[part_id]
+        views = dict(state.views)
+        entry = views[pid]
+        at = tuple(x for x in entry.at if x != t)
+        if at:
+            views[pid] = entry.model_copy(update={"at": at})
+            size -= len(entry.model_dump_json()) - len(views[pid].model_dump_json())
+        else:
+            del views[pid]
+            size -= len(entry.model_dump_json().encode()) + len(json.dumps(pid).encode()) + 1
+        trimmed.views += 1
+        parts[part_id] = state.model_copy(update={"views": views})
+    return size
+
+
+def _shed_orders(parts: dict[str, ProfileState], size: int, trimmed: Trimmed, whole: bool) -> int:
+    """Oldest orders first: their product lines, or (``whole``) the orders themselves."""
     oldest = sorted(
         (
             (order.stamp(), part_id, order_id)
@@ -115,22 +150,21 @@ def _shed_orders(profile: Profile, size: int, trimmed: Trimmed) -> Profile:
             for order_id, order in s.orders.items()
         ),
     )
-    for whole in (False, True):
-        for _stamp, part_id, order_id in oldest:
-            if size <= MAX_PROFILE_BYTES:
-                return profile.model_copy(update={"parts": parts})
-            state = parts[part_id]
-            order = state.orders.get(order_id)
-            if order is None or (not whole and not order.products):
-                continue
-            orders: dict[str, OrderFact] = dict(state.orders)
-            if whole:
-                del orders[order_id]
-                trimmed.orders += 1
-                size -= len(order.model_dump_json().encode())
-            else:
-                orders[order_id] = order.model_copy(update={"products": ()})
-                trimmed.order_lines += len(order.products)
-                size -= sum(len(line.model_dump_json().encode()) + 1 for line in order.products)
-            parts[part_id] = state.model_copy(update={"orders": orders})
-    return profile.model_copy(update={"parts": parts})
+    for _stamp, part_id, order_id in oldest:
+        if size <= MAX_PROFILE_BYTES:
+            break
+        state = parts[part_id]
+        order = state.orders.get(order_id)
+        if order is None or (not whole and not order.products):
+            continue
+        orders: dict[str, OrderFact] = dict(state.orders)
+        if whole:
+            del orders[order_id]
+            trimmed.orders += 1
+            size -= len(order.model_dump_json().encode())
+        else:
+            orders[order_id] = order.model_copy(update={"products": ()})
+            trimmed.order_lines += len(order.products)
+            size -= sum(len(line.model_dump_json().encode()) + 1 for line in order.products)
+        parts[part_id] = state.model_copy(update={"orders": orders})
+    return size

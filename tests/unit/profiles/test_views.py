@@ -136,3 +136,30 @@ def test_join_views_any_order_bounded(views, rnd):
     assert fold(shuffled) == state
     assert len(state.views) <= MAX_VIEWED_PRODUCTS
     assert all(0 < len(v.at) <= MAX_VIEWS_PER_PRODUCT for v in state.views.values())
+
+
+def test_fit_views_past_the_profile_limit_oldest_views_give_way_before_orders():
+    from asusual.profiles.limits import MAX_PROFILE_BYTES, fit
+    from asusual.profiles.model import Profile
+    from asusual.profiles.state import OrderFact
+
+    def part(n):
+        views = {
+            f"{n}-{'x' * 200}-{i}": ProductViews(
+                at=tuple(T0 + timedelta(minutes=n * 10_000 + i * 20 + j) for j in range(20)),
+                category="к" * 200,
+                category_at=T0 + timedelta(minutes=n * 10_000 + i * 20 + 19),
+            )
+            for i in range(100)
+        }
+        order = OrderFact(order_id=f"o{n}", at=T0, msg=f"m{n}", total=10)
+        return ProfileState(views=views, orders={order.order_id: order})
+
+    profile = Profile(profile_id="p", created_at=T0, parts={f"part{n}": part(n) for n in range(4)})
+    assert len(profile.model_dump_json().encode()) > MAX_PROFILE_BYTES
+    fitted, trimmed = fit(profile)
+    assert len(fitted.model_dump_json().encode()) <= MAX_PROFILE_BYTES
+    assert (trimmed.orders, trimmed.order_lines) == (0, 0) and trimmed.views > 0
+    assert all(len(p.orders) == 1 for p in fitted.parts.values())
+    assert fitted.parts["part3"].views == profile.parts["part3"].views  # the latest part: untouched
+    assert fitted.parts["part0"].views == {}  # the oldest views went first
