@@ -163,3 +163,24 @@ def test_segment_routes_need_the_admin_key(admin_api, runtime):
     assert admin_api("GET", "/v1/segments", key=None).status == 401
     assert admin_api("GET", "/v1/segments/nope").status == 404
     assert admin_api("GET", "/v1/segments/pet-food/members?limit=0").status == 400
+
+
+def test_erased_member_leaves_the_segment_and_its_count_with_nothing_of_her_left(
+    admin_api, profiles_api, customers, pet_food
+):
+    exported = profiles_api("GET", "/v1/profiles/user_id/anna/export", key="admin_local_key").json()
+    assert [i["pk"] for i in exported["items"]["segment_member"]] == [
+        "SEGMENT#pet-food#" + incarnation(admin_api)
+    ]
+    assert profiles_api("DELETE", "/v1/profiles/user_id/anna", key="admin_local_key").status == 200
+    assert admin_api("GET", "/v1/segments/pet-food").json()["size"] == 1
+    assert customers["anna"] not in members(admin_api)
+
+
+def incarnation(admin_api) -> str:
+    from asusual.store import clients
+    from asusual.store.segments import DynamoSegmentRepository
+
+    segment = DynamoSegmentRepository(clients.dynamodb(), "asusual-local").segment("pet-food")
+    assert segment is not None
+    return segment.incarnation

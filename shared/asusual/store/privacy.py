@@ -23,6 +23,7 @@ from asusual.delivery.records import DEFERRAL_HORIZON, release_bucket
 from asusual.errors import TransientError
 from asusual.identity.models import Identifier
 from asusual.privacy.models import ErasureRecord, Footprint, HeldItem
+from asusual.profiles.derived import shard_of
 from asusual.profiles.model import Profile
 from asusual.profiles.state import ProfileState
 from asusual.store.dynamo import (
@@ -30,6 +31,7 @@ from asusual.store.dynamo import (
     batch_get,
     data_of,
     from_item,
+    is_conditional_failure,
     item_key,
     query_all,
     to_item,
@@ -49,6 +51,7 @@ from asusual.store.profiles import (
     suppression_item,
     suppression_key,
 )
+from asusual.store.segments import DynamoSegmentRepository, counter_update, member_key
 from asusual.store.tables import GSI1
 from asusual.store.triggers import observation_key, order_key
 from asusual.triggers.reminders import observation_id
@@ -207,7 +210,17 @@ class DynamoPrivacyRepository:
         # markers written before they stopped naming a profile (they expire after 30 days)
         add(_held(m) for m in markers if from_item(m).get("profile_id") in ids)
         add(self._deferred_of(ids, now))
+        add(self._memberships_of(ids))
         return sorted(found.values(), key=lambda i: (i.kind, i.pk, i.sk))
+
+    def _memberships_of(self, ids: frozenset[str]) -> list[HeldItem]:
+        """Membership items live in their segment's partition: one key per (segment, profile),
+        for every defined segment (deleting ones too), read in one BatchGetItem."""
+        if not ids:
+            return []
+        segments = DynamoSegmentRepository(self._db, self._table).segments()
+        keys = [member_key(s.segment_id, s.incarnation, pid) for s in segments for pid in sorted(ids)]
+        return [_held(item, owner=str(from_item(item)["sk"]).removeprefix("M#")) for item in self._get(keys)]
 
     def _deferred_of(self, ids: frozenset[str], now: datetime) -> list[HeldItem]:
         """Deferred intents wait in hourly release partitions, never later than the horizon: every
@@ -231,6 +244,10 @@ class DynamoPrivacyRepository:
         deleted: list[HeldItem] = []
         plain: list[HeldItem] = []
         for item in items:
+            if item.kind == "segment_member":
+                if self._leave_segment(item):
+                    deleted.append(item)
+                continue
             if item.version is None and item.owner is None:
                 plain.append(item)
                 continue
@@ -260,6 +277,30 @@ class DynamoPrivacyRepository:
                 raise TransientError("the data store did not delete every item; retry")
             deleted.extend(chunk)
         return deleted
+
+    def _leave_segment(self, item: HeldItem) -> bool:
+        """A membership goes with its segment's size counted down, in one transaction: the size
+        stays the number of members. False when it was gone already."""
+        _, segment_id, incarnation = item.pk.split("#", 2)
+        profile_id = item.sk.removeprefix("M#")
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self._table,
+                            "Key": item_key(item.pk, item.sk),
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    },
+                    counter_update(self._table, shard_of(profile_id), {f"{segment_id}#{incarnation}": -1}),
+                ]
+            )
+        except self._db.exceptions.TransactionCanceledException as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     # -- suppressions and the audit --------------------------------------------------------
     @translate_errors
