@@ -244,9 +244,9 @@ def test_request_matching_no_route_is_api_gateways_404_json_whatever_the_method(
     ("method", "path"),
     [
         ("OPTIONS", "/v1/profiles/user_id/u-1"),  # no page calls it: no preflight route
-        ("PUT", "/v1/track"),  # a method no route of the API uses, on a function's path
+        ("PATCH", "/v1/track"),  # a method no route of the API uses, on a function's path
         ("FOO", "/v1/batch"),
-        ("PUT", "/v1/sources"),
+        ("PATCH", "/v1/sources"),
         ("PATCH", "/v1/profiles/user_id/u-1"),
         ("TRACE", "/v1/decide"),
         ("OPTIONS", "/_local/clock"),  # a local route, with a method it does not have

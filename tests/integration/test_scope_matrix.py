@@ -4,7 +4,7 @@ unknown or revoked key; 403: a key of another scope) and who gets through (any o
     write  intake only (a server-side source's key)
     public intake, and the decision a page asks for its visitor (a public source's write key)
     read   profiles (read), decide, why, message log, catalog (read)
-    admin  what read may, and catalog upload, sources, keys, unmerge, privacy
+    admin  what read may, and catalog upload, sources, keys, segments, unmerge, privacy
 
 To add a route: one row in ROUTES (a test fails while a documented route has none)."""
 
@@ -46,6 +46,7 @@ PROFILE = "/v1/profiles/email/anna%40example.com"
 DECIDE = {"identifier": {"type": "user_id", "value": "u-1"}, "placement": "site_greeting", "channel": "web"}
 PRODUCT = {"product_id": "sku-1", "name": "Cat food", "price": 10, "currency": "RUB"}
 SOURCE = {"source_id": "pos", "name": "POS", "channel": "store"}
+SEGMENT = {"segment_id": "pet-food", "name": "Pet food", "rule": {"purchased": {"category": "pet food"}}}
 
 ROUTES: list[Route] = [
     # intake_api
@@ -100,6 +101,13 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/keys", "/v1/keys", ADMIN),
     Route("POST", "/v1/keys", "/v1/keys", ADMIN, {"scope": "read", "label": "matrix"}),
     Route("DELETE", "/v1/keys/{key_id}", "/v1/keys/0123456789ab", ADMIN),
+    # admin_api: segments
+    Route("GET", "/v1/segments", "/v1/segments", ADMIN),
+    Route("POST", "/v1/segments", "/v1/segments", ADMIN, SEGMENT),
+    Route("GET", "/v1/segments/{segment_id}", "/v1/segments/pet-food", ADMIN),
+    Route("PUT", "/v1/segments/{segment_id}", "/v1/segments/pet-food", ADMIN, {"name": "Pets"}),
+    Route("GET", "/v1/segments/{segment_id}/members", "/v1/segments/pet-food/members", ADMIN),
+    Route("DELETE", "/v1/segments/{segment_id}", "/v1/segments/pet-food", ADMIN),
 ]  # fmt: skip
 
 # the order the callers call in: the admin last, so what it changes cannot affect the others
