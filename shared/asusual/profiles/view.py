@@ -31,6 +31,15 @@ class TenurePolicy(BaseModel):
     loyal_min_orders: int = 5
 
 
+def tenure_stage(order_count: int, policy: TenurePolicy) -> TenureStage:
+    """The customer's stage by the orders they placed: greetings and segments read the same one."""
+    if order_count >= policy.loyal_min_orders:
+        return TenureStage.LOYAL
+    if order_count >= policy.returning_min_orders:
+        return TenureStage.RETURNING
+    return TenureStage.NEW
+
+
 class TimezoneEvidence(StrEnum):
     TRAIT = "trait"  # the customer told us (identify timezone)
     CONTEXT = "context"  # the device said so (context.timezone)
@@ -163,11 +172,7 @@ def view(
             entry["dates"].append(order.at)
             entry["name"] = line.name or entry["name"]
     count = len(orders)
-    stage = (
-        TenureStage.LOYAL if count >= policy.loyal_min_orders
-        else TenureStage.RETURNING if count >= policy.returning_min_orders
-        else TenureStage.NEW
-    )  # fmt: skip
+    stage = tenure_stage(count, policy)
     last = orders[-1] if orders else None
     preferred = _text(traits.get("preferred_channel"))
     subscriptions: dict[str, dict[str, bool]] = defaultdict(dict)

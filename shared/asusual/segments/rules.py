@@ -116,6 +116,31 @@ def parse_rule(value: object, path: str = "rule") -> Rule:
     return reader.rule(value, path, depth=1)
 
 
+def rule_json(rule: Rule) -> dict[str, Any]:
+    """The rule as the grammar writes it (``parse_rule`` reads it back into the same tree); a
+    field left at its default is left out."""
+    match rule:
+        case All(rules) | AnyOf(rules):
+            return {"all" if isinstance(rule, All) else "any": [rule_json(r) for r in rules]}
+        case Not(inner):
+            return {"not": rule_json(inner)}
+        case Trait(path, operator, value):
+            return {"trait": path, operator: list(value) if isinstance(value, tuple) else value}
+        case Purchased() | Viewed() | Orders() | Consent():
+            fields = {k: v for k, v in vars(rule).items() if v is not None}
+            if isinstance(rule, Purchased) and rule.min_count == 1:
+                del fields["min_count"]
+            key = {Purchased: "purchased", Viewed: "viewed", Orders: "orders", Consent: "consent"}[type(rule)]
+            return {key: fields}
+        case Tenure(stage):
+            return {"tenure": stage}
+        case Country(code):
+            return {"country": code}
+        case BirthdayWithin(days):
+            return {"birthday_within_days": days}
+    raise TypeError(f"not a rule: {rule!r}")  # pragma: no cover - the union above is exhaustive
+
+
 class _Reader:
     def __init__(self) -> None:
         self.conditions = 0

@@ -14,6 +14,7 @@ from asusual.segments.rules import (
     Trait,
     Viewed,
     parse_rule,
+    rule_json,
 )
 
 PET_FOOD = {"purchased": {"category": "pet_food", "within_days": 90}}
@@ -137,3 +138,25 @@ def test_parse_rule_long_unknown_condition_is_named_cut_to_40_characters():
     with pytest.raises(RuleError) as refused:
         parse_rule({"y" * 1000: 1})
     assert str(refused.value).startswith("rule." + "y" * 40 + ": unknown condition")
+
+
+def test_rule_json_the_whole_grammar_reads_back_into_the_same_tree():
+    rule = {
+        "all": [
+            {"purchased": {"category": "pet_food", "within_days": 90, "min_count": 2}},
+            {
+                "any": [
+                    {"trait": "address.city", "in": ["Москва", "Казань"]},
+                    {"trait": "vip", "exists": True},
+                ]
+            },
+            {"not": {"consent": {"channel": "sms", "topic": "marketing"}}},
+            {"viewed": {"within_days": 7, "product_id": "sku-1"}},
+            {"orders": {"count_gte": 2, "last_before_days": 3}},
+            {"tenure": "loyal"},
+            {"country": "RU"},
+            {"birthday_within_days": 0},
+        ]
+    }
+    assert rule_json(parse_rule(rule)) == rule
+    assert rule_json(parse_rule({"purchased": {"min_count": 1}})) == {"purchased": {}}
