@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 EXPIRING = {"MSG", "OBS", "MESSAGE", "DAY"}  # by the first part of the sort key
 KEPT = {"SOURCE", "APIKEY", "PROFILE", "ID", "CONSENT", "BIRTHDAY", "REMIND", "CAPS", "SEND", "ORDER",
-        "PRODUCT", "STATS", "DEFER", "MERGE",
+        "PRODUCT", "STATS", "DEFER", "MERGE", "DIR",
         "LOCAL"}  # fmt: skip  # local mode only, the table in DynamoDB Local: its suppression key
 
 
