@@ -73,12 +73,10 @@ def member_moment(send_at: SendAt, zones: Sequence[str]) -> datetime:
 
 
 def _existing(local: datetime) -> datetime:
-    """A wall-clock time a DST gap skipped is the first instant after the gap (UTC)."""
-    utc = local.astimezone(UTC)
-    tz = local.tzinfo
-    if utc.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
-        return utc
-    return local.replace(fold=1).astimezone(UTC)
+    """A wall-clock time as an instant (UTC): in a DST gap, read with the offset before the gap,
+    which lands after it (02:30 on New York's spring-forward day is 03:30 EDT), never before; in a
+    repeated hour, its first occurrence."""
+    return local.astimezone(UTC)
 
 
 def spread(moment: datetime, n: int, messages_per_second: int) -> datetime:
