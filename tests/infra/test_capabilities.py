@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from infra.capabilities.admin import Admin
+from infra.capabilities.campaigns import Campaigns
 from infra.capabilities.decisions import Decisions
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
@@ -30,6 +31,7 @@ OWNED = {
     "Triggers": {"birthday_sweep", "replenishment_sweep"},
     "Delivery": {"dispatcher", "deferred_sweep", "messages_api"},
     "Decisions": {"decide_api"},
+    "Campaigns": {"campaign_sweep"},
     "Privacy": set(),
 }
 
@@ -85,6 +87,7 @@ BUILD = {
     "Triggers": lambda stack, base: Triggers(stack, "Triggers", base=base),
     "Delivery": lambda stack, base: Delivery(stack, "Delivery", base=base, config=CONFIG),
     "Decisions": lambda stack, base: Decisions(stack, "Decisions", base=base),
+    "Campaigns": lambda stack, base: Campaigns(stack, "Campaigns", base=base),
 }
 
 
