@@ -100,6 +100,11 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/keys", "/v1/keys", ADMIN),
     Route("POST", "/v1/keys", "/v1/keys", ADMIN, {"scope": "read", "label": "matrix"}),
     Route("DELETE", "/v1/keys/{key_id}", "/v1/keys/0123456789ab", ADMIN),
+    # admin_api: campaigns
+    Route("POST", "/v1/campaigns", "/v1/campaigns", ADMIN, {"campaign_id": "matrix"}),
+    Route("POST", "/v1/campaigns/preview", "/v1/campaigns/preview", ADMIN, {"campaign_id": "matrix"}),
+    Route("GET", "/v1/campaigns/{campaign_id}", "/v1/campaigns/matrix", ADMIN),
+    Route("POST", "/v1/campaigns/{campaign_id}/cancel", "/v1/campaigns/matrix/cancel", ADMIN),
 ]  # fmt: skip
 
 # the order the callers call in: the admin last, so what it changes cannot affect the others
