@@ -14,6 +14,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.capabilities.admin import Admin
+from infra.capabilities.campaigns import Campaigns
 from infra.capabilities.decisions import Decisions
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
@@ -49,6 +50,7 @@ class AsusualStack(Stack):
         self.triggers = Triggers(self, "Triggers", base=self.base)
         self.decisions = Decisions(self, "Decisions", base=self.base)
         self.segments = Segments(self, "Segments", base=self.base)
+        self.campaigns = Campaigns(self, "Campaigns", base=self.base)
         self.base.api.require_every_handler_served()
         self._outputs()
 

@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     deferred_lookback_hours: int = Field(
         default=6, ge=1, le=72, description="the deferred sweep re-reads release partitions this far back"
     )
+    campaign_messages_per_second: int = Field(
+        default=50, ge=1, le=10_000, description="a campaign's release throttle unless it sets its own"
+    )
+    campaign_status_cache_seconds: float = Field(
+        default=10, ge=0, le=10, description="how long a dispatcher trusts a campaign's status (cancel)"
+    )
+    campaign_page_size: int = Field(default=100, ge=1, le=1000, description="members planned per page")
+    campaign_sweep_budget_seconds: float = Field(
+        default=240, gt=0, description="how long one campaign sweep plans before leaving the rest to the next"
+    )
     sender_email: str | None = Field(default=None, description="SES identity messages are sent from")
     email_configuration_set: str | None = None
     sms_sender_id: str | None = None

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from infra.capabilities.admin import Admin
+from infra.capabilities.campaigns import Campaigns
 from infra.capabilities.decisions import Decisions
 from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
@@ -32,6 +33,7 @@ OWNED = {
     "Delivery": {"dispatcher", "deferred_sweep", "messages_api"},
     "Decisions": {"decide_api"},
     "Segments": {"segments_sweep", "segments_worker"},
+    "Campaigns": {"campaign_sweep"},
     "Privacy": set(),
 }
 
@@ -88,6 +90,7 @@ BUILD = {
     "Delivery": lambda stack, base: Delivery(stack, "Delivery", base=base, config=CONFIG),
     "Decisions": lambda stack, base: Decisions(stack, "Decisions", base=base),
     "Segments": lambda stack, base: Segments(stack, "Segments", base=base),
+    "Campaigns": lambda stack, base: Campaigns(stack, "Campaigns", base=base),
 }
 
 

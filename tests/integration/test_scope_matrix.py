@@ -108,6 +108,11 @@ ROUTES: list[Route] = [
     Route("PUT", "/v1/segments/{segment_id}", "/v1/segments/pet-food", ADMIN, {"name": "Pets"}),
     Route("GET", "/v1/segments/{segment_id}/members", "/v1/segments/pet-food/members", ADMIN),
     Route("DELETE", "/v1/segments/{segment_id}", "/v1/segments/pet-food", ADMIN),
+    # admin_api: campaigns
+    Route("POST", "/v1/campaigns", "/v1/campaigns", ADMIN, {"campaign_id": "matrix"}),
+    Route("POST", "/v1/campaigns/preview", "/v1/campaigns/preview", ADMIN, {"campaign_id": "matrix"}),
+    Route("GET", "/v1/campaigns/{campaign_id}", "/v1/campaigns/matrix", ADMIN),
+    Route("POST", "/v1/campaigns/{campaign_id}/cancel", "/v1/campaigns/matrix/cancel", ADMIN),
 ]  # fmt: skip
 
 # the order the callers call in: the admin last, so what it changes cannot affect the others

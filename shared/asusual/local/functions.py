@@ -89,6 +89,9 @@ SEGMENTS_SWEEP = LocalFunction(
 SEGMENTS_WORKER = LocalFunction(
     name="segments_worker", module="functions.segments_worker.handler", consumes="segments"
 )
+CAMPAIGN_SWEEP = LocalFunction(
+    name="campaign_sweep", module="functions.campaign_sweep.handler", every=timedelta(minutes=5)
+)
 DECIDE_API = LocalFunction(name="decide_api", module="functions.decide_api.handler")
 MESSAGES_API = LocalFunction(name="messages_api", module="functions.messages_api.handler")
 
@@ -101,6 +104,7 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     REPLENISHMENT_SWEEP,
     DISPATCHER,
     DEFERRED_SWEEP,
+    CAMPAIGN_SWEEP,
     DECIDE_API,
     MESSAGES_API,
     SEGMENTS_SWEEP,

@@ -34,6 +34,7 @@ def test_outbox_sender_record_has_the_design_fields_first_then_the_rest():
         "unsubscribe_url",
         "preferences_url",
         "send_once_key",
+        "campaign_id",
     )
 
 

@@ -35,10 +35,13 @@ def named(locale: str, orders: int = 0):
 
 # a confirmation goes to the very address asked to confirm (asusual.profiles.consent): email or SMS
 ADDRESS_TRIGGERS = {"consent_confirmation": ("email", "sms")}
+# a campaign brings its own words in its intent (checked by rendering when it is created): the
+# pack gives it only its why line
+OWN_WORDS_TRIGGERS = ("campaign",)
 
 
 def test_default_pack_message_triggers_are_every_trigger_with_a_why_line():
-    assert set(default_pack().why) - PLACEMENTS == {*MESSAGE_TRIGGERS, *ADDRESS_TRIGGERS}
+    assert set(default_pack().why) - PLACEMENTS == {*MESSAGE_TRIGGERS, *ADDRESS_TRIGGERS, *OWN_WORDS_TRIGGERS}
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,16 @@ import pytest
 from botocore.stub import Stubber
 
 from asusual.access.models import ApiKey, Channel, KeyScope, Source
+from asusual.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Counters,
+    Exposure,
+    Member,
+    Plan,
+    SegmentRef,
+    SendAt,
+)
 from asusual.catalog.models import CatalogProduct, PricedProduct
 from asusual.delivery.records import (
     CapsLedger,
@@ -40,13 +50,19 @@ from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import ProfileState, Stamped
 from asusual.segments.models import Backfill, Segment, SegmentStatus
 from asusual.store.access import DynamoAccessRepository
+from asusual.store.campaigns import (
+    DynamoCampaignRepository,
+    DynamoSegmentMembers,
+    campaign_from_item,
+    program_counter_key,
+)
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.privacy import DynamoPrivacyRepository, _held
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.triggers import DynamoTriggerRepository
-from asusual.triggers.models import OrderStatus, Topic, WelcomeFacts
+from asusual.triggers.models import CampaignContent, OrderStatus, Topic, WelcomeFacts
 from asusual.triggers.orders import OrderRecord
 from asusual.triggers.reminders import Reminder, ReminderStatus
 from asusual.triggers.replenishment import IntervalStats
@@ -1613,6 +1629,219 @@ def test_members_page_queries_the_incarnation_after_the_cursor_and_reads_each_me
         {
             "Items": [{**key("SEGMENT#pet-food#a1b2c3", "M#p2"), "data": S(data % AT.isoformat())}],
             "LastEvaluatedKey": key("SEGMENT#pet-food#a1b2c3", "M#p2"),
+# -- campaigns and exposures ------------------------------------------------------------------
+
+
+def a_campaign() -> Campaign:
+    return Campaign(
+        campaign_id="pets-dec",
+        segment_id="pets",
+        segment_name="Pets",
+        incarnation="inc1",
+        send_at=SendAt(local_date=date(2026, 12, 10), local_time=time(10, 0)),
+        holdout_percent=10,
+        conversion_window_days=7,
+        content={"ru": CampaignContent(text="Скидка")},
+        messages_per_second=50,
+        created_at=AT,
+    )
+
+
+def test_create_campaign_puts_definition_status_and_plan_in_the_campaigns_index(stub: Stubber) -> None:
+    c = a_campaign()
+    stub.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Item": {
+                **key("CAMPAIGN#pets-dec", "CAMPAIGN"),
+                "entity": S("campaign"),
+                "gsi1pk": S("CAMPAIGNS"),
+                "gsi1sk": S(f"{AT_STAMP}#pets-dec"),
+                "data": S(c.model_dump_json(exclude={"status", "plan", "cancelled_at"})),
+                "status": S("scheduled"),
+                "plan": S(c.plan.model_dump_json()),
+                "plan_pages": N("0"),
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+    DynamoCampaignRepository(stub.client, TABLE).create(c)
+
+
+def test_campaign_reads_counters_skipped_reasons_and_conversions() -> None:
+    c = a_campaign()
+    item = {
+        **key("CAMPAIGN#pets-dec", "CAMPAIGN"),
+        "data": S(c.model_dump_json(exclude={"status", "plan", "cancelled_at"})),
+        "status": S("sending"),
+        "plan": S(c.plan.model_dump_json()),
+        "audience": N("10"),
+        "holdout": N("1"),
+        "sent": N("7"),
+        "skipped_no_channel": N("2"),
+        "conv_recipient_orders": N("3"),
+        "conv_recipient_revenue": N("3870.50"),
+    }
+    campaign, counters = campaign_from_item(item)
+    assert campaign.status is CampaignStatus.SENDING
+    assert counters == Counters(
+        audience=10,
+        holdout=1,
+        sent=7,
+        skipped={"no_channel": 2},
+        conversions={"conv_recipient_orders": 3, "conv_recipient_revenue": "3870.50"},
+    )
+
+
+def test_put_exposures_indexes_a_waiting_recipient_by_its_release_hour_and_not_a_holdout(
+    stub: Stubber,
+) -> None:
+    release = datetime(2026, 12, 10, 0, 0, 1, tzinfo=UTC)
+    recipient = Exposure(
+        profile_id="p1",
+        program="campaign#pets-dec",
+        group="recipient",
+        assigned_at=AT,
+        window_end=release + timedelta(days=7),
+        release_at=release,
+        campaign_id="pets-dec",
+    )
+    holdout = recipient.model_copy(update={"profile_id": "p2", "group": "holdout", "release_at": None})
+    common = {"entity": S("exposure"), "program": S("campaign#pets-dec"), "campaign_id": S("pets-dec")}
+    stub.add_response(
+        "batch_write_item",
+        {},
+        {
+            "RequestItems": {
+                TABLE: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                **key("PROFILE#p1", "EXPOSE#campaign#pets-dec"),
+                                **common,
+                                "profile_id": S("p1"),
+                                "group": S("recipient"),
+                                "assigned_at": S(AT_STAMP),
+                                "window_end": S("2026-12-17T00:00:01.000000+00:00"),
+                                "release_at": S("2026-12-10T00:00:01.000000+00:00"),
+                                "gsi1pk": S("CSEND#2026-12-10T00"),
+                                "gsi1sk": S("2026-12-10T00:00:01.000000+00:00#pets-dec#p1"),
+                            }
+                        }
+                    },
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                **key("PROFILE#p2", "EXPOSE#campaign#pets-dec"),
+                                **common,
+                                "profile_id": S("p2"),
+                                "group": S("holdout"),
+                                "assigned_at": S(AT_STAMP),
+                                "window_end": S("2026-12-17T00:00:01.000000+00:00"),
+                            }
+                        }
+                    },
+                ]
+            }
+        },
+    )
+    DynamoCampaignRepository(stub.client, TABLE).put_exposures([recipient, holdout])
+
+
+def test_commit_page_counts_the_page_conditional_on_the_pages_before(stub: Stubber) -> None:
+    plan = Plan(started=True, cursor="p9", pages=3)
+    stub.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("CAMPAIGN#pets-dec", "CAMPAIGN"),
+            "UpdateExpression": "SET #p = :p, plan_pages = :after ADD audience :a, holdout :h",
+            "ConditionExpression": "plan_pages = :before",
+            "ExpressionAttributeNames": {"#p": "plan"},
+            "ExpressionAttributeValues": {
+                ":p": S(plan.model_dump_json()),
+                ":after": N("3"),
+                ":before": N("2"),
+                ":a": N("100"),
+                ":h": N("9"),
+            },
+        },
+    )
+    assert DynamoCampaignRepository(stub.client, TABLE).commit_page("pets-dec", 2, plan, 100, 9) is True
+
+
+def test_record_outcome_moves_the_exposure_once_with_its_counter_and_from_deferred_takes_one_off(
+    stub: Stubber,
+) -> None:
+    def transition(
+        condition: str, adds: str, values: dict[str, Any], counter: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("PROFILE#p1", "EXPOSE#campaign#pets-dec"),
+                        "UpdateExpression": "SET outcome = :o",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("CAMPAIGN#pets-dec", "CAMPAIGN"),
+                        "UpdateExpression": adds,
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {"#c": "skipped_no_channel"},
+                        "ExpressionAttributeValues": counter,
+                    }
+                },
+            ]
+        }
+
+    stub.add_client_error(
+        "transact_write_items",
+        "TransactionCanceledException",
+        response_meta={},
+        modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
+        expected_params=transition(
+            "attribute_exists(pk) AND attribute_not_exists(outcome)",
+            "ADD #c :one",
+            {":o": S("skipped:no_channel")},
+            {":one": N("1")},
+        ),
+    )
+    stub.add_response(
+        "transact_write_items",
+        {},
+        transition(
+            "attribute_exists(pk) AND outcome = :from",
+            "ADD #c :one, deferred :less",
+            {":o": S("skipped:no_channel"), ":from": S("deferred")},
+            {":one": N("1"), ":less": N("-1")},
+        ),
+    )
+    repo = DynamoCampaignRepository(stub.client, TABLE)
+    assert repo.record_outcome("p1", "campaign#pets-dec", "skipped:no_channel") is True
+
+
+def test_program_counter_key_of_a_campaign_and_of_a_trigger_kind() -> None:
+    assert program_counter_key("campaign#pets-dec") == key("CAMPAIGN#pets-dec", "CAMPAIGN")
+    assert program_counter_key("trigger#welcome#0123abcd") == key("PROGRAM#trigger#welcome", "PROGRAM")
+
+
+def test_members_page_reads_membership_data_and_the_next_cursor(stub: Stubber) -> None:
+    data = {"profile_id": "p1", "since": AT_STAMP, "rule_version": 1, "zones": ["Asia/Vladivostok"],
+            "country": "RU", "locale": "ru"}  # fmt: skip
+    stub.add_response(
+        "query",
+        {
+            "Items": [{**key("SEGMENT#pets#inc1", "M#p1"), "data": S(json.dumps(data))}],
+            "LastEvaluatedKey": key("SEGMENT#pets#inc1", "M#p1"),
         },
         {
             "TableName": TABLE,
@@ -1689,3 +1918,14 @@ def test_drop_removes_the_incarnations_counters_then_the_deleting_definition(stu
         },
     )
     DynamoSegmentRepository(stub.client, TABLE).drop(deleting)
+            "ExpressionAttributeValues": {":p": S("SEGMENT#pets#inc1"), ":m": S("M#")},
+            "Limit": 1,
+            "ExclusiveStartKey": key("SEGMENT#pets#inc1", "M#p0"),
+        },
+    )
+    segment = SegmentRef(segment_id="pets", name="Pets", incarnation="inc1")
+    members, cursor = DynamoSegmentMembers(stub.client, TABLE).members_page(segment, 1, "p0")
+    assert (members, cursor) == (
+        [Member(profile_id="p1", zones=("Asia/Vladivostok",), country="RU", locale="ru")],
+        "p1",
+    )

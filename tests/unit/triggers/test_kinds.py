@@ -22,8 +22,11 @@ from asusual.triggers.kinds import (
     welcome,
 )
 from asusual.triggers.kinds.base import Recipient
+from asusual.triggers.kinds.campaign import channel_templates
 from asusual.triggers.models import (
     BirthdayFacts,
+    CampaignContent,
+    CampaignFacts,
     ConsentConfirmationFacts,
     OrderLine,
     OrderStatus,
@@ -64,6 +67,16 @@ WELCOME = WelcomeFacts(channels=("email",), subscribed_at=NOW, source_id="web")
 CONFIRMATION = ConsentConfirmationFacts(
     channel="email", asserted_at=NOW, source_id="browser", message_id="m-2"
 )
+CAMPAIGN = CampaignFacts(
+    campaign_id="pets-december",
+    segment_id="pets",
+    segment_name="Покупатели корма",
+    content={
+        "ru": CampaignContent(subject="Корм", body="Скидка на корм", text="Скидка"),
+        "en": CampaignContent(subject="Food", body="Pet food on sale"),
+    },
+    release_at=NOW,
+)
 CUP = CatalogProduct(product_id="cup", name="Mug", price=Decimal("300"), currency="RUB", category="kitchen")
 FOOD = CatalogProduct(product_id="food", name="Cat food 2 kg", price=Decimal("1290"), currency="RUB")
 
@@ -75,6 +88,7 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         ReplenishmentFacts,
         WelcomeFacts,
         ConsentConfirmationFacts,
+        CampaignFacts,
     }
     assert {name: kind.facts_model for name, kind in KINDS.items()} == {
         "order_status": OrderStatusFacts,
@@ -82,11 +96,14 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         "replenishment": ReplenishmentFacts,
         "welcome": WelcomeFacts,
         "consent_confirmation": ConsentConfirmationFacts,
+        "campaign": CampaignFacts,
     }
 
 
 def test_registry_facts_model_without_a_kind_refuses_to_load():
-    with pytest.raises(ValueError, match=r"^no trigger kind for ConsentConfirmationFacts, WelcomeFacts$"):
+    with pytest.raises(
+        ValueError, match=r"^no trigger kind for CampaignFacts, ConsentConfirmationFacts, WelcomeFacts$"
+    ):
         registry((order_status.KIND, birthday.KIND, replenishment.KIND), facts_models())
 
 
@@ -114,6 +131,7 @@ def test_registry_two_kinds_for_one_trigger_refuses_to_load():
         (REPLENISHMENT, "replenishment"),
         (WELCOME, "welcome"),
         (CONFIRMATION, "consent_confirmation"),
+        (CAMPAIGN, "campaign"),
     ],
 )
 def test_template_key_each_kind_its_template(facts, key):
@@ -270,3 +288,35 @@ def test_recipient_and_confirms_only_a_confirmation_names_its_address_and_link()
     assert [kind_of(f).recipient(f, state) for f in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)] == [None] * 4
     assert [kind_of(f).confirms(f) for f in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME)] == [None] * 4
     assert kind_of(CONFIRMATION).confirms(CONFIRMATION) == ("email", "marketing")
+
+
+def test_campaign_kind_words_from_its_facts_on_the_channels_it_has_words_for():
+    kind = kind_of(CAMPAIGN)
+    assert kind.templates(CAMPAIGN) == {
+        "email": {"ru": ("Корм", "Скидка на корм"), "en": ("Food", "Pet food on sale")},
+        "sms": {"ru": (None, "Скидка")},
+        "push": {"ru": ("Корм", "Скидка")},
+        "store": {"ru": (None, "Скидка")},
+        "call_center": {"ru": (None, "Скидка")},
+    }
+    assert kind.channels(CAMPAIGN) == {"email", "sms", "push", "store", "call_center"}
+    only_email = CAMPAIGN.model_copy(update={"channels": ("email", "sms")})
+    assert kind.channels(only_email) == {"email", "sms"}
+    assert channel_templates({"en": CampaignContent(text="Hi")}) == {
+        c: {"en": (None, "Hi")} for c in ("sms", "push", "store", "call_center")
+    }
+
+
+def test_campaign_kind_program_segment_offer_and_life():
+    kind = kind_of(CAMPAIGN)
+    assert (kind.program(CAMPAIGN), kind.campaign_id(CAMPAIGN), kind.segment_id(CAMPAIGN)) == (
+        "campaign#pets-december",
+        "pets-december",
+        "pets",
+    )
+    assert kind.shows_offer is True
+    intent = make_intent("p_1", Topic.MARKETING, "campaign:pets-december:p_1", CAMPAIGN, NOW)
+    assert useful_until(intent, ("Europe/Moscow",)) == NOW + timedelta(days=2)
+    assert [kind_of(f).program(f) for f in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)] == [
+        None
+    ] * 5

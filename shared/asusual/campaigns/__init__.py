@@ -1,0 +1,3 @@
+"""Campaigns: a message to a segment at each member's local time, with a holdout that proves what
+it earned. Above segments and delivery (it reads membership and renders through the dispatcher's
+rules), below the adapters that store and publish it."""
