@@ -6,8 +6,8 @@ definitions, sizes and members (:mod:`asusual.segments.service`)."""
 
 from __future__ import annotations
 
-import secrets as secrets_module
 import re
+import secrets as secrets_module
 from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
@@ -56,6 +56,7 @@ from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
 from asusual.content.render import default_pack
 from asusual.observability import logger, metrics, tracer
+from asusual.profiles.view import TenurePolicy
 from asusual.segments import service as segments
 from asusual.segments.models import (
     MAX_PAGE,
@@ -65,15 +66,14 @@ from asusual.segments.models import (
     SegmentRequest,
     SegmentView,
 )
-from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.campaigns import DynamoCampaignRepository, DynamoSegmentMembers
 from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsSegmentJobs
 from asusual.store.segments import DynamoSegmentRepository
-from asusual.store.profiles import DynamoProfileRepository
 
 app = make_resolver()
 _CATALOG: dict[str, Any] = {"tags": ["catalog"], "security": KEY_SECURITY}  # what every route documents

@@ -1629,6 +1629,84 @@ def test_members_page_queries_the_incarnation_after_the_cursor_and_reads_each_me
         {
             "Items": [{**key("SEGMENT#pet-food#a1b2c3", "M#p2"), "data": S(data % AT.isoformat())}],
             "LastEvaluatedKey": key("SEGMENT#pet-food#a1b2c3", "M#p2"),
+        },
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
+            "ExpressionAttributeValues": {":p": S("SEGMENT#pet-food#a1b2c3"), ":m": S("M#")},
+            "Limit": 1,
+            "ExclusiveStartKey": key("SEGMENT#pet-food#a1b2c3", "M#p1"),
+        },
+    )
+    records, cursor = DynamoSegmentRepository(stub.client, TABLE).members_page(
+        "pet-food", 1, "p1", incarnation="a1b2c3"
+    )
+    assert records == [MemberRecord("pet-food", "a1b2c3", "p2", AT, 3, (), "RU", None)]
+    assert cursor == "p2"
+
+
+def test_directory_page_queries_its_shard_after_the_cursor(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {
+            "Items": [{"gsi1sk": S("p7")}],
+            "LastEvaluatedKey": {**key("PROFILE#p7", "DIR"), "gsi1pk": S("PROFILES#3"), "gsi1sk": S("p7")},
+        },
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk > :c",
+            "ExpressionAttributeValues": {":p": S("PROFILES#3"), ":c": S("p5")},
+            "ProjectionExpression": "gsi1sk",
+            "Limit": 100,
+        },
+    )
+    assert DynamoSegmentRepository(stub.client, TABLE).directory_page(3, 100, "p5") == (["p7"], "p7")
+
+
+def test_due_profiles_queries_the_hour_up_to_the_second(stub: Stubber) -> None:
+    stub.add_response(
+        "query",
+        {"Items": [{"pk": S("PROFILE#p1")}]},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
+            "ExpressionAttributeValues": {":p": S("SEGDUE#2026-11-23T09"), ":u": S("2026-11-23T09:00:00Z#~")},
+            "ProjectionExpression": "pk",
+        },
+    )
+    assert DynamoSegmentRepository(stub.client, TABLE).due_profiles("SEGDUE#2026-11-23T09", AT) == ["p1"]
+
+
+def test_drop_removes_the_incarnations_counters_then_the_deleting_definition(stub: Stubber) -> None:
+    deleting = segment().model_copy(update={"status": SegmentStatus.DELETING})
+    for shard in range(16):
+        stub.add_response(
+            "update_item",
+            {},
+            {
+                "TableName": TABLE,
+                "Key": key(f"SEGCOUNT#{shard}", "SEGCOUNT"),
+                "UpdateExpression": "REMOVE #c",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#c": "pet-food#a1b2c3"},
+            },
+        )
+    stub.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": key("SEGMENTS", "SEGMENT#pet-food"),
+            "ConditionExpression": "#s = :deleting AND incarnation = :i",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":deleting": S("deleting"), ":i": S("a1b2c3")},
+        },
+    )
+    DynamoSegmentRepository(stub.client, TABLE).drop(deleting)
+
+
 # -- campaigns and exposures ------------------------------------------------------------------
 
 
@@ -1846,78 +1924,6 @@ def test_members_page_reads_membership_data_and_the_next_cursor(stub: Stubber) -
         {
             "TableName": TABLE,
             "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
-            "ExpressionAttributeValues": {":p": S("SEGMENT#pet-food#a1b2c3"), ":m": S("M#")},
-            "Limit": 1,
-            "ExclusiveStartKey": key("SEGMENT#pet-food#a1b2c3", "M#p1"),
-        },
-    )
-    records, cursor = DynamoSegmentRepository(stub.client, TABLE).members_page(
-        "pet-food", 1, "p1", incarnation="a1b2c3"
-    )
-    assert records == [MemberRecord("pet-food", "a1b2c3", "p2", AT, 3, (), "RU", None)]
-    assert cursor == "p2"
-
-
-def test_directory_page_queries_its_shard_after_the_cursor(stub: Stubber) -> None:
-    stub.add_response(
-        "query",
-        {
-            "Items": [{"gsi1sk": S("p7")}],
-            "LastEvaluatedKey": {**key("PROFILE#p7", "DIR"), "gsi1pk": S("PROFILES#3"), "gsi1sk": S("p7")},
-        },
-        {
-            "TableName": TABLE,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk > :c",
-            "ExpressionAttributeValues": {":p": S("PROFILES#3"), ":c": S("p5")},
-            "ProjectionExpression": "gsi1sk",
-            "Limit": 100,
-        },
-    )
-    assert DynamoSegmentRepository(stub.client, TABLE).directory_page(3, 100, "p5") == (["p7"], "p7")
-
-
-def test_due_profiles_queries_the_hour_up_to_the_second(stub: Stubber) -> None:
-    stub.add_response(
-        "query",
-        {"Items": [{"pk": S("PROFILE#p1")}]},
-        {
-            "TableName": TABLE,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :u",
-            "ExpressionAttributeValues": {":p": S("SEGDUE#2026-11-23T09"), ":u": S("2026-11-23T09:00:00Z#~")},
-            "ProjectionExpression": "pk",
-        },
-    )
-    assert DynamoSegmentRepository(stub.client, TABLE).due_profiles("SEGDUE#2026-11-23T09", AT) == ["p1"]
-
-
-def test_drop_removes_the_incarnations_counters_then_the_deleting_definition(stub: Stubber) -> None:
-    deleting = segment().model_copy(update={"status": SegmentStatus.DELETING})
-    for shard in range(16):
-        stub.add_response(
-            "update_item",
-            {},
-            {
-                "TableName": TABLE,
-                "Key": key(f"SEGCOUNT#{shard}", "SEGCOUNT"),
-                "UpdateExpression": "REMOVE #c",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeNames": {"#c": "pet-food#a1b2c3"},
-            },
-        )
-    stub.add_response(
-        "delete_item",
-        {},
-        {
-            "TableName": TABLE,
-            "Key": key("SEGMENTS", "SEGMENT#pet-food"),
-            "ConditionExpression": "#s = :deleting AND incarnation = :i",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":deleting": S("deleting"), ":i": S("a1b2c3")},
-        },
-    )
-    DynamoSegmentRepository(stub.client, TABLE).drop(deleting)
             "ExpressionAttributeValues": {":p": S("SEGMENT#pets#inc1"), ":m": S("M#")},
             "Limit": 1,
             "ExclusiveStartKey": key("SEGMENT#pets#inc1", "M#p0"),
