@@ -1,5 +1,5 @@
 """admin_api: the product catalog the retailer's admin uploads (admin key) and reads (read key),
-and the sources and keys an operator manages (admin key only): the rules of
+the sources and keys an operator manages and the uplift report (admin key only): the rules of
 :mod:`asusual.access.service`, the same the ``asusual`` CLI runs. A new key is in its answer once;
 listings show key ids, never a key or its hash."""
 
@@ -45,14 +45,17 @@ from asusual.api import (
     require_key,
     response_doc,
 )
+from asusual.campaigns.report import UpliftReport, uplift_report
 from asusual.catalog import service as catalog
 from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
+from asusual.delivery.holdouts import held_out_kinds
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.conversions import DynamoConversionRepository
 
 app = make_resolver()
 _CATALOG: dict[str, Any] = {"tags": ["catalog"], "security": KEY_SECURITY}  # what every route documents
@@ -289,6 +292,30 @@ def revoke_key(key_id: str) -> KeyView:
     key = access.revoke_key(repo, access.parse_key_id(unquote(key_id)))
     logger.info("key revoked", key_id=key.key_id, by=caller)
     return KeyView.of(key, clock.now())
+
+
+# -- reports (admin key) ----------------------------------------------------------------------
+
+
+@app.get(
+    "/v1/reports/uplift",
+    summary="Every campaign and every trigger kind with a holdout: audience, holdout, sent, "
+    "conversions per group and uplift",
+    description="Uplift compares the recipients' conversion rate (members with an order in their "
+    "window / group size) with the holdout's: the difference with its 95 % interval (Newcombe's "
+    "hybrid score), revenue per member, and a verdict (`too_small_to_tell` while either group has "
+    "fewer than 30 members or neither has 5 converted; else `positive`, `negative` or "
+    "`inconclusive`) said in one sentence per locale.",
+    operation_id="upliftReport",
+    responses={**response_doc(UpliftReport, "The report"), **error_responses(*_ACCESS_ERRORS)},
+    tags=["reports"],
+    security=KEY_SECURITY,
+)
+def get_uplift_report() -> UpliftReport:
+    _admin()
+    settings = get_settings()
+    programs = DynamoConversionRepository(clients.dynamodb(), settings.table_name)
+    return uplift_report(programs, settings.trigger_holdouts, held_out_kinds(), clock.now())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

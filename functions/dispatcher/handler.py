@@ -20,6 +20,7 @@ from asusual.channels.wiring import senders
 from asusual.consumers import LoggedBatchProcessor
 from asusual.content.render import default_pack
 from asusual.delivery.dispatch import DispatchDeps, DispatchStatus, dispatch
+from asusual.delivery.holdouts import HoldoutPolicy, holdout_policy
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.policy import DeliveryPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
@@ -27,6 +28,7 @@ from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
+from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import decode_intent, intent_ids
@@ -38,6 +40,16 @@ processor = LoggedBatchProcessor(describe=intent_ids)
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ("delivery_mode", "public_base_url", "link_secrets_arn|link_secrets")
 get_settings().require(*REQUIRED_SETTINGS)
+
+
+def holdouts() -> HoldoutPolicy:
+    """The trigger kinds' holdouts; an unknown kind, one never held out or a bad percent in
+    ASUSUAL_TRIGGER_HOLDOUTS refuses to start, naming it."""
+    settings = get_settings()
+    return holdout_policy(settings.trigger_holdouts, settings.trigger_conversion_days)
+
+
+holdouts()
 
 
 @cache
@@ -71,6 +83,8 @@ def dependencies() -> DispatchDeps:
         default_country=settings.default_country,
         webhooks=tuple(settings.webhooks),
         reader=messages,
+        holdouts=holdouts(),
+        exposures=DynamoConversionRepository(db, settings.table_name),
     )
 
 

@@ -19,7 +19,8 @@ class Profiles(Construct):
         intents = base.queues["intents"]
 
         # the events queue → profiles, orders, reminders → the intents queue. Reads and writes
-        # items (deletes only birthday index entries); no scans.
+        # items (deletes only birthday index entries); Queries a customer's own exposures (pk =
+        # PROFILE#id) when an order completes, to count it for the holdout groups; no scans.
         self.event_processor = base.function(
             self,
             "event_processor",
@@ -36,6 +37,7 @@ class Profiles(Construct):
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
+            "dynamodb:Query",
         )
         intents.queue.grant_send_messages(self.event_processor)
         base.queues.consume("events", self.event_processor)
