@@ -5,6 +5,7 @@ listings show key ids, never a key or its hash."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import cache
 from http import HTTPStatus
@@ -45,17 +46,24 @@ from asusual.api import (
     require_key,
     response_doc,
 )
+from asusual.campaigns import service as campaigns
+from asusual.campaigns.models import CAMPAIGN_ID, CampaignRequest, CampaignView, Preview, PreviewRequest
+from asusual.campaigns.preview import PreviewDeps, preview
 from asusual.campaigns.report import UpliftReport, uplift_report
 from asusual.catalog import service as catalog
 from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
+from asusual.content.render import default_pack
 from asusual.delivery.holdouts import held_out_kinds
 from asusual.observability import logger, metrics, tracer
+from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
+from asusual.store.campaigns import DynamoCampaignRepository, DynamoSegmentMembers
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
+from asusual.store.profiles import DynamoProfileRepository
 
 app = make_resolver()
 _CATALOG: dict[str, Any] = {"tags": ["catalog"], "security": KEY_SECURITY}  # what every route documents
@@ -129,6 +137,119 @@ def get_product(product_id: str) -> CatalogProduct:
     keys, repo, _ = dependencies()
     require_key(app, keys, (KeyScope.READ, KeyScope.ADMIN), clock.now())
     return catalog.get_product(repo, unquote(product_id))
+
+
+# -- campaigns (admin key) ----------------------------------------------------------------------
+_CAMPAIGNS: dict[str, Any] = {"tags": ["campaigns"], "security": KEY_SECURITY}
+_CAMPAIGN_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+@cache
+def campaign_dependencies() -> tuple[DynamoCampaignRepository, PreviewDeps]:
+    settings = get_settings()
+    db = clients.dynamodb()
+    return DynamoCampaignRepository(db, settings.table_name), PreviewDeps(
+        segments=DynamoSegmentMembers(db, settings.table_name),
+        profiles=DynamoProfileRepository(db, settings.table_name),
+        pack=default_pack(),
+        default_messages_per_second=settings.campaign_messages_per_second,
+        default_country=settings.default_country,
+        tenure=TenurePolicy(
+            returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
+        ),
+        webhooks=tuple(settings.webhooks),
+    )
+
+
+def _campaign_id(raw: str) -> str:
+    """A path's campaign id; one that no campaign can have is not found (never a store error)."""
+    campaign_id = unquote(raw)
+    if not re.fullmatch(CAMPAIGN_ID, campaign_id):
+        raise campaigns.CampaignNotFound(f"no campaign {campaign_id[:64]!r}")
+    return campaign_id
+
+
+@app.post(
+    "/v1/campaigns",
+    summary="Schedule a campaign to a segment at each member's local time, with a holdout",
+    description="The content is Liquid with the content pack's variables, rendered at creation for sample "
+    "customers in each locale: 400 names the locale and field that fail. A past send time, a bad locale or "
+    "channel is 400 naming the field; an unknown segment 404; a taken campaign id 409.",
+    operation_id="createCampaign",
+    responses={
+        **response_doc(CampaignView, "The campaign, scheduled", HTTPStatus.CREATED),
+        **error_responses(
+            HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_CAMPAIGN_ERRORS
+        ),
+    },
+    openapi_extensions=json_request_body(CampaignRequest, "the campaign"),
+    **_CAMPAIGNS,
+)
+def create_campaign() -> Response[str]:
+    caller, _ = _admin()
+    repo, deps = campaign_dependencies()
+    request = parse_body(app, CampaignRequest)
+    campaign = campaigns.create(
+        repo, deps.segments, deps.pack, request, clock.now(), deps.default_messages_per_second
+    )
+    logger.info(
+        "campaign created", campaign_id=campaign.campaign_id, segment_id=campaign.segment_id, by=caller
+    )
+    return json_response(campaigns.view(repo, campaign.campaign_id), HTTPStatus.CREATED)
+
+
+@app.post(
+    "/v1/campaigns/preview",
+    summary="What a campaign would do, sending nothing: size, a sample with why, one member's message",
+    description="The body of a campaign, plus an optional `profile_id` whose message to show (else the first "
+    "sampled member's). Validated as a creation is; nothing is kept.",
+    operation_id="previewCampaign",
+    responses={
+        **response_doc(Preview, "The preview"),
+        **error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND, *_CAMPAIGN_ERRORS),
+    },
+    openapi_extensions=json_request_body(PreviewRequest, "the campaign, and whose message to show"),
+    **_CAMPAIGNS,
+)
+def preview_campaign() -> Preview:
+    _admin()
+    _, deps = campaign_dependencies()
+    return preview(deps, parse_body(app, PreviewRequest), clock.now())
+
+
+@app.get(
+    "/v1/campaigns/<campaign_id>",
+    summary="A campaign's status, audience, holdout, outcomes and conversions",
+    operation_id="getCampaign",
+    responses={
+        **response_doc(CampaignView, "The campaign"),
+        **error_responses(HTTPStatus.NOT_FOUND, *_CAMPAIGN_ERRORS),
+    },
+    **_CAMPAIGNS,
+)
+def get_campaign(campaign_id: str) -> CampaignView:
+    _admin()
+    repo, _ = campaign_dependencies()
+    return campaigns.view(repo, _campaign_id(campaign_id))
+
+
+@app.post(
+    "/v1/campaigns/<campaign_id>/cancel",
+    summary="Cancel a campaign: nobody more receives it; what waits is skipped (cancelled)",
+    description="Cancelling a cancelled campaign changes nothing; a campaign sent whole answers 409.",
+    operation_id="cancelCampaign",
+    responses={
+        **response_doc(CampaignView, "The campaign, cancelled"),
+        **error_responses(HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, *_CAMPAIGN_ERRORS),
+    },
+    **_CAMPAIGNS,
+)
+def cancel_campaign(campaign_id: str) -> CampaignView:
+    caller, _ = _admin()
+    repo, _ = campaign_dependencies()
+    result = campaigns.cancel(repo, _campaign_id(campaign_id), clock.now())
+    logger.info("campaign cancelled", campaign_id=result.campaign_id, by=caller)
+    return result
 
 
 # -- sources and keys (admin key) -------------------------------------------------------------

@@ -27,6 +27,7 @@ from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store import clients
+from asusual.store.campaigns import CachedProgramStatus, DynamoCampaignRepository
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.messages import DynamoMessageRepository
@@ -83,6 +84,9 @@ def dependencies() -> DispatchDeps:
         default_country=settings.default_country,
         webhooks=tuple(settings.webhooks),
         reader=messages,
+        programs=CachedProgramStatus(
+            DynamoCampaignRepository(db, settings.table_name), settings.campaign_status_cache_seconds
+        ),
         holdouts=holdouts(),
         exposures=DynamoConversionRepository(db, settings.table_name),
     )

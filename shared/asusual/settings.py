@@ -100,6 +100,16 @@ class Settings(BaseSettings):
     deferred_lookback_hours: int = Field(
         default=6, ge=1, le=72, description="the deferred sweep re-reads release partitions this far back"
     )
+    campaign_messages_per_second: int = Field(
+        default=50, ge=1, le=10_000, description="a campaign's release throttle unless it sets its own"
+    )
+    campaign_status_cache_seconds: float = Field(
+        default=10, ge=0, le=10, description="how long a dispatcher trusts a campaign's status (cancel)"
+    )
+    campaign_page_size: int = Field(default=100, ge=1, le=1000, description="members planned per page")
+    campaign_sweep_budget_seconds: float = Field(
+        default=240, gt=0, description="how long one campaign sweep plans before leaving the rest to the next"
+    )
     sender_email: str | None = Field(default=None, description="SES identity messages are sent from")
     email_configuration_set: str | None = None
     sms_sender_id: str | None = None
@@ -115,7 +125,7 @@ class Settings(BaseSettings):
     trigger_holdouts: dict[str, int] = Field(
         default_factory=dict,
         description='JSON: trigger kind → percent of its messages held out, 0 to 50, e.g. {"welcome": 10}; '
-        "never order_status or consent_confirmation",
+        "never order_status, consent_confirmation or campaign",
     )
     trigger_conversion_days: int = Field(
         default=7, ge=1, le=90, description="an order this many days after a trigger's message counts for it"
@@ -154,9 +164,10 @@ class Settings(BaseSettings):
         return self
 
 
-# messages owed to the customer; the trigger kinds say the same (``TriggerKind.may_hold_out``, a
-# test keeps both in step) — listed here so a deployment refuses them before any kind is loaded
-NEVER_HELD_OUT = frozenset({"order_status", "consent_confirmation"})
+# messages owed to the customer, and campaigns (their own holdout); the trigger kinds say the same
+# (``TriggerKind.may_hold_out``, a test keeps both in step) — listed here so a deployment refuses
+# them before any kind is loaded
+NEVER_HELD_OUT = frozenset({"order_status", "consent_confirmation", "campaign"})
 MAX_HOLDOUT_PERCENT = 50
 
 
@@ -169,7 +180,7 @@ def check_trigger_holdouts(value: Mapping[Any, object]) -> dict[str, int]:
             raise ValueError(f"trigger holdouts: {kind!r} is not a trigger kind")
         if kind in NEVER_HELD_OUT:
             raise ValueError(
-                f"trigger holdouts: {kind!r} is never held out (its messages are owed to the customer)"
+                f"trigger holdouts: {kind!r} is never held out (owed to the customer, or a campaign)"
             )
         if (
             isinstance(percent, bool)

@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from asusual.campaigns.models import Counters
 from asusual.campaigns.uplift import GroupCounts, Uplift, uplift
 
 
@@ -81,6 +82,33 @@ class ProgramReader(Protocol):
     def trigger_counts(self, kinds: Sequence[str]) -> dict[str, ProgramCounts]:
         """The counters of each kind's program item that exists."""
         ...
+
+
+def counts_of(counters: Counters) -> ProgramCounts:
+    """The report's view of a campaign's or program's stored counters (``conv_*`` as stored)."""
+    conv = counters.conversions
+
+    def group(name: str) -> GroupConversions:
+        return GroupConversions(
+            customers=int(conv.get(f"conv_{name}_customers", 0)),
+            orders=int(conv.get(f"conv_{name}_orders", 0)),
+            revenue=Decimal(str(conv.get(f"conv_{name}_revenue", 0))),
+        )
+
+    return ProgramCounts(
+        audience=counters.audience,
+        holdout=counters.holdout,
+        sent=counters.sent,
+        deferred=counters.deferred,
+        failed=counters.failed,
+        skipped={k: v for k, v in counters.skipped.items() if v},
+        conversions=Conversions(recipients=group("recipient"), holdout=group("holdout")),
+    )
+
+
+def campaign_uplift(counters: Counters) -> dict[str, object]:
+    """A campaign's ``uplift`` as its own answer (GET /v1/campaigns/{id}) shows it."""
+    return uplift_of(counts_of(counters)).model_dump(mode="json")
 
 
 def uplift_of(counts: ProgramCounts) -> Uplift:

@@ -11,7 +11,15 @@ from typing import Any
 
 from asusual.delivery.models import RECORD_FIELDS, OutgoingMessage, SendReceipt
 
-OUTBOX_FIELDS = (*RECORD_FIELDS, "topic", "html", "unsubscribe_url", "preferences_url", "send_once_key")
+OUTBOX_FIELDS = (
+    *RECORD_FIELDS,
+    "topic",
+    "html",
+    "unsubscribe_url",
+    "preferences_url",
+    "send_once_key",
+    "campaign_id",
+)
 
 
 class Outbox:

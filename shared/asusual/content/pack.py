@@ -78,7 +78,7 @@ WHEN_KNOWN = frozenset({
     "order_id", "order_status", "previous_status", "order_channel", "details",
     "tracking_number", "tracking_url", "carrier", "pickup_location",
     "days_since", "birthday", "celebrated_on", "subscribed_channels",
-    "confirm_url",
+    "confirm_url", "campaign_id", "segment_name", "segment_reason",
 })  # fmt: skip
 VARIABLES = ALWAYS_PRESENT | WHEN_KNOWN
 FILTERS = frozenset({"money", "number", "plural", "plural_word", "short_date", "long_date"})
@@ -242,6 +242,25 @@ def template_id(trigger: str, channel: str) -> str:
     return f"{trigger}.{channel}"
 
 
+OWN_VARIANT = "own"
+
+
+def with_templates(
+    pack: ContentPack, trigger: str, templates: Mapping[str, Mapping[str, tuple[str | None, str]]]
+) -> ContentPack:
+    """The pack with ``trigger``'s templates replaced by one variant per channel and locale,
+    (subject, body): what one intent brings of its own (a campaign's words). The why line stays
+    the pack's. The sources are checked by the caller (:func:`check_source`), not here."""
+    own = {
+        channel: {
+            locale: (Variant(id=OWN_VARIANT, subject=subject, body=body),)
+            for locale, (subject, body) in locales.items()
+        }
+        for channel, locales in templates.items()
+    }
+    return pack.model_copy(update={"templates": {**pack.templates, trigger: own}})
+
+
 # --- loading and validation -----------------------------------------------------------------
 
 
@@ -275,6 +294,12 @@ def load_pack(text: str) -> ContentPack:
         raise PackError("invalid content pack: " + "; ".join(problems[:10])) from exc
     validate(pack)
     return pack
+
+
+def check_source(locale: str, source: str, where: str) -> None:
+    """A Liquid source a template may use: it parses, and uses only the renderer's filters and
+    variables; PackError naming ``where`` otherwise."""
+    _check_source(locale, source, where)
 
 
 def _check_source(locale: str, source: str, where: str) -> None:

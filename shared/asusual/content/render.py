@@ -173,6 +173,9 @@ def _fact_variables(facts: Mapping[str, Any]) -> dict[str, object]:
         ("order_channel", "order_channel"),
         ("birthday", "birthday"),
         ("celebrated_on", "celebrated_on"),
+        ("campaign_id", "campaign_id"),
+        ("segment_name", "segment_name"),
+        ("segment_reason", "segment_reason"),
     ):
         if (value := _text(facts.get(key))) is not None:
             out[name] = value

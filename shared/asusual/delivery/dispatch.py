@@ -28,12 +28,13 @@ from pydantic import BaseModel, ConfigDict
 
 from asusual.catalog.models import PricedProduct
 from asusual.content.context import common_season
-from asusual.content.pack import ContentPack
+from asusual.content.pack import ContentPack, with_templates
 from asusual.content.render import (
     ContentInput,
     ContentUnavailable,
     Rendered,
     compose,
+    resolve_locale,
 )
 from asusual.delivery.holdouts import ExposureRecorder, Group, HoldoutPolicy, TriggerExposure
 from asusual.delivery.links import LinkSigner
@@ -47,6 +48,15 @@ from asusual.delivery.policy import (
     choose_channel,
     in_window,
     next_allowed,
+)
+from asusual.delivery.programs import (
+    DEFERRED,
+    FAILED,
+    MEMBER_FALLBACK,
+    SENT,
+    ProgramOutcomes,
+    SegmentWords,
+    skipped,
 )
 from asusual.delivery.records import (
     Deferred,
@@ -118,6 +128,10 @@ class DispatchDeps:
     # reads everything one dispatch needs in one round trip (production); without it each
     # repository is read on its own (the in-memory fakes of the unit tests)
     reader: DispatchReader | None = None
+    # campaigns: cancellation and each intent's outcome (None: no program is told anything)
+    programs: ProgramOutcomes | None = None
+    # why a customer is in a campaign's segment, in words (None: the neutral words)
+    segment_words: SegmentWords | None = None
     # trigger kinds' holdouts, and where their exposures are written (none: nobody held out)
     holdouts: HoldoutPolicy = field(default_factory=HoldoutPolicy)
     exposures: ExposureRecorder | None = None
@@ -158,7 +172,32 @@ def useful_until(intent: Intent, zones: Sequence[str]) -> datetime | None:
 
 def dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult:
     """Decide and send; a reservation that lost a race (caps ledger, a day decision) decides again
-    from a fresh read."""
+    from a fresh read. An intent of a program (a campaign) is skipped once the program is
+    cancelled, and its outcome is recorded on the program (once, whatever the redeliveries)."""
+    program = kind_of(intent.facts).program(intent.facts)
+    if program is None or deps.programs is None:
+        return _dispatch(intent, deps, now)
+    if deps.programs.cancelled(program):
+        result = DispatchResult(status=DispatchStatus.SKIPPED, reason="cancelled")
+    else:
+        result = _dispatch(intent, deps, now)
+    deps.programs.record_outcome(intent.profile_id, program, outcome_of(result))
+    return result
+
+
+def outcome_of(result: DispatchResult) -> str:
+    """An exposure's outcome for a dispatch result. A duplicate is a send-once key taken before:
+    the message went (or its sending crashed, which never sends twice), so it counts as sent."""
+    return {
+        DispatchStatus.SENT: SENT,
+        DispatchStatus.DUPLICATE: SENT,
+        DispatchStatus.DEFERRED: DEFERRED,
+        DispatchStatus.FAILED: FAILED,
+        DispatchStatus.SKIPPED: skipped(result.reason),
+    }[result.status]
+
+
+def _dispatch(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult:
     unread: set[str] = set()
     for _attempt in range(MAX_ATTEMPTS):
         attempt, pending = _snapshot_deps(intent, deps, now, unread) if deps.reader else (deps, None)
@@ -329,6 +368,12 @@ def _compose(
     preferences_url = deps.links.preferences_url(
         message_id, profile_id, channel.value, intent.topic.value, now
     )
+    facts = intent.facts.model_dump(mode="json")
+    pack = deps.pack
+    if (own := kind.templates(intent.facts)) is not None:
+        pack = with_templates(pack, template_key(intent), own)
+    if (segment_id := kind.segment_id(intent.facts)) is not None:
+        facts["segment_reason"] = _member_words(customer, segment_id, deps)
     confirms = kind.confirms(intent.facts)
     confirm_url = (
         deps.links.confirm_consent_url(message_id, profile_id, confirms[0], confirms[1], now)
@@ -342,7 +387,7 @@ def _compose(
         zones=customer.zones,
         country=customer.country,
         now=now,
-        facts=intent.facts.model_dump(mode="json"),
+        facts=facts,
         products=tuple(p.shown(quantities.get(p.product_id)) for p in products),
         offer=offer.shown() if offer is not None else None,
         why_url=why_url,
@@ -352,11 +397,13 @@ def _compose(
         confirm_url=confirm_url,
     )
     try:
-        rendered = compose(deps.pack, request)
+        rendered = compose(pack, request)
     except ContentUnavailable:
         return None, None
     local_sent_at = local_now(now, customer.zones)
-    explanation = _explain(intent, customer, choice, caps, rendered, offer, products, message_id, now, deps)
+    explanation = _explain(
+        intent, customer, choice, caps, rendered, offer, products, message_id, now, deps, facts
+    )
     record = MessageRecord(
         message_id=message_id,
         profile_id=profile_id,
@@ -372,6 +419,7 @@ def _compose(
         created_at=now,
         explanation=explanation,
         preferences_url=preferences_url,
+        campaign_id=kind.campaign_id(intent.facts),
     )
     outgoing = OutgoingMessage(
         id=message_id,
@@ -391,6 +439,7 @@ def _compose(
         unsubscribe_url=unsubscribe_url,
         preferences_url=preferences_url,
         send_once_key=intent.send_once_key,
+        campaign_id=kind.campaign_id(intent.facts),
     )
     return record, outgoing
 
@@ -406,6 +455,7 @@ def _explain(
     message_id: str,
     now: datetime,
     deps: DispatchDeps,
+    facts: dict[str, object],
 ) -> Explanation:
     start, end = deps.policy.send_window
     assert choice.channel is not None
@@ -415,7 +465,7 @@ def _explain(
         why=rendered.why,
         trigger=template_key(intent),
         topic=intent.topic.value,
-        facts=intent.facts.model_dump(mode="json"),
+        facts=facts,
         channel=choice.channel.value,
         channel_reason=choice.reason,
         channels_considered=choice.considered,
@@ -438,6 +488,13 @@ def _explain(
         sent_at=now,
         local_sent_at=local_now(now, customer.zones),
     )
+
+
+def _member_words(customer: Customer, segment_id: str, deps: DispatchDeps) -> str:
+    """Why the customer is in the segment, in her language's words, for the why line."""
+    locale = resolve_locale(customer.view.locale, deps.pack)
+    words = deps.segment_words(customer.profile, segment_id, locale) if deps.segment_words else []
+    return "; ".join(words) if words else MEMBER_FALLBACK.get(locale, MEMBER_FALLBACK["en"])
 
 
 @tracer.capture_method(capture_response=False, capture_error=False)  # errors may name the address

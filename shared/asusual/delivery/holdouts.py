@@ -114,7 +114,7 @@ def holdout_policy(
             )
         if not KINDS[kind].may_hold_out:
             raise ValueError(
-                f"trigger holdouts: {kind!r} is never held out (its messages are owed to the customer)"
+                f"trigger holdouts: {kind!r} is never held out (owed to the customer, or a campaign)"
             )
         if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= MAX_PERCENT:
             raise ValueError(

@@ -60,6 +60,7 @@ class OutgoingMessage(BaseModel):
         default=None, description="the preference center: every channel and topic"
     )
     send_once_key: str
+    campaign_id: str | None = Field(default=None, description="the campaign the message belongs to")
 
 
 class SendReceipt(BaseModel):

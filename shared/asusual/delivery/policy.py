@@ -160,12 +160,17 @@ def choose_channel(
 ) -> ChannelChoice:
     """1. the declared preferred channel; 2. transactional: the channel of the order;
     3. the channels allowed and reachable, the one the customer engages with most first."""
-    fixed = kind_of(intent.facts).recipient(intent.facts, state)
+    kind = kind_of(intent.facts)
+    fixed = kind.recipient(intent.facts, state)
     if fixed is not None:
         return _to_recipient(intent, state, fixed)
+    limited = kind.channels(intent.facts)  # a campaign's channels, those it has words for
     considered: dict[str, str] = {}
     allowed: dict[DeliveryChannel, ConsentBasis] = {}
     for channel in ORDER:
+        if limited is not None and channel.value not in limited:
+            considered[channel.value] = "not_offered"
+            continue
         if channel not in reachable:
             considered[channel.value] = "no_address"
             continue

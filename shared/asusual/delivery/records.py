@@ -75,6 +75,7 @@ class MessageRecord(BaseModel):
     created_at: datetime
     explanation: Explanation
     preferences_url: str | None = Field(default=None, description="the message's preference center link")
+    campaign_id: str | None = Field(default=None, description="the campaign the message belongs to")
 
 
 class CapsLedger(BaseModel):

@@ -55,11 +55,13 @@ class LocalFunction:
         return any(path == p or path.startswith(p + "/") for p in self.http_prefixes)
 
     def reset(self) -> None:
-        """Drop the function's cached dependencies (settings or mocks changed)."""
+        """Drop the function's cached dependencies (settings or mocks changed): ``dependencies``
+        and every other cached factory whose name ends so (``campaign_dependencies``)."""
         module = sys.modules.get(self.module)
-        dependencies = getattr(module, "dependencies", None)
-        if dependencies is not None and hasattr(dependencies, "cache_clear"):
-            dependencies.cache_clear()
+        for name in dir(module) if module is not None else ():
+            factory = getattr(module, name)
+            if name.endswith("dependencies") and hasattr(factory, "cache_clear"):
+                factory.cache_clear()
 
 
 INTAKE_API = LocalFunction(name="intake_api", module="functions.intake_api.handler")
@@ -80,6 +82,9 @@ DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handl
 DEFERRED_SWEEP = LocalFunction(
     name="deferred_sweep", module="functions.deferred_sweep.handler", every=timedelta(minutes=15)
 )
+CAMPAIGN_SWEEP = LocalFunction(
+    name="campaign_sweep", module="functions.campaign_sweep.handler", every=timedelta(minutes=5)
+)
 DECIDE_API = LocalFunction(name="decide_api", module="functions.decide_api.handler")
 MESSAGES_API = LocalFunction(name="messages_api", module="functions.messages_api.handler")
 
@@ -92,6 +97,7 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     REPLENISHMENT_SWEEP,
     DISPATCHER,
     DEFERRED_SWEEP,
+    CAMPAIGN_SWEEP,
     DECIDE_API,
     MESSAGES_API,
 )

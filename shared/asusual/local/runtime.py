@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -244,6 +245,7 @@ class LocalRuntime:
                 "ASUSUAL_DEFAULT_COUNTRY": LOCAL_COUNTRY,  # moto serializes calls; threads only contend
                 "ASUSUAL_DELIVERY_MODE": "outbox",
                 "ASUSUAL_OFFER_POOL_CACHE_SECONDS": "0",  # an upload shows in the next decision
+                "ASUSUAL_CAMPAIGN_STATUS_CACHE_SECONDS": "0",  # a cancel reaches the next dispatch
                 "ASUSUAL_PUBLIC_BASE_URL": PUBLIC_URL,  # until set_public_url gives the gateway's own
             }
         )
@@ -253,7 +255,7 @@ class LocalRuntime:
         self._mock.start()
         if self.dynamodb_endpoint is None:
             moto_dynamodb.install()
-        self.queues = LocalQueues(ACCOUNT)
+        self.queues = LocalQueues(ACCOUNT, monotonic=LocalElapsed(self.clock))
         clients.prepare("sqs", self.queues.attach)
         self.outbox.clear()
         self._reset_caches()
@@ -550,6 +552,29 @@ class LocalRuntime:
         """Messages waiting (visible) on ``queue``, oldest first, as the next ReceiveMessage would
         give them; they stay, and their receive counts do not move."""
         return self.queues.peek(self.queue_urls[queue], limit)
+
+
+class LocalElapsed:
+    """The local queues' time (delays, visibility timeouts): real elapsed time, or the local
+    clock's advance when that is larger, as the two are one in AWS. A campaign sweep at 09:45
+    delays an intent 900 s; the 10:00 tick moves the local clock 15 minutes and the intent is
+    dispatched at 10:00, not a quarter of an hour of real time later. The clock moving back (the
+    runtime replays missed ticks from their own instants) adds nothing; each step forward adds
+    its length, so what a replayed tick delays becomes visible at the later tick it is due at."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._real = time.monotonic()
+        self._at = clock.now()
+        self._value = 0.0
+
+    def __call__(self) -> float:
+        with self._lock:
+            real, at = time.monotonic(), self._clock.now()
+            self._value += max(real - self._real, (at - self._at).total_seconds(), 0.0)
+            self._real, self._at = real, at
+            return self._value
 
 
 def _next_tick(tick: datetime, every: timedelta) -> datetime:

@@ -1,80 +1,66 @@
-"""Exposures, the trigger programs' counters, and conversions (docs/data-model.md, docs/segments.md
-"Holdouts and uplift").
+"""Trigger exposures, conversions, and the programs' counters for the uplift report
+(docs/data-model.md, docs/segments.md "Holdouts and uplift"). The exposure item, its key, the
+counters' item of a program and the outcome transition are asusual.store.campaigns' (one item
+type for campaigns and trigger kinds); what is added here:
 
-Exposure  pk=PROFILE#<profile_id>     sk=EXPOSE#<program>   program, group, assigned_at, window_end,
-                                                            outcome, orders (SS), converted
-Program   pk=PROGRAM#trigger#<kind>   sk=PROGRAM            counters (top-level numbers)
-Campaign  pk=CAMPAIGN#<campaign_id>   sk=CAMPAIGN           the same counters (asusual.store.campaigns)
-
-``<program>`` is ``campaign#<campaign_id>`` or ``trigger#<kind>#<sha256(send_once_key)[:24]>``.
-Every counter moves with ``ADD`` in the same transaction as the exposure condition that makes it
-exact: an exposure is put once (``attribute_not_exists``), an outcome set once, an order added to
-an exposure's ``orders`` once (``NOT contains``); a condition failure means "counted before".
+- a trigger message's exposure, put by the dispatcher once (``attribute_not_exists``) with its
+  kind's ``PROGRAM#trigger#<kind>`` counters (``audience``, ``holdout``) in one transaction;
+- an order counted for an exposure: ``orders`` (string set) gains its id once (``NOT contains``;
+  the first also sets ``converted``), and the program's ``conv_<group>_orders``,
+  ``conv_<group>_revenue`` and (first order) ``conv_<group>_customers`` move in the same
+  transaction. A condition failure means "counted before": exact under redelivery.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from asusual.campaigns.report import Conversions, GroupConversions, ProgramCounts
+from asusual.campaigns.models import Exposure
+from asusual.campaigns.report import ProgramCounts, counts_of
 from asusual.delivery.holdouts import Group, TriggerExposure
 from asusual.errors import TransientError
 from asusual.observability import logger
+from asusual.store.campaigns import (
+    CAMPAIGNS_PARTITION,
+    counters_of,
+    exposure_item,
+    outcome_transition,
+    program_counter_key,
+)
 from asusual.store.dynamo import (
     Item,
     batch_get,
     from_item,
     item_key,
     query_all,
-    to_item,
     to_values,
     translate_errors,
-    utc_stamp,
 )
 from asusual.store.tables import GSI1
 from asusual.triggers.ports import OrderConversion
 
 EXPOSE_PREFIX = "EXPOSE#"
-CAMPAIGNS_PK = "CAMPAIGNS"
 MAX_ATTEMPTS = 8
-_REASON = re.compile(r"[^a-z0-9_]")
 
 
-def exposure_key(profile_id: str, program: str) -> Item:
-    return item_key(f"PROFILE#{profile_id}", f"{EXPOSE_PREFIX}{program}")
-
-
-def _trigger_exposure_item(exposure: TriggerExposure) -> Item:
-    return {
-        **exposure_key(exposure.profile_id, exposure.program),
-        **to_item(
-            {
-                "entity": "exposure",
-                "program": exposure.program,
-                "group": exposure.group.value,
-                "assigned_at": utc_stamp(exposure.assigned_at),
-                "window_end": utc_stamp(exposure.window_end),
-            }
-        ),
-    }
+def trigger_exposure_item(exposure: TriggerExposure) -> Item:
+    """A trigger message's exposure: the campaigns' exposure item, without a release."""
+    return exposure_item(
+        Exposure(
+            profile_id=exposure.profile_id,
+            program=exposure.program,
+            group=exposure.group.value,
+            assigned_at=exposure.assigned_at,
+            window_end=exposure.window_end,
+        )
+    )
 
 
 def trigger_program_key(kind: str) -> Item:
-    return item_key(f"PROGRAM#trigger#{kind}", "PROGRAM")
-
-
-def counters_key(program: str) -> Item:
-    """Where an exposure's program keeps its counters: the campaign item, or its kind's program."""
-    family, _, rest = program.partition("#")
-    if family == "campaign":
-        return item_key(f"CAMPAIGN#{rest}", "CAMPAIGN")
-    if family == "trigger":
-        return trigger_program_key(rest.split("#", 1)[0])
-    raise ValueError(f"unknown program {program!r}")
+    return program_counter_key(f"trigger#{kind}")
 
 
 def _add(counters: Mapping[str, int | Decimal], entity: str | None = None) -> dict[str, Any]:
@@ -95,29 +81,7 @@ def _add(counters: Mapping[str, int | Decimal], entity: str | None = None) -> di
 
 def program_counts(values: Mapping[str, Any]) -> ProgramCounts:
     """The counters of a decoded campaign or program item (absent: 0)."""
-
-    def n(name: str) -> int:
-        return int(values.get(name, 0))
-
-    def group(name: str) -> GroupConversions:
-        return GroupConversions(
-            customers=n(f"conv_{name}_customers"),
-            orders=n(f"conv_{name}_orders"),
-            revenue=Decimal(values.get(f"conv_{name}_revenue", 0)),
-        )
-
-    skipped = {
-        k.removeprefix("skipped_"): int(v) for k, v in values.items() if k.startswith("skipped_") and v
-    }
-    return ProgramCounts(
-        audience=n("audience"),
-        holdout=n("holdout"),
-        sent=n("sent"),
-        deferred=n("deferred"),
-        failed=n("failed"),
-        skipped=dict(sorted(skipped.items())),
-        conversions=Conversions(recipients=group("recipient"), holdout=group("holdout")),
-    )
+    return counts_of(counters_of(dict(values)))
 
 
 def _cancel_reasons(exc: Any) -> list[str | None]:
@@ -157,7 +121,7 @@ class DynamoConversionRepository:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": _trigger_exposure_item(exposure),
+                        "Item": trigger_exposure_item(exposure),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -173,28 +137,10 @@ class DynamoConversionRepository:
 
     @translate_errors
     def record_outcome(self, exposure: TriggerExposure, outcome: str) -> bool:
-        status, _, reason = outcome.partition(":")
-        counter = f"skipped_{_REASON.sub('_', reason)}" if status == "skipped" else status
-        return self._transact(
-            [
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": exposure_key(exposure.profile_id, exposure.program),
-                        "UpdateExpression": "SET outcome = :o",
-                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(outcome)",
-                        "ExpressionAttributeValues": to_values({":o": outcome}),
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": trigger_program_key(exposure.kind),
-                        **_add({counter: 1}, entity="program"),
-                    }
-                },
-            ]
+        transition = outcome_transition(
+            self._table, exposure.profile_id, exposure.program, outcome, from_deferred=False
         )
+        return self._transact(transition)
 
     # -- the event processor (asusual.triggers.ports.ConversionRecorder) --------------------
     @translate_errors
@@ -241,7 +187,11 @@ class DynamoConversionRepository:
                     {":o": {order.order_id}, **({":t": True} if first else {":id": order.order_id})}
                 ),
             }
-            program = {"TableName": self._table, "Key": counters_key(values["program"]), **_add(counters)}
+            program = {
+                "TableName": self._table,
+                "Key": program_counter_key(values["program"]),
+                **_add(counters),
+            }
             try:
                 self._db.transact_write_items(TransactItems=[{"Update": exposure}, {"Update": program}])
                 return True
@@ -268,7 +218,7 @@ class DynamoConversionRepository:
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues=to_values({":pk": CAMPAIGNS_PK}),
+            ExpressionAttributeValues=to_values({":pk": CAMPAIGNS_PARTITION}),
         ):
             values = from_item(item)
             out.append((str(values["pk"]).removeprefix("CAMPAIGN#"), program_counts(values)))

@@ -68,6 +68,12 @@ def encode_intent(intent: Intent) -> dict[str, Any]:
     }
 
 
+def encode_delayed_intent(delayed: tuple[Intent, int]) -> dict[str, Any]:
+    """An intent that becomes visible after a delay in seconds (SQS allows 0-900)."""
+    intent, delay = delayed
+    return {**encode_intent(intent), "DelaySeconds": max(0, min(900, delay))}
+
+
 def decode_intent(body: str) -> Intent:
     return Intent.model_validate_json(body)
 
@@ -142,6 +148,16 @@ class SqsEventPublisher(SqsPublisher[IntakeEvent]):
 class SqsIntentPublisher(SqsPublisher[Intent]):
     def __init__(self, client: Any, queue_url: str, *, workers: int = 4) -> None:
         super().__init__(client, queue_url, encode_intent, what="the intents queue", workers=workers)
+
+
+class SqsDelayedIntentPublisher(SqsPublisher[tuple[Intent, int]]):
+    """Intents each released at its moment (a campaign member's local send time)."""
+
+    def __init__(self, client: Any, queue_url: str, *, workers: int = 4) -> None:
+        super().__init__(client, queue_url, encode_delayed_intent, what="the intents queue", workers=workers)
+
+    def publish_delayed(self, intents: Sequence[tuple[Intent, int]]) -> None:
+        self.publish(intents)
 
 
 class QueueSpec:

@@ -106,8 +106,42 @@ class ConsentConfirmationFacts(BaseModel):
     consent_version: str | None = None
 
 
+class CampaignContent(BaseModel):
+    """One locale's words of a campaign (Liquid, the content pack's variables): an email's
+    ``subject`` and ``body``, and the short ``text`` of SMS, push and the store and call-center
+    systems (a push takes the subject as its title when there is one)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str | None = Field(default=None, max_length=500)
+    body: str | None = Field(default=None, max_length=20_000)
+    text: str | None = Field(default=None, max_length=2_000)
+
+
+class CampaignFacts(BaseModel):
+    """A campaign reached this member's local send time (asusual.campaigns): its words travel with
+    the intent, so the dispatcher renders what the marketer wrote, in the customer's locale."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["campaign"] = "campaign"
+    campaign_id: str
+    segment_id: str
+    segment_name: str = Field(description="what the explanation calls the segment")
+    channels: tuple[str, ...] | None = Field(default=None, description="the channels it may go on; None: any")
+    content: dict[str, CampaignContent] = Field(description="locale → the campaign's words")
+    release_at: datetime = Field(
+        description="the member's local send time (as an instant), throttle included"
+    )
+
+
 Facts = Annotated[
-    OrderStatusFacts | BirthdayFacts | ReplenishmentFacts | WelcomeFacts | ConsentConfirmationFacts,
+    OrderStatusFacts
+    | BirthdayFacts
+    | ReplenishmentFacts
+    | WelcomeFacts
+    | ConsentConfirmationFacts
+    | CampaignFacts,
     Field(discriminator="trigger"),
 ]
 

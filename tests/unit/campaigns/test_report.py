@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from asusual.campaigns.models import Counters
 from asusual.campaigns.report import (
     Conversions,
     GroupConversions,
     ProgramCounts,
+    campaign_uplift,
+    counts_of,
     uplift_of,
     uplift_report,
 )
@@ -66,3 +69,28 @@ def test_uplift_report_lists_campaigns_and_kinds_configured_now_or_measured_befo
         ("welcome", 50, 200, 100, Verdict.POSITIVE),
     ]
     assert report.triggers[2].conversions == WELCOME.conversions
+
+
+def test_campaign_uplift_reads_the_stored_counters_as_the_campaigns_answer_shows_them():
+    counters = Counters(
+        audience=60,
+        holdout=30,
+        sent=29,
+        skipped={"no_channel": 1, "quiet_hours": 0},
+        conversions={
+            "conv_recipient_customers": 6,
+            "conv_recipient_orders": 7,
+            "conv_recipient_revenue": "7000.50",
+            "conv_holdout_orders": 0,
+        },
+    )
+
+    counts = counts_of(counters)
+    shown = campaign_uplift(counters)
+
+    assert counts.skipped == {"no_channel": 1}
+    recipients = GroupConversions(customers=6, orders=7, revenue=Decimal("7000.50"))
+    assert counts.conversions.recipients == recipients
+    assert counts.conversions.holdout == GroupConversions()
+    assert (shown["verdict"], shown["difference"], shown["interval"]) == ("positive", 0.2, [0.0454, 0.3731])
+    assert shown["recipients"]["revenue_per_member"] == "233.35"

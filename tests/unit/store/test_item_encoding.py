@@ -1406,6 +1406,7 @@ def exposure_item(**extra: Any) -> dict[str, Any]:
     return {
         **EXPOSURE_KEY,
         "entity": S("exposure"),
+        "profile_id": S("p1"),
         "program": S(EXPOSED.program),
         "group": S("holdout"),
         "assigned_at": S(AT_STAMP),
@@ -1469,9 +1470,10 @@ def test_record_outcome_sets_it_once_with_its_counter(stub: Stubber) -> None:
                     "Update": {
                         "TableName": TABLE,
                         "Key": key("PROGRAM#trigger#welcome", "PROGRAM"),
-                        "UpdateExpression": "SET entity = :e ADD #c0 :c0",
-                        "ExpressionAttributeNames": {"#c0": "skipped_no_content"},
-                        "ExpressionAttributeValues": {":c0": N("1"), ":e": S("program")},
+                        "UpdateExpression": "ADD #c :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {"#c": "skipped_no_content"},
+                        "ExpressionAttributeValues": {":one": N("1")},
                     }
                 },
             ]

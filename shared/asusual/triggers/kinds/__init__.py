@@ -13,7 +13,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from asusual.triggers.kinds import birthday, consent_confirmation, order_status, replenishment, welcome
+from asusual.triggers.kinds import (
+    birthday,
+    campaign,
+    consent_confirmation,
+    order_status,
+    replenishment,
+    welcome,
+)
 from asusual.triggers.kinds.base import TriggerKind
 from asusual.triggers.models import Facts
 
@@ -43,7 +50,14 @@ def registry(
 
 
 KINDS = registry(
-    (order_status.KIND, birthday.KIND, replenishment.KIND, welcome.KIND, consent_confirmation.KIND),
+    (
+        order_status.KIND,
+        birthday.KIND,
+        replenishment.KIND,
+        welcome.KIND,
+        consent_confirmation.KIND,
+        campaign.KIND,
+    ),
     facts_models(),
 )
 

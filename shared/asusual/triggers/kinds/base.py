@@ -87,6 +87,29 @@ class TriggerKind(Generic[F]):
         the signed confirmation link (``confirm_url`` in its templates)."""
         return None
 
+    def channels(self, facts: F) -> frozenset[str] | None:
+        """The only channels the message may go on (a campaign's, those it has words for); None:
+        any the dispatcher would choose."""
+        return None
+
+    def templates(self, facts: F) -> Mapping[str, Mapping[str, tuple[str | None, str]]] | None:
+        """Channel → locale → (subject, body), Liquid, replacing the content pack's template for
+        this intent (a campaign's own words); None: the pack's."""
+        return None
+
+    def program(self, facts: F) -> str | None:
+        """The exposure program whose outcome the dispatcher records for this intent
+        (``campaign#<id>``), and whose cancellation skips it; None: none."""
+        return None
+
+    def campaign_id(self, facts: F) -> str | None:
+        """The campaign the message belongs to (its message record and outbox entry say so)."""
+        return None
+
+    def segment_id(self, facts: F) -> str | None:
+        """The segment the message goes to: its explanation says in words why the customer is in it."""
+        return None
+
     def in_season_only(self, facts: F) -> frozenset[str]:
         """Products the message is about only in their local season (no sunscreen in winter)."""
         return frozenset()
