@@ -113,3 +113,34 @@ def test_welcome_holdout_gets_nothing_and_later_orders_count_for_each_group(
 def test_uplift_report_needs_the_admin_key(admin_api):
     assert admin_api("GET", "/v1/reports/uplift", key="read_local_key").status == 403
     assert admin_api("GET", "/v1/reports/uplift", key=None).status == 401
+
+
+@pytest.fixture
+def admin_profiles(runtime):
+    from functions.profiles_api import handler
+    from tests.integration.conftest import json_api
+
+    return json_api(handler, "profiles_api", "admin_local_key")
+
+
+def test_exposures_are_exported_and_erased_with_the_person_and_the_counts_stay(
+    send, profile, admin_profiles, admin_api
+):
+    send("web_local_key", subscriber(1), subscriber(4))
+    send("web_local_key", order(1, "o-1", "2026-11-23T09:00:00Z", 990.0))
+    pid = profile("user_id", "u-1")["profile_id"]
+
+    exported = admin_profiles("GET", "/v1/profiles/user_id/u-1/export").json()
+    [exposure] = exported["items"]["exposure"]
+    assert exposure["sk"].startswith("EXPOSE#trigger#welcome#") and exposure["orders"] == ["o-1"]
+    assert {"group", "assigned_at", "window_end", "program", "profile_id", "converted"} <= set(exposure)
+
+    erased = admin_profiles("DELETE", "/v1/profiles/user_id/u-1")
+    assert erased.status == 200, erased.body
+    assert erased.json()["deleted"]["exposure"] == 1
+    assert exposures(pid) == []
+    # the counts hold no one: they stay, so the report does not change with an erasure
+    [welcome] = admin_api("GET", "/v1/reports/uplift").json()["triggers"]
+    assert welcome["audience"] == 2
+    group = "recipients" if exposure["group"] == "recipient" else "holdout"
+    assert welcome["conversions"][group]["orders"] == 1
