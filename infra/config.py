@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from aws_cdk import App
 
+from asusual.settings import check_trigger_holdouts
+
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 LOCALES = ("ru", "en")
@@ -36,6 +38,10 @@ class StageConfig:
     retailer_name: str | None = None
     brand_color: str | None = None  # #rrggbb
     default_locale: str | None = None  # ru or en
+    # trigger kind → percent of its messages held out to measure their uplift, e.g. {"welcome": 10};
+    # never order_status or consent_confirmation (a kind the dispatcher does not know refuses to start)
+    trigger_holdouts: dict[str, int] = field(default_factory=dict)
+    trigger_conversion_days: int = 7  # an order within this many days of a message counts for it
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -50,6 +56,9 @@ class StageConfig:
             raise ValueError(f"brand_color: {self.brand_color!r} must be #rrggbb, e.g. #1f4e8c")
         if self.default_locale is not None and self.default_locale not in LOCALES:
             raise ValueError(f"default_locale: {self.default_locale!r} must be one of {', '.join(LOCALES)}")
+        check_trigger_holdouts(self.trigger_holdouts)  # names the kind: "trigger holdouts: ..."
+        if not 1 <= self.trigger_conversion_days <= 90:
+            raise ValueError(f"trigger_conversion_days: {self.trigger_conversion_days} must be 1 to 90")
 
     @property
     def retain_data(self) -> bool:
@@ -68,6 +77,13 @@ class StageConfig:
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise ValueError(f'{name}: a JSON object of strings, e.g. {{"store": "https://..."}}')
             return {str(k): v for k, v in value.items()}
+
+        def percents(name: str) -> dict[str, int]:
+            raw = app.node.try_get_context(name)
+            value = json.loads(raw) if isinstance(raw, str) and raw else raw or {}
+            if not isinstance(value, dict):
+                raise ValueError(f'{name}: a JSON object of whole percents, e.g. {{"welcome": 10}}')
+            return check_trigger_holdouts(value)
 
         return cls(
             stage=get("stage") or "dev",
@@ -88,4 +104,6 @@ class StageConfig:
             retailer_name=get("retailer_name"),
             brand_color=get("brand_color"),
             default_locale=get("default_locale"),
+            trigger_holdouts=percents("trigger_holdouts"),
+            trigger_conversion_days=int(get("trigger_conversion_days") or 7),
         )

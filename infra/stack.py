@@ -46,7 +46,7 @@ class AsusualStack(Stack):
         links = self.delivery.link_secret
         self.intake = Intake(self, "Intake", base=self.base, link_secret=links)
         self.profiles = Profiles(self, "Profiles", base=self.base, privacy=self.privacy)
-        self.admin = Admin(self, "Admin", base=self.base, link_secret=links)
+        self.admin = Admin(self, "Admin", base=self.base, link_secret=links, config=config)
         self.triggers = Triggers(self, "Triggers", base=self.base)
         self.decisions = Decisions(self, "Decisions", base=self.base)
         self.segments = Segments(self, "Segments", base=self.base)

@@ -1,5 +1,5 @@
 """admin_api: the product catalog the retailer's admin uploads (admin key) and reads (read key),
-the sources and keys an operator manages (admin key only): the rules of
+the sources and keys an operator manages and the uplift report (admin key only): the rules of
 :mod:`asusual.access.service`, the same the ``asusual`` CLI runs. A new key is in its answer once;
 listings show key ids, never a key or its hash. And the marketer's segments (admin key): their
 definitions, sizes and members (:mod:`asusual.segments.service`)."""
@@ -51,10 +51,12 @@ from asusual.api import (
 from asusual.campaigns import service as campaigns
 from asusual.campaigns.models import CAMPAIGN_ID, CampaignRequest, CampaignView, Preview, PreviewRequest
 from asusual.campaigns.preview import PreviewDeps, preview
+from asusual.campaigns.report import UpliftReport, uplift_report
 from asusual.catalog import service as catalog
 from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
 from asusual.content.render import default_pack
+from asusual.delivery.holdouts import held_out_kinds
 from asusual.observability import logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
 from asusual.segments import service as segments
@@ -71,6 +73,7 @@ from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.campaigns import DynamoCampaignRepository, DynamoSegmentMembers
 from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsSegmentJobs
 from asusual.store.segments import DynamoSegmentRepository
@@ -558,6 +561,30 @@ def delete_segment(segment_id: str) -> SegmentView:
     view = segments.delete(repo, jobs, unquote(segment_id), now=clock.now(), delay_seconds=delay)
     logger.info("segment deleted", segment_id=view.segment_id, by=caller)
     return view
+
+
+# -- reports (admin key) ----------------------------------------------------------------------
+
+
+@app.get(
+    "/v1/reports/uplift",
+    summary="Every campaign and every trigger kind with a holdout: audience, holdout, sent, "
+    "conversions per group and uplift",
+    description="Uplift compares the recipients' conversion rate (members with an order in their "
+    "window / group size) with the holdout's: the difference with its 95 % interval (Newcombe's "
+    "hybrid score), revenue per member, and a verdict (`too_small_to_tell` while either group has "
+    "fewer than 30 members or neither has 5 converted; else `positive`, `negative` or "
+    "`inconclusive`) said in one sentence per locale.",
+    operation_id="upliftReport",
+    responses={**response_doc(UpliftReport, "The report"), **error_responses(*_ACCESS_ERRORS)},
+    tags=["reports"],
+    security=KEY_SECURITY,
+)
+def get_uplift_report() -> UpliftReport:
+    _admin()
+    settings = get_settings()
+    programs = DynamoConversionRepository(clients.dynamodb(), settings.table_name)
+    return uplift_report(programs, settings.trigger_holdouts, held_out_kinds(), clock.now())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

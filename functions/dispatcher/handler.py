@@ -20,6 +20,7 @@ from asusual.channels.wiring import senders
 from asusual.consumers import LoggedBatchProcessor
 from asusual.content.render import default_pack
 from asusual.delivery.dispatch import DispatchDeps, DispatchStatus, dispatch
+from asusual.delivery.holdouts import HoldoutPolicy, holdout_policy
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.policy import DeliveryPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
@@ -28,6 +29,7 @@ from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.campaigns import CachedProgramStatus, DynamoCampaignRepository
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
+from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import decode_intent, intent_ids
@@ -39,6 +41,16 @@ processor = LoggedBatchProcessor(describe=intent_ids)
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ("delivery_mode", "public_base_url", "link_secrets_arn|link_secrets")
 get_settings().require(*REQUIRED_SETTINGS)
+
+
+def holdouts() -> HoldoutPolicy:
+    """The trigger kinds' holdouts; an unknown kind, one never held out or a bad percent in
+    ASUSUAL_TRIGGER_HOLDOUTS refuses to start, naming it."""
+    settings = get_settings()
+    return holdout_policy(settings.trigger_holdouts, settings.trigger_conversion_days)
+
+
+holdouts()
 
 
 @cache
@@ -75,6 +87,8 @@ def dependencies() -> DispatchDeps:
         programs=CachedProgramStatus(
             DynamoCampaignRepository(db, settings.table_name), settings.campaign_status_cache_seconds
         ),
+        holdouts=holdouts(),
+        exposures=DynamoConversionRepository(db, settings.table_name),
     )
 
 

@@ -1,6 +1,7 @@
 """event_processor: the events queue → exactly one profile per person, each messageId once, with
 her segment memberships in the same write; then the event triggers (order status intents,
-replenishment reminders).
+replenishment reminders) and, for a completed order, its conversions for the holdout groups the
+customer was in.
 
 Partial batch failures: only the messages that failed return to the queue; a poison message
 reaches the DLQ after the queue's max receives."""
@@ -24,6 +25,7 @@ from asusual.segments.live import LiveMembership
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
@@ -50,6 +52,7 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         catalog=DynamoCatalogRepository(db, settings.table_name),
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
         news_max_age=timedelta(hours=settings.news_max_age_hours),
+        conversions=DynamoConversionRepository(db, settings.table_name),
     )
     # the definitions are read once a minute per container, not per event
     segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))
@@ -109,6 +112,8 @@ def record_handler(record: SQSRecord) -> None:
         logger.info("intent emitted", trigger=intent.trigger, intent_id=intent.intent_id)
     for reason in processed.ignored:
         metrics.add_metric(name=f"OrderStatusIgnored_{reason}", unit=MetricUnit.Count, value=1)
+    if processed.conversions:
+        metrics.add_metric(name="ConversionsCounted", unit=MetricUnit.Count, value=processed.conversions)
     if processed.reminders:
         metrics.add_metric(name="RemindersPlanned", unit=MetricUnit.Count, value=len(processed.reminders))
 

@@ -1,6 +1,7 @@
 """Admin: what an operator manages over the API (admin key) — sources and their keys (access), a
 public source's identity secret (derived from the link secret), the product catalog (admin key
-writes; read and admin keys read), and the marketer's segments (definitions, sizes, members)."""
+writes; read and admin keys read), the marketer's segments (definitions, sizes, members) and
+the uplift report (campaigns via gsi1 CAMPAIGNS, the trigger kinds' program items)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from asusual.store.tables import GSI1
+from infra.capabilities.delivery import holdout_environment
+from infra.config import StageConfig
 from infra.foundation import Foundation
 
 
 class Admin(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, base: Foundation, link_secret: secretsmanager.ISecret
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        base: Foundation,
+        link_secret: secretsmanager.ISecret,
+        config: StageConfig,
     ) -> None:
         super().__init__(scope, construct_id)
         # Query pk=SOURCES on the table, gsi1 APIKEYS for keys, transactions of Put/Update
@@ -28,6 +37,8 @@ class Admin(Construct):
             environment={
                 "ASUSUAL_LINK_SECRETS_ARN": link_secret.secret_arn,
                 "ASUSUAL_SEGMENTS_QUEUE_URL": base.queues["segments"].queue.queue_url,
+                # the trigger holdouts: the uplift report lists each kind with its percent
+                **holdout_environment(config),
             },
         )
         # a new, changed or deleted segment's first page (back-fill or deletion) goes to the worker

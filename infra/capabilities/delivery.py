@@ -140,7 +140,12 @@ class Delivery(Construct):
             description="Intents to messages: channel, consent, caps, quiet hours, content, send once",
             timeout=CONSUMER_TIMEOUT,
             memory_mb=1024,
-            environment={**links, "ASUSUAL_DELIVERY_MODE": "aws", **channel_environment(config)},
+            environment={
+                **links,
+                "ASUSUAL_DELIVERY_MODE": "aws",
+                **channel_environment(config),
+                **holdout_environment(config),
+            },
         )
         base.storage.grant_items(
             self.dispatcher,
@@ -199,6 +204,18 @@ def page_environment(config: StageConfig) -> dict[str, str]:
         "ASUSUAL_DEFAULT_LOCALE": config.default_locale,
     }
     return {name: value for name, value in settings.items() if value}
+
+
+def holdout_environment(config: StageConfig) -> dict[str, str]:
+    """The trigger kinds' holdouts (the dispatcher assigns groups, admin_api reports them)."""
+    return {
+        **(
+            {"ASUSUAL_TRIGGER_HOLDOUTS": json.dumps(config.trigger_holdouts, sort_keys=True)}
+            if config.trigger_holdouts
+            else {}
+        ),
+        "ASUSUAL_TRIGGER_CONVERSION_DAYS": str(config.trigger_conversion_days),
+    }
 
 
 def channel_environment(config: StageConfig) -> dict[str, str]:

@@ -20,7 +20,8 @@ class Profiles(Construct):
         intents = base.queues["intents"]
 
         # the events queue → profiles, orders, reminders → the intents queue. Reads and writes
-        # items (deletes only birthday index entries); no scans.
+        # items (deletes only birthday index entries); Queries a customer's own exposures (pk =
+        # PROFILE#id) when an order completes, to count it for the holdout groups; no scans.
         self.event_processor = base.function(
             self,
             "event_processor",
@@ -37,6 +38,7 @@ class Profiles(Construct):
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
+            "dynamodb:Query",
         )
         # the segment definitions (cached a minute): her memberships are written with her profile
         base.storage.grant_partition_query(self.event_processor, SEGMENTS_PK)

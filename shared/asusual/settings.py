@@ -9,11 +9,12 @@ first cold start with the variables named, not later with a message sent to the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import time
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -130,6 +131,20 @@ class Settings(BaseSettings):
     segment_sweep_lookback_hours: int = Field(
         default=6, ge=0, le=72, description="the segments sweep re-reads due partitions this far back"
     )
+    # -- holdouts and uplift (docs/segments.md, "Holdouts and uplift") ---------------------------
+    trigger_holdouts: dict[str, int] = Field(
+        default_factory=dict,
+        description='JSON: trigger kind → percent of its messages held out, 0 to 50, e.g. {"welcome": 10}; '
+        "never order_status, consent_confirmation or campaign",
+    )
+    trigger_conversion_days: int = Field(
+        default=7, ge=1, le=90, description="an order this many days after a trigger's message counts for it"
+    )
+
+    @field_validator("trigger_holdouts", mode="before")
+    @classmethod
+    def _holdouts_are_percents(cls, value: object) -> object:
+        return check_trigger_holdouts(value) if isinstance(value, dict) else value
 
     @property
     def local(self) -> bool:
@@ -170,6 +185,37 @@ class Settings(BaseSettings):
                 "local defaults apply only with ASUSUAL_STAGE=local"
             )
         return self
+
+
+# messages owed to the customer, and campaigns (their own holdout); the trigger kinds say the same
+# (``TriggerKind.may_hold_out``, a test keeps both in step) — listed here so a deployment refuses
+# them before any kind is loaded
+NEVER_HELD_OUT = frozenset({"order_status", "consent_confirmation", "campaign"})
+MAX_HOLDOUT_PERCENT = 50
+
+
+def check_trigger_holdouts(value: Mapping[Any, object]) -> dict[str, int]:
+    """``ASUSUAL_TRIGGER_HOLDOUTS`` as trigger kind → whole percent 0 to 50; ValueError naming the
+    first kind that is never held out or has a bad percent (the CDK app checks the same)."""
+    out: dict[str, int] = {}
+    for kind, percent in value.items():
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"trigger holdouts: {kind!r} is not a trigger kind")
+        if kind in NEVER_HELD_OUT:
+            raise ValueError(
+                f"trigger holdouts: {kind!r} is never held out (owed to the customer, or a campaign)"
+            )
+        if (
+            isinstance(percent, bool)
+            or not isinstance(percent, int)
+            or not 0 <= percent <= MAX_HOLDOUT_PERCENT
+        ):
+            raise ValueError(
+                f"trigger holdouts: {kind!r}: {percent!r} is not a whole percent "
+                f"from 0 to {MAX_HOLDOUT_PERCENT}"
+            )
+        out[kind] = percent
+    return out
 
 
 class MissingSettings(RuntimeError):

@@ -23,6 +23,7 @@ def synthesized(tmp_path_factory):
         webhooks={"store": "https://pos.example.com/asusual"},
         retailer_name="Лавка «Ромашка»",
         brand_color="#0b6e4f",
+        trigger_holdouts={"welcome": 10},
     )
     # each worker stages its own code: a shared build/code would be emptied under another's synth
     app = create_app(config, outdir=str(outdir), code_dir=tmp_path_factory.mktemp("code") / "code")

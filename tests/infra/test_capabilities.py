@@ -85,7 +85,9 @@ BUILD = {
     "Profiles": lambda stack, base: Profiles(
         stack, "Profiles", base=base, privacy=Privacy(stack, "Privacy", retain=False)
     ),
-    "Admin": lambda stack, base: Admin(stack, "Admin", base=base, link_secret=link_secret(stack)),
+    "Admin": lambda stack, base: Admin(
+        stack, "Admin", base=base, link_secret=link_secret(stack), config=CONFIG
+    ),
     "Triggers": lambda stack, base: Triggers(stack, "Triggers", base=base),
     "Delivery": lambda stack, base: Delivery(stack, "Delivery", base=base, config=CONFIG),
     "Decisions": lambda stack, base: Decisions(stack, "Decisions", base=base),

@@ -151,7 +151,7 @@ def test_event_processor_role_reads_and_writes_items_consumes_events_and_sends_i
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
-        "dynamodb:Query",  # pk = SEGMENTS only: the segment definitions
+        "dynamodb:Query",  # pk = SEGMENTS (the definitions) and her own exposures when an order completes
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:DeleteMessage",
@@ -268,6 +268,7 @@ def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
         "GET /v1/keys",
         "POST /v1/keys",
         "DELETE /v1/keys/{key_id}",
+        "GET /v1/reports/uplift",
     } <= routes
 
 
@@ -322,6 +323,8 @@ def test_dispatcher_role_sends_only_through_the_configured_identities_and_reads_
     assert env["ASUSUAL_SMS_ORIGINATION_NUMBER"] == "+15550001111"
     assert json.loads(env["ASUSUAL_WEBHOOKS"]) == {"store": "https://pos.example.com/asusual"}
     assert "ASUSUAL_LINK_SECRETS_ARN" in env and "ASUSUAL_PUBLIC_BASE_URL" in env
+    assert json.loads(env["ASUSUAL_TRIGGER_HOLDOUTS"]) == {"welcome": 10}
+    assert env["ASUSUAL_TRIGGER_CONVERSION_DAYS"] == "7"
 
 
 def secret_readers(template, secret):
@@ -626,6 +629,26 @@ def test_page_settings_are_read_from_cdk_context():
     app = App(context={"retailer_name": "Shop", "brand_color": "#0b6e4f", "default_locale": "en"})
     config = StageConfig.from_app(app)
     assert (config.retailer_name, config.brand_color, config.default_locale) == ("Shop", "#0b6e4f", "en")
+
+
+@pytest.mark.parametrize(
+    ("holdouts", "message"),
+    [
+        ({"order_status": 10}, "trigger holdouts: 'order_status' is never held out"),
+        ({"welcome": 60}, "trigger holdouts: 'welcome': 60 is not a whole percent from 0 to 50"),
+    ],
+)
+def test_trigger_holdouts_are_validated_naming_the_kind(holdouts, message):
+    with pytest.raises(ValueError, match=message):
+        StageConfig(trigger_holdouts=holdouts)
+    with pytest.raises(ValueError, match=message):
+        StageConfig.from_app(App(context={"trigger_holdouts": json.dumps(holdouts)}))
+
+
+def test_trigger_holdouts_are_read_from_cdk_context():
+    app = App(context={"trigger_holdouts": '{"welcome": 10, "birthday": 5}', "trigger_conversion_days": "14"})
+    config = StageConfig.from_app(app)
+    assert (config.trigger_holdouts, config.trigger_conversion_days) == ({"welcome": 10, "birthday": 5}, 14)
 
 
 def test_prod_retains_data_and_dev_does_not():

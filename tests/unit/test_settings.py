@@ -106,3 +106,51 @@ def test_settings_page_look_refuses_bad_values_naming_the_field(env, variable, v
     env.setenv(variable, value)
     with pytest.raises(ValidationError, match=variable.removeprefix("ASUSUAL_").lower()):
         Settings()
+
+
+def test_settings_trigger_holdouts_are_read_as_whole_percents(env):
+    env.setenv("ASUSUAL_TRIGGER_HOLDOUTS", '{"welcome": 10, "birthday": 0}')
+    env.setenv("ASUSUAL_TRIGGER_CONVERSION_DAYS", "14")
+    settings = Settings()
+    assert (settings.trigger_holdouts, settings.trigger_conversion_days) == (
+        {"welcome": 10, "birthday": 0},
+        14,
+    )
+    env.delenv("ASUSUAL_TRIGGER_HOLDOUTS")
+    env.delenv("ASUSUAL_TRIGGER_CONVERSION_DAYS")
+    assert (Settings().trigger_holdouts, Settings().trigger_conversion_days) == ({}, 7)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"order_status": 10}', "trigger holdouts: 'order_status' is never held out"),
+        ('{"consent_confirmation": 1}', "trigger holdouts: 'consent_confirmation' is never held out"),
+        ('{"welcome": 51}', "trigger holdouts: 'welcome': 51 is not a whole percent from 0 to 50"),
+        ('{"welcome": 10.5}', "trigger holdouts: 'welcome': 10.5 is not a whole percent from 0 to 50"),
+        ('{"welcome": true}', "trigger holdouts: 'welcome': True is not a whole percent from 0 to 50"),
+        ('{"": 5}', "trigger holdouts: '' is not a trigger kind"),
+    ],
+)
+def test_settings_trigger_holdouts_refuse_and_name_the_kind(env, value, message):
+    from pydantic import ValidationError
+
+    env.setenv("ASUSUAL_TRIGGER_HOLDOUTS", value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
+
+
+def test_dispatcher_with_an_unknown_kind_held_out_refuses_to_start_at_import():
+    code = "import functions.dispatcher.handler"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", "ASUSUAL_TRIGGER_HOLDOUTS": '{"welcom": 10}'},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        "ValueError: trigger holdouts: unknown trigger kind 'welcom'; one of birthday, replenishment, welcome"
+        in (result.stderr)
+    )

@@ -31,6 +31,7 @@ from asusual.campaigns.models import (
 )
 from asusual.campaigns.plan import latest_moment, plan_page, planning_starts, release_delay
 from asusual.campaigns.ports import CampaignRepository, DelayedIntentPublisher, MemberPages
+from asusual.campaigns.report import campaign_uplift
 from asusual.content.pack import ContentPack
 from asusual.delivery.programs import skipped
 from asusual.errors import Conflict, NotFound
@@ -157,7 +158,7 @@ def view_of(campaign: Campaign, counters: Counters) -> CampaignView:
         failed=counters.failed,
         skipped=counters.skipped,
         conversions=Conversions(recipients=group("recipient"), holdout=group("holdout")),
-        uplift=None,
+        uplift=campaign_uplift(counters),
     )
 
 

@@ -6,6 +6,8 @@ local moment, with the right words — or a logged reason why not.
 3. Channel choice with consent (asusual.delivery.policy); none → skipped, reason logged.
 4. Marketing only: the send window (quiet hours) and the caps, in local time. Not now → the
    intent is deferred to the first instant both allow, unless that is past its useful life.
+   A kind with a holdout (asusual.delivery.holdouts): the message that would go now is assigned
+   to its group; the holdout is sent nothing (skipped ``holdout``).
 5. Content: the pack's variant for trigger, channel and locale, rendered strictly; the offer of
    the day and the prices kept for the day (the same on every channel).
 6. One transaction takes the send-once key, writes the message log entry (with its explanation)
@@ -34,6 +36,7 @@ from asusual.content.render import (
     compose,
     resolve_locale,
 )
+from asusual.delivery.holdouts import ExposureRecorder, Group, HoldoutPolicy, TriggerExposure
 from asusual.delivery.links import LinkSigner
 from asusual.delivery.models import DeliveryChannel, OutgoingMessage, PermanentFailure, Sender
 from asusual.delivery.policy import (
@@ -129,6 +132,9 @@ class DispatchDeps:
     programs: ProgramOutcomes | None = None
     # why a customer is in a campaign's segment, in words (None: the neutral words)
     segment_words: SegmentWords | None = None
+    # trigger kinds' holdouts, and where their exposures are written (none: nobody held out)
+    holdouts: HoldoutPolicy = field(default_factory=HoldoutPolicy)
+    exposures: ExposureRecorder | None = None
 
 
 @dataclass(frozen=True)
@@ -260,16 +266,42 @@ def _dispatch_once(intent: Intent, deps: DispatchDeps, now: datetime) -> Dispatc
         if gate is not None:
             return gate
         caps = cap_state(now, customer.zones, ledger.sends.values(), deps.policy)
+    exposure = _assign(intent, customer, deps, now)
+    if exposure is not None and exposure.group is Group.HOLDOUT:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason="holdout", channel=choice.channel)
     record, outgoing = _compose(intent, customer, choice, caps, deps, now)
     if record is None or outgoing is None:
-        return DispatchResult(status=DispatchStatus.SKIPPED, reason="no_content", channel=choice.channel)
+        result = DispatchResult(status=DispatchStatus.SKIPPED, reason="no_content", channel=choice.channel)
+        return _recorded(result, exposure, deps)
     new_ledger = ledger.with_send(record.message_id, now, now - CAPS_KEPT) if ledger is not None else None
     reserved = deps.messages.reserve(record, new_ledger)
     if reserved is ReserveOutcome.DUPLICATE:
         return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
     if reserved is ReserveOutcome.CONFLICT:
         return None
-    return _send(record, outgoing, deps)
+    return _recorded(_send(record, outgoing, deps), exposure, deps)
+
+
+def _assign(intent: Intent, customer: Customer, deps: DispatchDeps, now: datetime) -> TriggerExposure | None:
+    """The group of a marketing message that would go now, when its kind has a holdout: written
+    (once per send-once key) before anything is composed, so both groups are counted at the same
+    point. A transactional message is never held out."""
+    if deps.exposures is None or intent.topic is not Topic.MARKETING:
+        return None
+    exposure = deps.holdouts.assign(intent.trigger, customer.profile.profile_id, intent.send_once_key, now)
+    if exposure is not None:
+        deps.exposures.assign(exposure)
+    return exposure
+
+
+def _recorded(result: DispatchResult, exposure: TriggerExposure | None, deps: DispatchDeps) -> DispatchResult:
+    """A recipient's outcome on its exposure and its program's counters (sent, failed, skipped)."""
+    if exposure is not None and deps.exposures is not None:
+        outcome = (
+            result.status.value if result.status is not DispatchStatus.SKIPPED else f"skipped:{result.reason}"
+        )
+        deps.exposures.record_outcome(exposure, outcome)
+    return result
 
 
 def _marketing_gate(

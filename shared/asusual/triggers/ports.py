@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.triggers.models import Intent
 
@@ -11,4 +15,23 @@ from asusual.triggers.models import Intent
 class IntentPublisher(Protocol):
     def publish(self, intents: Sequence[Intent]) -> None:
         """Durably enqueue every intent, or raise (the caller retries: intents are idempotent)."""
+        ...
+
+
+class OrderConversion(BaseModel):
+    """An order a known customer completed: counted for every exposure (a campaign's or a trigger
+    message's group) whose conversion window holds its time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_ids: tuple[str, ...] = Field(description="the profile and every part merged into it")
+    order_id: str
+    revenue: Decimal = Field(description="the order's total as reported (0 when none)")
+    at: datetime = Field(description="the order's event time")
+
+
+class ConversionRecorder(Protocol):
+    def record_order(self, order: OrderConversion) -> int:
+        """Count the order once for each exposure of its customer whose window holds its time (a
+        redelivered order counts nothing more); returns how many it was counted for now."""
         ...

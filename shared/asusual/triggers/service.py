@@ -1,5 +1,6 @@
 """The event processor's whole use case: apply the event to its profile, then run the triggers
-that react to events (order status, replenishment scheduling), then mark the event processed.
+that react to events (order status, replenishment scheduling), count a completed order for the
+holdout groups the customer was in (campaigns, trigger kinds), then mark the event processed.
 
 Each trigger is idempotent, and the event's marker is written only after they ran: an event
 redelivered after a crash runs them again and changes nothing, while its intents may be emitted
@@ -11,16 +12,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from asusual.errors import Conflict, TransientError
 from asusual.identity.models import IdentityPolicy
-from asusual.intake.models import EventType, IntakeEvent
+from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
 from asusual.localtime import local_now
 from asusual.observability import logger, tracer
 from asusual.profiles.birthday import has_marketing_consent, plausible_zones
 from asusual.profiles.consent import address_to_ask, awaiting_confirmation
 from asusual.profiles.derived import SegmentHook
-from asusual.profiles.facts import ORDER_PLACED
+from asusual.profiles.facts import ORDER_PLACED, number
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.profiles.state import ProfileState
 from asusual.triggers.models import ConsentConfirmationFacts, Intent, Topic, WelcomeFacts, make_intent
@@ -32,11 +34,12 @@ from asusual.triggers.orders import (
     order_lines,
     status_change,
 )
-from asusual.triggers.ports import IntentPublisher
+from asusual.triggers.ports import ConversionRecorder, IntentPublisher, OrderConversion
 from asusual.triggers.reminders import CatalogReader, Reminder, ReminderRepository, schedule_purchase
 from asusual.triggers.replenishment import ReplenishmentPolicy
 
 MAX_ATTEMPTS = 8
+MAX_ORDER_REVENUE = 10**12  # above: a unit mix-up, counted as an order without revenue
 
 
 @dataclass
@@ -50,6 +53,8 @@ class TriggerServices:
     # backlog of days) changes the order or the profile but tells the customer nothing: "your order
     # is paid" about last year's order, or "welcome" to a subscriber of 2024, is noise
     news_max_age: timedelta = timedelta(hours=72)
+    # counts completed orders for the customer's exposures (campaign and trigger holdout groups)
+    conversions: ConversionRecorder | None = None
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Processed:
     intents: list[Intent] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # why a status produced nothing
     reminders: list[Reminder] = field(default_factory=list)
+    conversions: int = 0  # exposures this event's order was counted for now
 
 
 def process(
@@ -116,6 +122,10 @@ def evaluate_triggers(
     result.intents += confirmation_intents(event, outcome, now, services.news_max_age, default_country)
     if result.intents:
         services.publisher.publish(result.intents)
+    if outcome.profile is not None and _is_purchase(event) and services.conversions is not None:
+        order = order_conversion(event, tuple(sorted(outcome.profile.parts)))
+        if order is not None:
+            result.conversions = services.conversions.record_order(order)
     if outcome.profile is not None and _is_purchase(event):
         products = _product_ids(event)
         if products:
@@ -240,6 +250,22 @@ def confirmation_intents(
         key_once = f"consent_confirmation:{channel}:{digest}:{today.isoformat()}"
         intents.append(make_intent(outcome.profile_id, Topic.TRANSACTIONAL, key_once, facts, now))
     return intents
+
+
+def order_conversion(event: IntakeEvent, profile_ids: tuple[str, ...]) -> OrderConversion | None:
+    """The conversion an ``Order Completed`` reports: its id, its total (``total``, else
+    ``revenue``; none, negative or above a trillion: 0) and its event time. None without an order id."""
+    props = event.properties
+    order_id = props.get("order_id") or props.get("orderId")
+    if order_id in (None, "") or not isinstance(order_id, str | int) or not profile_ids:
+        return None
+    total = number(props.get("total"))
+    if total is None:
+        total = number(props.get("revenue"))
+    plausible = total is not None and 0 < total < MAX_ORDER_REVENUE
+    revenue = Decimal(str(total)).quantize(Decimal("0.01")) if plausible else Decimal(0)
+    order = str(order_id)[:MAX_ID_LENGTH]
+    return OrderConversion(profile_ids=profile_ids, order_id=order, revenue=revenue, at=event.timestamp)
 
 
 def _consented_before(state: ProfileState, message_id: str) -> bool:

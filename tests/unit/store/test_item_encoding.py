@@ -30,7 +30,9 @@ from asusual.campaigns.models import (
     SegmentRef,
     SendAt,
 )
+from asusual.campaigns.report import Conversions, GroupConversions, ProgramCounts
 from asusual.catalog.models import CatalogProduct, PricedProduct
+from asusual.delivery.holdouts import Group, TriggerExposure
 from asusual.delivery.records import (
     CapsLedger,
     DayWrites,
@@ -57,6 +59,7 @@ from asusual.store.campaigns import (
     program_counter_key,
 )
 from asusual.store.catalog import DynamoCatalogRepository
+from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.privacy import DynamoPrivacyRepository, _held
 from asusual.store.profiles import DynamoProfileRepository
@@ -64,6 +67,7 @@ from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.models import CampaignContent, OrderStatus, Topic, WelcomeFacts
 from asusual.triggers.orders import OrderRecord
+from asusual.triggers.ports import OrderConversion
 from asusual.triggers.reminders import Reminder, ReminderStatus
 from asusual.triggers.replenishment import IntervalStats
 
@@ -1935,3 +1939,278 @@ def test_members_page_reads_membership_data_and_the_next_cursor(stub: Stubber) -
         [Member(profile_id="p1", zones=("Asia/Vladivostok",), country="RU", locale="ru")],
         "p1",
     )
+
+
+# -- exposures, trigger programs, conversions -------------------------------------------------------
+EXPOSED = TriggerExposure(
+    profile_id="p1",
+    kind="welcome",
+    program="trigger#welcome#67563ec3f36106573519e7ff",
+    group=Group.HOLDOUT,
+    assigned_at=AT,
+    window_end=AT + timedelta(days=7),
+)
+EXPOSURE_KEY = key("PROFILE#p1", "EXPOSE#trigger#welcome#67563ec3f36106573519e7ff")
+WINDOW_END_STAMP = "2026-11-30T09:00:00.123456+00:00"
+
+
+def exposure_item(**extra: Any) -> dict[str, Any]:
+    return {
+        **EXPOSURE_KEY,
+        "entity": S("exposure"),
+        "profile_id": S("p1"),
+        "program": S(EXPOSED.program),
+        "group": S("holdout"),
+        "assigned_at": S(AT_STAMP),
+        "window_end": S(WINDOW_END_STAMP),
+        **extra,
+    }
+
+
+def test_assign_puts_the_exposure_once_and_counts_it_on_the_kinds_program(stub: Stubber) -> None:
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": exposure_item(),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("PROGRAM#trigger#welcome", "PROGRAM"),
+                        "UpdateExpression": "SET entity = :e ADD #c0 :c0, #c1 :c1",
+                        "ExpressionAttributeNames": {"#c0": "audience", "#c1": "holdout"},
+                        "ExpressionAttributeValues": {":c0": N("1"), ":c1": N("1"), ":e": S("program")},
+                    }
+                },
+            ]
+        },
+    )
+    stub.add_client_error(
+        "transact_write_items",
+        service_error_code="TransactionCanceledException",
+        modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
+    )
+
+    repo = DynamoConversionRepository(stub.client, TABLE)
+    assert repo.assign(EXPOSED) is True
+    assert repo.assign(EXPOSED) is False  # assigned and counted before
+
+
+def test_record_outcome_sets_it_once_with_its_counter(stub: Stubber) -> None:
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": EXPOSURE_KEY,
+                        "UpdateExpression": "SET outcome = :o",
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(outcome)",
+                        "ExpressionAttributeValues": {":o": S("skipped:no_content")},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("PROGRAM#trigger#welcome", "PROGRAM"),
+                        "UpdateExpression": "ADD #c :one",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeNames": {"#c": "skipped_no_content"},
+                        "ExpressionAttributeValues": {":one": N("1")},
+                    }
+                },
+            ]
+        },
+    )
+
+    assert (
+        DynamoConversionRepository(stub.client, TABLE).record_outcome(EXPOSED, "skipped:no_content") is True
+    )
+
+
+def exposures_query(
+    items: list[dict[str, Any]], profile_id: str = "p1"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return (
+        {"Items": items},
+        {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": S(f"PROFILE#{profile_id}"), ":prefix": S("EXPOSE#")},
+            "ConsistentRead": True,
+        },
+    )
+
+
+def test_record_order_counts_the_first_order_of_an_exposure_and_its_customer(stub: Stubber) -> None:
+    campaign = {
+        **key("PROFILE#p1", "EXPOSE#campaign#dec-pets"),
+        "entity": S("exposure"),
+        "program": S("campaign#dec-pets"),
+        "group": S("recipient"),
+        "assigned_at": S("2026-11-01T09:00:00.000000+00:00"),
+        "window_end": S("2026-11-08T09:00:00.000000+00:00"),  # over before the order
+    }
+    counted = exposure_item(orders={"SS": ["o-0"]})  # already counted for o-0, now o-1
+    stub.add_response("query", *exposures_query([campaign, exposure_item(), counted]))
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": EXPOSURE_KEY,
+                        "UpdateExpression": "SET converted = :t ADD orders :o",
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(orders)",
+                        "ExpressionAttributeValues": {":o": {"SS": ["o-1"]}, ":t": {"BOOL": True}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("PROGRAM#trigger#welcome", "PROGRAM"),
+                        "UpdateExpression": "ADD #c0 :c0, #c1 :c1, #c2 :c2",
+                        "ExpressionAttributeNames": {
+                            "#c0": "conv_holdout_orders",
+                            "#c1": "conv_holdout_revenue",
+                            "#c2": "conv_holdout_customers",
+                        },
+                        "ExpressionAttributeValues": {":c0": N("1"), ":c1": N("1290.00"), ":c2": N("1")},
+                    }
+                },
+            ]
+        },
+    )
+    stub.add_response(
+        "transact_write_items",
+        {},
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": EXPOSURE_KEY,
+                        "UpdateExpression": "ADD orders :o",
+                        "ConditionExpression": "attribute_exists(pk) AND NOT contains(orders, :id)",
+                        "ExpressionAttributeValues": {":o": {"SS": ["o-1"]}, ":id": S("o-1")},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("PROGRAM#trigger#welcome", "PROGRAM"),
+                        "UpdateExpression": "ADD #c0 :c0, #c1 :c1",
+                        "ExpressionAttributeNames": {
+                            "#c0": "conv_holdout_orders",
+                            "#c1": "conv_holdout_revenue",
+                        },
+                        "ExpressionAttributeValues": {":c0": N("1"), ":c1": N("1290.00")},
+                    }
+                },
+            ]
+        },
+    )
+
+    order = OrderConversion(
+        profile_ids=("p1",), order_id="o-1", revenue=Decimal("1290.00"), at=AT + timedelta(days=1)
+    )
+    assert DynamoConversionRepository(stub.client, TABLE).record_order(order) == 2
+
+
+def test_record_order_already_counted_or_lost_to_a_redelivery_writes_nothing_more(stub: Stubber) -> None:
+    stub.add_response("query", *exposures_query([exposure_item()]))
+    stub.add_client_error(
+        "transact_write_items",
+        service_error_code="TransactionCanceledException",
+        modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
+    )
+    stub.add_response(
+        "get_item",
+        {"Item": exposure_item(orders={"SS": ["o-1"]}, converted={"BOOL": True})},
+        {"TableName": TABLE, "Key": EXPOSURE_KEY, "ConsistentRead": True},
+    )
+
+    order = OrderConversion(profile_ids=("p1",), order_id="o-1", revenue=Decimal(0), at=AT)
+    assert DynamoConversionRepository(stub.client, TABLE).record_order(order) == 0
+
+
+def test_counts_are_read_from_program_and_campaign_items(stub: Stubber) -> None:
+    stub.add_response(
+        "batch_get_item",
+        {
+            "Responses": {
+                TABLE: [
+                    {
+                        **key("PROGRAM#trigger#welcome", "PROGRAM"),
+                        "entity": S("program"),
+                        "audience": N("10"),
+                        "holdout": N("4"),
+                        "sent": N("5"),
+                        "skipped_no_content": N("1"),
+                        "conv_recipient_customers": N("2"),
+                        "conv_recipient_orders": N("3"),
+                        "conv_recipient_revenue": N("3870.00"),
+                        "conv_holdout_customers": N("1"),
+                        "conv_holdout_orders": N("1"),
+                        "conv_holdout_revenue": N("349"),
+                    }
+                ]
+            }
+        },
+        {
+            "RequestItems": {
+                TABLE: {
+                    "Keys": [
+                        key("PROGRAM#trigger#birthday", "PROGRAM"),
+                        key("PROGRAM#trigger#welcome", "PROGRAM"),
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+        },
+    )
+    stub.add_response(
+        "query",
+        {
+            "Items": [
+                {
+                    **key("CAMPAIGN#dec-pets", "CAMPAIGN"),
+                    "audience": N("3"),
+                    "holdout": N("1"),
+                    "sent": N("2"),
+                }
+            ]
+        },
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": S("CAMPAIGNS")},
+        },
+    )
+
+    repo = DynamoConversionRepository(stub.client, TABLE)
+    assert repo.trigger_counts(["birthday", "welcome"]) == {
+        "welcome": ProgramCounts(
+            audience=10,
+            holdout=4,
+            sent=5,
+            skipped={"no_content": 1},
+            conversions=Conversions(
+                recipients=GroupConversions(customers=2, orders=3, revenue=Decimal("3870.00")),
+                holdout=GroupConversions(customers=1, orders=1, revenue=Decimal(349)),
+            ),
+        )
+    }
+    assert repo.campaign_counts() == [("dec-pets", ProgramCounts(audience=3, holdout=1, sent=2))]

@@ -37,6 +37,7 @@ def program_of(campaign_id: str) -> str:
 
 class CampaignKind(TriggerKind[CampaignFacts]):
     facts_model = CampaignFacts
+    may_hold_out = False  # a campaign has its own holdout (holdout_percent), never a kind's
     shows_offer = True
 
     def useful_until(

@@ -11,6 +11,7 @@ from asusual.triggers.models import ConsentConfirmationFacts
 
 class ConsentConfirmationKind(TriggerKind[ConsentConfirmationFacts]):
     facts_model = ConsentConfirmationFacts
+    may_hold_out = False  # the customer is owed it: never held out
 
     def recipient(self, facts: ConsentConfirmationFacts, state: ProfileState) -> Recipient:
         """The address asked (the assertion's, else the profile's own), while that assertion is

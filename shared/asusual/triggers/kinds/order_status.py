@@ -12,6 +12,7 @@ from asusual.triggers.models import OrderStatusFacts
 
 class OrderStatusKind(TriggerKind[OrderStatusFacts]):
     facts_model = OrderStatusFacts
+    may_hold_out = False  # the customer is owed it: never held out
 
     def template_key(self, facts: OrderStatusFacts) -> str:
         return f"order_{facts.status.value}"
