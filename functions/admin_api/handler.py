@@ -60,6 +60,7 @@ from asusual.delivery.holdouts import held_out_kinds
 from asusual.observability import logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
 from asusual.segments import service as segments
+from asusual.segments.evaluate import member_words
 from asusual.segments.models import (
     MAX_PAGE,
     MembersPage,
@@ -171,6 +172,7 @@ def campaign_dependencies() -> tuple[DynamoCampaignRepository, PreviewDeps]:
             returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
         ),
         webhooks=tuple(settings.webhooks),
+        segment_words=member_words,
     )
 
 

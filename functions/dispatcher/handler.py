@@ -25,6 +25,7 @@ from asusual.delivery.links import LinkSigner
 from asusual.delivery.policy import DeliveryPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
+from asusual.segments.evaluate import member_words
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.campaigns import CachedProgramStatus, DynamoCampaignRepository
@@ -89,6 +90,7 @@ def dependencies() -> DispatchDeps:
         ),
         holdouts=holdouts(),
         exposures=DynamoConversionRepository(db, settings.table_name),
+        segment_words=member_words,
     )
 
 

@@ -47,6 +47,7 @@ from asusual.delivery.models import DeliveryChannel
 from asusual.delivery.policy import consent_for
 from asusual.localtime import EARLIEST_OFFSET, LATEST_OFFSET, zone
 from asusual.profiles.birthday import country_of, plausible_zones
+from asusual.profiles.model import Profile
 from asusual.profiles.state import ProfileState, snake
 from asusual.profiles.view import NO_CURRENCY, TenurePolicy, tenure_stage
 from asusual.segments.rules import (
@@ -397,3 +398,19 @@ def why_words(reasons: Iterable[Reason], locale: str) -> list[str]:
             continue  # a reason stored under another grammar: no words rather than wrong ones
         out.append(sentence(rule, reason.negated, lang))
     return list(dict.fromkeys(out))
+
+
+def member_words(profile: Profile, segment_id: str, locale: str) -> list[str]:
+    """Why the profile is in the segment, in words (``why_words`` of the reasons its membership
+    mark kept when it entered, or was last re-evaluated); empty when it is not a member or the
+    mark holds no reason that still reads."""
+    mark = profile.segments.get(segment_id)
+    if mark is None:
+        return []
+    reasons = []
+    for raw in mark.reasons:
+        try:
+            reasons.append(Reason.model_validate(raw))
+        except ValueError:
+            continue  # a reason stored in another shape: no words rather than wrong ones
+    return why_words(reasons, locale)

@@ -44,9 +44,7 @@ from asusual.campaigns.service import CampaignExists, release_bucket
 from asusual.delivery.programs import DEFERRED, SKIPPED_PREFIX
 from asusual.errors import Conflict, TransientError
 from asusual.store.dynamo import (
-    BATCH_GET,
     Item,
-    batch_get,
     from_item,
     item_key,
     query_all,
@@ -55,10 +53,10 @@ from asusual.store.dynamo import (
     translate_errors,
     utc_stamp,
 )
+from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.tables import GSI1
 
 BATCH_WRITE = 25
-SIZE_SHARDS = 16
 CAMPAIGNS_PARTITION = "CAMPAIGNS"
 COUNTERS = ("audience", "holdout", "sent", "deferred", "failed")
 _REASON = re.compile(r"[^a-z0-9_]")
@@ -216,36 +214,6 @@ def outcome_transition(
             }
         },
     ]
-
-
-def segment_key(segment_id: str) -> Item:
-    return item_key("SEGMENTS", f"SEGMENT#{segment_id}")
-
-
-def membership_partition(segment_id: str, incarnation: str) -> str:
-    return f"SEGMENT#{segment_id}#{incarnation}"
-
-
-def _payload(values: dict[str, Any]) -> dict[str, Any]:
-    """An item's model: its ``data`` JSON when it has one, else its attributes."""
-    data = values.get("data")
-    if isinstance(data, str):
-        loaded = json.loads(data)
-        if isinstance(loaded, dict):
-            return loaded
-    return values
-
-
-def member_from_item(item: Item) -> Member:
-    values = from_item(item)
-    data = _payload(values)
-    zones = data.get("zones") or ()
-    return Member(
-        profile_id=str(data.get("profile_id") or values["sk"].removeprefix("M#")),
-        zones=tuple(str(z) for z in zones),
-        country=data.get("country"),
-        locale=data.get("locale"),
-    )
 
 
 # -- repositories ------------------------------------------------------------------------------
@@ -439,52 +407,34 @@ class CachedProgramStatus:
 
 
 class DynamoSegmentMembers:
-    """Segment definitions, membership pages and sizes as the segments store them."""
+    """What campaigns read of a segment, through the segments' own repository (its definitions,
+    membership pages and size counters are declared there, once)."""
 
     def __init__(self, client: Any, table_name: str) -> None:
-        self._db = client
-        self._table = table_name
+        self._segments = DynamoSegmentRepository(client, table_name)
 
     @translate_errors
     def segment(self, segment_id: str) -> SegmentRef | None:
-        item = self._db.get_item(TableName=self._table, Key=segment_key(segment_id), ConsistentRead=True).get(
-            "Item"
-        )
-        if not item:
+        found = self._segments.segment(segment_id)
+        if found is None:
             return None
-        data = _payload(from_item(item))
         return SegmentRef(
-            segment_id=str(data.get("segment_id", segment_id)),
-            name=str(data.get("name") or segment_id),
-            incarnation=str(data.get("incarnation", "")),
-            active=data.get("status", "active") == "active",
+            segment_id=found.segment_id, name=found.name, incarnation=found.incarnation, active=found.live
         )
 
     @translate_errors
     def members_page(
         self, segment: SegmentRef, limit: int, cursor: str | None
     ) -> tuple[list[Member], str | None]:
-        partition = membership_partition(segment.segment_id, segment.incarnation)
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
-            "ExpressionAttributeValues": to_values({":p": partition, ":m": "M#"}),
-            "Limit": limit,
-        }
-        if cursor is not None:
-            kwargs["ExclusiveStartKey"] = item_key(partition, f"M#{cursor}")
-        response = self._db.query(**kwargs)
-        members = [member_from_item(item) for item in response.get("Items", [])]
-        last = response.get("LastEvaluatedKey")
-        return members, (str(from_item(last)["sk"]).removeprefix("M#") if last else None)
+        records, following = self._segments.members_page(
+            segment.segment_id, limit, cursor, incarnation=segment.incarnation
+        )
+        members = [
+            Member(profile_id=r.profile_id, zones=r.zones, country=r.country, locale=r.locale)
+            for r in records
+        ]
+        return members, following
 
     @translate_errors
     def size(self, segment: SegmentRef) -> int:
-        keys = [item_key(f"SEGCOUNT#{shard}", "SEGCOUNT") for shard in range(SIZE_SHARDS)]
-        attribute = f"{segment.segment_id}#{segment.incarnation}"
-        total = 0
-        for item in batch_get(self._db, self._table, keys[:BATCH_GET]):
-            value = from_item(item).get(attribute)
-            if isinstance(value, Decimal):
-                total += int(value)
-        return max(0, total)
+        return max(0, self._segments.sizes().get(f"{segment.segment_id}#{segment.incarnation}", 0))

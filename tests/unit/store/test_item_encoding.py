@@ -25,9 +25,7 @@ from asusual.campaigns.models import (
     CampaignStatus,
     Counters,
     Exposure,
-    Member,
     Plan,
-    SegmentRef,
     SendAt,
 )
 from asusual.campaigns.report import Conversions, GroupConversions, ProgramCounts
@@ -54,7 +52,6 @@ from asusual.segments.models import Backfill, Segment, SegmentStatus
 from asusual.store.access import DynamoAccessRepository
 from asusual.store.campaigns import (
     DynamoCampaignRepository,
-    DynamoSegmentMembers,
     campaign_from_item,
     program_counter_key,
 )
@@ -1914,31 +1911,6 @@ def test_record_outcome_moves_the_exposure_once_with_its_counter_and_from_deferr
 def test_program_counter_key_of_a_campaign_and_of_a_trigger_kind() -> None:
     assert program_counter_key("campaign#pets-dec") == key("CAMPAIGN#pets-dec", "CAMPAIGN")
     assert program_counter_key("trigger#welcome#0123abcd") == key("PROGRAM#trigger#welcome", "PROGRAM")
-
-
-def test_members_page_reads_membership_data_and_the_next_cursor(stub: Stubber) -> None:
-    data = {"profile_id": "p1", "since": AT_STAMP, "rule_version": 1, "zones": ["Asia/Vladivostok"],
-            "country": "RU", "locale": "ru"}  # fmt: skip
-    stub.add_response(
-        "query",
-        {
-            "Items": [{**key("SEGMENT#pets#inc1", "M#p1"), "data": S(json.dumps(data))}],
-            "LastEvaluatedKey": key("SEGMENT#pets#inc1", "M#p1"),
-        },
-        {
-            "TableName": TABLE,
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
-            "ExpressionAttributeValues": {":p": S("SEGMENT#pets#inc1"), ":m": S("M#")},
-            "Limit": 1,
-            "ExclusiveStartKey": key("SEGMENT#pets#inc1", "M#p0"),
-        },
-    )
-    segment = SegmentRef(segment_id="pets", name="Pets", incarnation="inc1")
-    members, cursor = DynamoSegmentMembers(stub.client, TABLE).members_page(segment, 1, "p0")
-    assert (members, cursor) == (
-        [Member(profile_id="p1", zones=("Asia/Vladivostok",), country="RU", locale="ru")],
-        "p1",
-    )
 
 
 # -- exposures, trigger programs, conversions -------------------------------------------------------
