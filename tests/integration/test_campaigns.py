@@ -3,12 +3,7 @@ a holdout that gets nothing; a cancel that stops the rest."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-
-from asusual.store import clients
-from asusual.store.dynamo import item_key, to_item
 
 CONSENT = {"email": {"marketing": True, "transactional": True}}
 CONTENT = {
@@ -20,49 +15,32 @@ CONTENT = {
 }
 
 
+SEGMENT = {"segment_id": "pets", "name": "Покупатели корма", "rule": {"trait": "pet_owner", "eq": True}}
+
+
 def identify(user: str, zone: str | None, subscriptions=CONSENT) -> dict:
-    traits = {"email": f"{user}@example.com", "firstName": user.title(), "subscriptions": subscriptions}
+    traits = {
+        "email": f"{user}@example.com",
+        "firstName": user.title(),
+        "subscriptions": subscriptions,
+        "petOwner": True,
+    }
     if zone:
         traits["timezone"] = zone
     return {"type": "identify", "userId": user, "traits": traits, "timestamp": "2026-12-01T09:00:00Z"}
 
 
 @pytest.fixture
-def members(runtime, send, profile):
-    """Customers made through intake, then put in segment ``pets`` as its membership items are
-    written (the segments' own writer is another part's; this is its stored format)."""
+def members(runtime, send, profile, admin_api):
+    """Customers made through intake who own pets, then the segment ``pets`` defined by that
+    trait through the API and filled by its back-fill: their profile ids."""
 
     def make(*people: tuple[str, str | None, dict | None]) -> dict[str, str]:
         send("web_local_key", *[identify(user, zone, subs or {}) for user, zone, subs in people])
         ids = {user: profile("user_id", user)["profile_id"] for user, _zone, _subs in people}
-        db, table = clients.dynamodb(), runtime.table_name
-        definition = {
-            "segment_id": "pets",
-            "name": "Покупатели корма",
-            "incarnation": "inc1",
-            "status": "active",
-        }
-        db.put_item(
-            TableName=table,
-            Item={
-                **item_key("SEGMENTS", "SEGMENT#pets"),
-                **to_item({"entity": "segment", "data": json.dumps(definition)}),
-            },
-        )
-        for user, zone, _subs in people:
-            data = {
-                "profile_id": ids[user],
-                "zones": [zone] if zone else ["Europe/Moscow"],
-                "country": "RU",
-                "locale": "ru",
-            }
-            db.put_item(
-                TableName=table,
-                Item={
-                    **item_key("SEGMENT#pets#inc1", f"M#{ids[user]}"),
-                    **to_item({"entity": "segment_member", "data": json.dumps(data)}),
-                },
-            )
+        answer = admin_api("POST", "/v1/segments", SEGMENT)
+        assert answer.status == 201, answer.body
+        runtime.run()  # the back-fill's pages
         return ids
 
     return make

@@ -113,6 +113,8 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/campaigns/preview", "/v1/campaigns/preview", ADMIN, {"campaign_id": "matrix"}),
     Route("GET", "/v1/campaigns/{campaign_id}", "/v1/campaigns/matrix", ADMIN),
     Route("POST", "/v1/campaigns/{campaign_id}/cancel", "/v1/campaigns/matrix/cancel", ADMIN),
+    # admin_api: the uplift report
+    Route("GET", "/v1/reports/uplift", "/v1/reports/uplift", ADMIN),
 ]  # fmt: skip
 
 # the order the callers call in: the admin last, so what it changes cannot affect the others

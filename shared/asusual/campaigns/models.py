@@ -4,6 +4,7 @@ shown: its status, counts and conversions."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -109,14 +110,18 @@ class Counters(BaseModel):
 
 
 class GroupConversions(BaseModel):
-    customers: int = 0
+    model_config = ConfigDict(frozen=True)
+
+    customers: int = Field(default=0, description="members with at least one order in their window")
     orders: int = 0
-    revenue: str = Field(default="0", description="the order totals, an exact decimal")
+    revenue: Decimal = Field(default=Decimal(0), description="the order totals, an exact decimal")
 
 
 class Conversions(BaseModel):
-    recipients: GroupConversions
-    holdout: GroupConversions
+    model_config = ConfigDict(frozen=True)
+
+    recipients: GroupConversions = GroupConversions()
+    holdout: GroupConversions = GroupConversions()
 
 
 class CampaignView(BaseModel):

@@ -12,23 +12,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from asusual.campaigns.models import Counters
+from asusual.campaigns.models import Conversions, Counters, GroupConversions
 from asusual.campaigns.uplift import GroupCounts, Uplift, uplift
-
-
-class GroupConversions(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    customers: int = Field(default=0, description="members with at least one order in their window")
-    orders: int = 0
-    revenue: Decimal = Decimal(0)
-
-
-class Conversions(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    recipients: GroupConversions = GroupConversions()
-    holdout: GroupConversions = GroupConversions()
 
 
 class ProgramCounts(BaseModel):

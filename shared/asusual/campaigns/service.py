@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time as monotonic_time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
@@ -23,15 +22,13 @@ from asusual.campaigns.models import (
     CampaignRequest,
     CampaignStatus,
     CampaignView,
-    Conversions,
     Counters,
     Exposure,
-    GroupConversions,
     Member,
 )
 from asusual.campaigns.plan import latest_moment, plan_page, planning_starts, release_delay
 from asusual.campaigns.ports import CampaignRepository, DelayedIntentPublisher, MemberPages
-from asusual.campaigns.report import campaign_uplift
+from asusual.campaigns.report import campaign_uplift, counts_of
 from asusual.content.pack import ContentPack
 from asusual.delivery.programs import skipped
 from asusual.errors import Conflict, NotFound
@@ -134,15 +131,6 @@ def view(repo: CampaignRepository, campaign_id: str) -> CampaignView:
 
 
 def view_of(campaign: Campaign, counters: Counters) -> CampaignView:
-    def group(name: str) -> GroupConversions:
-        conv = counters.conversions
-        revenue = Decimal(str(conv.get(f"conv_{name}_revenue", 0)))
-        return GroupConversions(
-            customers=int(conv.get(f"conv_{name}_customers", 0)),
-            orders=int(conv.get(f"conv_{name}_orders", 0)),
-            revenue=str(revenue),
-        )
-
     return CampaignView(
         campaign_id=campaign.campaign_id,
         segment_id=campaign.segment_id,
@@ -157,7 +145,7 @@ def view_of(campaign: Campaign, counters: Counters) -> CampaignView:
         deferred=counters.deferred,
         failed=counters.failed,
         skipped=counters.skipped,
-        conversions=Conversions(recipients=group("recipient"), holdout=group("holdout")),
+        conversions=counts_of(counters).conversions,
         uplift=campaign_uplift(counters),
     )
 
