@@ -31,8 +31,9 @@ class CampaignRepository(Protocol):
 
     def campaign(self, campaign_id: str) -> tuple[Campaign, Counters] | None: ...
 
-    def unfinished(self) -> list[Campaign]:
-        """Campaigns scheduled or sending (the sweep's work)."""
+    def unfinished(self, cancelled_since: datetime) -> list[Campaign]:
+        """Campaigns scheduled or sending (the sweep's work), and those cancelled since
+        ``cancelled_since`` (members of theirs still waiting for release are marked skipped)."""
         ...
 
     def set_status(self, campaign_id: str, status: CampaignStatus, allowed_from: Sequence[CampaignStatus],

@@ -177,6 +177,11 @@ class CampaignSweepReport(BaseModel):
     finished: list[str] = Field(default_factory=list, description="campaigns now sent")
 
 
+# the longest a planned member may wait for release: a local time is reached within 26 hours
+# around the Earth, plus the throttle's spread and the sweep's look-back
+CANCELLED_IN_VIEW = timedelta(days=3)
+
+
 def sweep(
     repo: CampaignRepository,
     segments: MemberPages,
@@ -189,13 +194,17 @@ def sweep(
 ) -> CampaignSweepReport:
     report = CampaignSweepReport(now=now)
     deadline = monotonic_time.monotonic() + budget_seconds
-    campaigns = {c.campaign_id: c for c in repo.unfinished()}
+    # a cancelled campaign stays in view for as long as its members may wait in the release index
+    campaigns = {c.campaign_id: c for c in repo.unfinished(now - CANCELLED_IN_VIEW)}
     for campaign in list(campaigns.values()):
+        if campaign.status is CampaignStatus.CANCELLED:
+            continue
         if not campaign.plan.done and now >= planning_starts(campaign.send_at):
             campaigns[campaign.campaign_id] = _plan(
                 repo, segments, campaign, now, page_size, deadline, report
             )
-    _release(repo, publisher, campaigns, now, lookback_hours, report)
+    if campaigns:  # no campaign is in view: nobody can be waiting for release, nothing is read
+        _release(repo, publisher, campaigns, now, lookback_hours, report)
     for campaign in campaigns.values():
         last = campaign.plan.last_release_at
         released = campaign.plan.done and (last is None or last <= now + RELEASE_AHEAD)

@@ -708,7 +708,9 @@ class Story:
         )
         message = preview.get("message") or {}
         local = str(message.get("local_send_at") or "")
-        why = next((s["why"] for s in preview.get("sample", []) if s["profile_id"] == ids["dmitry"]), [])
+        why: list[str] = next(
+            (s["why"] for s in preview.get("sample", []) if s["profile_id"] == ids["dmitry"]), []
+        )
         why_text = "; ".join(why)
         self.say(f"    preview for Dmitry: {message.get('subject')!r} at {local[:16]}; why: {why_text}")
         self.expect(

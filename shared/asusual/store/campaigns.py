@@ -243,19 +243,21 @@ class DynamoCampaignRepository:
         return campaign_from_item(item) if item else None
 
     @translate_errors
-    def unfinished(self) -> list[Campaign]:
+    def unfinished(self, cancelled_since: datetime) -> list[Campaign]:
         items = query_all(
             self._db,
             TableName=self._table,
             IndexName=GSI1.name,
             KeyConditionExpression="gsi1pk = :p",
-            FilterExpression="#s IN (:a, :b)",
+            FilterExpression="#s IN (:a, :b) OR (#s = :c AND cancelled_at >= :since)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_values(
                 {
                     ":p": CAMPAIGNS_PARTITION,
                     ":a": CampaignStatus.SCHEDULED.value,
                     ":b": CampaignStatus.SENDING.value,
+                    ":c": CampaignStatus.CANCELLED.value,
+                    ":since": utc_stamp(cancelled_since),
                 }
             ),
         )
