@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     segment_cache_seconds: int = Field(
         default=60, ge=0, le=780, description="how long a Lambda caches the segment definitions"
     )
+    segment_backfill_delay_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=900,
+        description="the first back-fill or deletion page waits this long (default: the cache + 60 s)",
+    )
     segment_sweep_lookback_hours: int = Field(
         default=6, ge=0, le=72, description="the segments sweep re-reads due partitions this far back"
     )
@@ -155,7 +161,10 @@ class Settings(BaseSettings):
         """The first page of a back-fill or deletion waits until every processor's cached definitions
         know the change, plus the longest an event takes (the consumers' 30 s timeout, twice): no
         event is then applied with the old definitions after the back-fill read its profile. No
-        cache (local mode): no wait."""
+        cache: no wait. Local mode, where one process runs every function and a change reaches its
+        caches at once (asusual.segments.live.definitions_changed), sets 0."""
+        if self.segment_backfill_delay_seconds is not None:
+            return self.segment_backfill_delay_seconds
         return self.segment_cache_seconds + 60 if self.segment_cache_seconds else 0
 
     @property

@@ -245,8 +245,9 @@ class LocalRuntime:
                 "ASUSUAL_DEFAULT_COUNTRY": LOCAL_COUNTRY,  # moto serializes calls; threads only contend
                 "ASUSUAL_DELIVERY_MODE": "outbox",
                 "ASUSUAL_OFFER_POOL_CACHE_SECONDS": "0",  # an upload shows in the next decision
-                # a new segment counts in the next event, and its back-fill needs no delay
-                "ASUSUAL_SEGMENT_CACHE_SECONDS": "0",
+                # one process runs every function: a changed segment reaches the definitions' caches
+                # at once (segments.live.definitions_changed), so its back-fill needs no delay
+                "ASUSUAL_SEGMENT_BACKFILL_DELAY_SECONDS": "0",
                 "ASUSUAL_CAMPAIGN_STATUS_CACHE_SECONDS": "0",  # a cancel reaches the next dispatch
                 "ASUSUAL_PUBLIC_BASE_URL": PUBLIC_URL,  # until set_public_url gives the gateway's own
             }

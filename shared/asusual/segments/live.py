@@ -209,9 +209,23 @@ def rule_evaluator(default_country: str | None, tenure: TenurePolicy) -> Evaluat
     return run
 
 
+_changes = [0]  # definitions changed by this process (definitions_changed)
+_changes_lock = threading.Lock()
+
+
+def definitions_changed() -> None:
+    """A definition was written by this process: its caches read again at their next use. On
+    Lambda each function is its own process and the TTL alone bounds the staleness (the back-fill
+    waits it out); where one process runs every function (local mode) a new segment then counts
+    in the very next event, with no per-event read."""
+    with _changes_lock:
+        _changes[0] += 1
+
+
 class CachedDefinitions:
     """The definitions, read at most once per ``ttl`` per container (the processor, the decide and
-    profile views): one Query of the ``SEGMENTS`` partition a minute, not one per event."""
+    profile views): one Query of the ``SEGMENTS`` partition a minute, not one per event — or at
+    once after this process changed one (``definitions_changed``)."""
 
     def __init__(
         self,
@@ -222,17 +236,19 @@ class CachedDefinitions:
         self._read = read
         self._ttl = ttl.total_seconds()
         self._monotonic = monotonic
-        self._cached: tuple[float, list[Segment]] | None = None
+        self._cached: tuple[float, int, list[Segment]] | None = None
         self._lock = threading.Lock()
 
     def __call__(self) -> list[Segment]:
         at = self._monotonic()
+        generation = _changes[0]
         with self._lock:
-            if self._cached is not None and at - self._cached[0] < self._ttl:
-                return self._cached[1]
+            cached = self._cached
+            if cached is not None and cached[1] == generation and at - cached[0] < self._ttl:
+                return cached[2]
         segments = self._read()
         with self._lock:
-            self._cached = (at, segments)
+            self._cached = (at, generation, segments)
         return segments
 
     def live(self) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from asusual.errors import BadRequest, Conflict, NotFound
 from asusual.profiles.derived import MemberRecord
+from asusual.segments.live import definitions_changed
 from asusual.segments.models import (
     MAX_PAGE,
     MAX_SEGMENTS,
@@ -101,6 +102,7 @@ def create(
     )
     try:
         repo.create(segment)
+        definitions_changed()
     except Conflict as exc:
         raise Conflict(f"segment_id: {request.segment_id!r} exists already", code="segment_exists") from exc
     jobs.send(_first_page(segment), delay_seconds)
@@ -141,6 +143,7 @@ def update(
     changed = segment.model_copy(update=updates)
     try:
         repo.save(changed, segment.revision)
+        definitions_changed()
     except Conflict as exc:
         raise Conflict(f"segment {segment_id!r} changed meanwhile; read it and retry") from exc
     if new_rule:
@@ -189,6 +192,7 @@ def delete(
         )
         try:
             repo.save(deleting, segment.revision)
+            definitions_changed()
         except Conflict as exc:
             raise Conflict(f"segment {segment_id!r} changed meanwhile; retry") from exc
         segment = deleting

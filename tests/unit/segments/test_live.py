@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from asusual.profiles.derived import MemberKey, MemberRecord, SegmentWrites, shard_of
 from asusual.profiles.model import Profile, SegmentMark
 from asusual.profiles.state import ProfileState, Stamped
-from asusual.segments.live import CachedDefinitions, LiveMembership, refresh
+from asusual.segments.live import CachedDefinitions, LiveMembership, definitions_changed, refresh
 from asusual.segments.models import Backfill, Segment, SegmentStatus
 from tests.unit.segments.fakes import TraitEvaluator
 
@@ -181,6 +181,23 @@ def test_cached_definitions_read_once_per_ttl() -> None:
     cached()
     assert len(reads) == 1
     clock[0] = 60.0
+    cached()
+    assert len(reads) == 2
+
+
+def test_cached_definitions_changed_in_this_process_are_read_again_at_once() -> None:
+    reads: list[int] = []
+
+    def read() -> list[Segment]:
+        reads.append(1)
+        return [segment()]
+
+    cached = CachedDefinitions(read, timedelta(seconds=60), monotonic=lambda: 0.0)
+    cached()
+    cached()
+    assert len(reads) == 1
+    definitions_changed()
+    cached()
     cached()
     assert len(reads) == 2
 
