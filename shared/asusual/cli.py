@@ -6,9 +6,18 @@
     asusual keys create --scope read|admin --label "POS greeting" | list | revoke KEY_ID
     asusual replenishment backtest --purchases FILE.csv [--json]
     asusual webhook-key [--secret-arn ARN]
+    asusual segments create --id ID --name NAME --rule JSON|@FILE [--segments-queue-url URL]
+    asusual segments update ID [--name NAME] [--rule JSON|@FILE] | delete ID  [--segments-queue-url URL]
+    asusual segments get ID | list | members ID [--limit 100] [--cursor C]
+    asusual campaigns create --file campaign.json | preview --file campaign.json [--profile-id ID]
+    asusual campaigns get ID | cancel ID | report
 
 It talks to the DynamoDB table directly with your AWS credentials (``--table``, ``--region``,
 ``--endpoint-url`` or the ASUSUAL_* environment); a new key is printed once and never stored.
+``segments``/``campaigns`` run the same use cases as the admin API's routes (docs/segments.md,
+docs/campaigns.md); a segment's create, update and delete also send its back-fill or deletion page
+to the segments queue (``--segments-queue-url`` or ASUSUAL_SEGMENTS_QUEUE_URL, the stack's
+SegmentsQueueUrl), and refuse before writing anything without it.
 ``replenishment backtest`` only reads the CSV: it needs no AWS (docs/replenishment.md).
 """
 
@@ -17,25 +26,48 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets as secrets_module
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from asusual import clock
 from asusual.access import service
 from asusual.access.models import Channel, KeyScope
+from asusual.campaigns import service as campaigns
+from asusual.campaigns.models import CAMPAIGN_ID, CampaignRequest, PreviewRequest
+from asusual.campaigns.preview import PreviewDeps, preview
+from asusual.campaigns.report import uplift_report
+from asusual.content.render import default_pack
+from asusual.delivery.holdouts import held_out_kinds
 from asusual.errors import AsusualError
+from asusual.profiles.view import TenurePolicy
+from asusual.segments import service as segments
+from asusual.segments.evaluate import member_words
+from asusual.segments.models import SegmentChange, SegmentRequest
 from asusual.settings import get_settings, reset_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository
+from asusual.store.campaigns import DynamoCampaignRepository, DynamoSegmentMembers
+from asusual.store.conversions import DynamoConversionRepository
+from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.queues import SqsSegmentJobs
+from asusual.store.segments import DynamoSegmentRepository
 from asusual.triggers import backtest
+
+Result = dict[str, Any] | list[dict[str, Any]]
+M = TypeVar("M", bound=BaseModel)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="asusual", description="Manage asusual sources and API keys; backtest replenishment timing."
+        prog="asusual",
+        description="Manage asusual sources, API keys, segments and campaigns; backtest replenishment.",
     )
     parser.add_argument("--table", help="DynamoDB table (default: ASUSUAL_TABLE_NAME)")
     parser.add_argument("--region", help="AWS region (default: ASUSUAL_REGION)")
@@ -106,10 +138,66 @@ def build_parser() -> argparse.ArgumentParser:
     webhook.add_argument(
         "--secret-arn", help="the stack's LinkSecretArn (default: ASUSUAL_LINK_SECRETS[_ARN])"
     )
+    _segment_commands(groups)
+    _campaign_commands(groups)
     return parser
 
 
-def run(args: argparse.Namespace, repo: service.AccessRepository) -> dict[str, Any] | list[dict[str, Any]]:
+def _segment_commands(groups: Any) -> None:
+    commands = groups.add_parser(
+        "segments", help="the marketer's segments (docs/segments.md)"
+    ).add_subparsers(dest="action", required=True)
+    rule_help = "a rule of the grammar as JSON, or @FILE to read it from a file"
+
+    def queue_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--segments-queue-url",
+            help="the stack's SegmentsQueueUrl (default: ASUSUAL_SEGMENTS_QUEUE_URL); the back-fill "
+            "and deletion pages go there",
+        )
+
+    create = commands.add_parser("create", help="define a segment; its back-fill finds the members")
+    create.add_argument("--id", required=True, dest="segment_id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--rule", required=True, help=rule_help)
+    queue_option(create)
+    update = commands.add_parser("update", help="change a segment's rule (a new version) and/or name")
+    update.add_argument("segment_id")
+    update.add_argument("--name")
+    update.add_argument("--rule", help=rule_help)
+    queue_option(update)
+    get = commands.add_parser("get", help="a segment: rule, version, size, back-fill progress")
+    get.add_argument("segment_id")
+    commands.add_parser("list", help="every segment with its size")
+    members = commands.add_parser("members", help="a page of a segment's members (profile ids)")
+    members.add_argument("segment_id")
+    members.add_argument("--limit", type=int, default=100, help="1 to 1000 (default 100)")
+    members.add_argument("--cursor", help="the previous page's cursor")
+    delete = commands.add_parser("delete", help="delete a segment (its memberships go in pages)")
+    delete.add_argument("segment_id")
+    queue_option(delete)
+
+
+def _campaign_commands(groups: Any) -> None:
+    commands = groups.add_parser(
+        "campaigns", help="campaigns to a segment, with holdouts (docs/campaigns.md)"
+    ).add_subparsers(dest="action", required=True)
+    file_help = "the campaign as JSON: the body of POST /v1/campaigns"
+    create = commands.add_parser("create", help="schedule a campaign (its content is checked first)")
+    create.add_argument("--file", required=True, type=Path, metavar="campaign.json", help=file_help)
+    preview = commands.add_parser(
+        "preview", help="size, a sample with why, one member's message; sends and keeps nothing"
+    )
+    preview.add_argument("--file", required=True, type=Path, metavar="campaign.json", help=file_help)
+    preview.add_argument("--profile-id", help="whose message to show (default: the first sampled member)")
+    get = commands.add_parser("get", help="a campaign's status, counts, conversions and uplift")
+    get.add_argument("campaign_id")
+    cancel = commands.add_parser("cancel", help="cancel a campaign: nobody more receives it")
+    cancel.add_argument("campaign_id")
+    commands.add_parser("report", help="the uplift report: every campaign and trigger kind with a holdout")
+
+
+def run(args: argparse.Namespace, repo: service.AccessRepository) -> Result:
     now = clock.now()
     if args.group == "sources":
         if args.action == "create":
@@ -173,15 +261,149 @@ def _issued(issued: service.IssuedKey) -> dict[str, Any]:
     }
 
 
-def _print(result: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
+def run_segments(args: argparse.Namespace) -> Result:
+    """The admin API's segment routes (functions/admin_api/handler.py), with the same dependencies."""
+    settings = get_settings()
+    repo = DynamoSegmentRepository(clients.dynamodb(), settings.table_name)
+    if args.action == "get":
+        return _dump(segments.get(repo, args.segment_id))
+    if args.action == "list":
+        return [_dump(s) for s in segments.list_segments(repo).segments]
+    if args.action == "members":
+        return _dump(segments.members(repo, args.segment_id, args.limit, args.cursor))
+    if not settings.segments_queue_url:  # refuse before writing: a definition nobody back-fills
+        raise _Refused(
+            f"segments {args.action}: needs the segments queue for its back-fill and deletion pages; "
+            "pass --segments-queue-url (the stack's SegmentsQueueUrl) or set ASUSUAL_SEGMENTS_QUEUE_URL"
+        )
+    jobs = SqsSegmentJobs(clients.sqs(), settings.segments_queue_url)
+    delay, now = settings.segment_job_delay_seconds, clock.now()
+    if args.action == "create":
+        request = _validated(
+            SegmentRequest, {"segment_id": args.segment_id, "name": args.name, "rule": _rule(args.rule)}
+        )
+        incarnation = secrets_module.token_hex(6)
+        return _dump(
+            segments.create(repo, jobs, request, now=now, incarnation=incarnation, delay_seconds=delay)
+        )
+    if args.action == "update":
+        body: dict[str, Any] = {"name": args.name} if args.name is not None else {}
+        if args.rule is not None:
+            body["rule"] = _rule(args.rule)
+        change = _validated(SegmentChange, body)
+        return _dump(segments.update(repo, jobs, args.segment_id, change, now=now, delay_seconds=delay))
+    return _dump(segments.delete(repo, jobs, args.segment_id, now=now, delay_seconds=delay))
+
+
+def run_campaigns(args: argparse.Namespace) -> Result:
+    """The admin API's campaign and uplift report routes, with the same dependencies."""
+    settings, db, now = get_settings(), clients.dynamodb(), clock.now()
+    if args.action == "report":
+        programs = DynamoConversionRepository(db, settings.table_name)
+        return _dump(uplift_report(programs, settings.trigger_holdouts, held_out_kinds(), now))
+    repo = DynamoCampaignRepository(db, settings.table_name)
+    if args.action in ("get", "cancel"):
+        if not re.fullmatch(CAMPAIGN_ID, args.campaign_id):  # as the route: never a store error
+            raise campaigns.CampaignNotFound(f"campaign_id: no campaign {args.campaign_id[:64]!r}")
+        if args.action == "get":
+            return _dump(campaigns.view(repo, args.campaign_id))
+        return _dump(campaigns.cancel(repo, args.campaign_id, now))
+    deps = PreviewDeps(
+        segments=DynamoSegmentMembers(db, settings.table_name),
+        profiles=DynamoProfileRepository(db, settings.table_name),
+        pack=default_pack(),
+        default_messages_per_second=settings.campaign_messages_per_second,
+        default_country=settings.default_country,
+        tenure=TenurePolicy(
+            returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
+        ),
+        webhooks=tuple(settings.webhooks),
+        segment_words=member_words,
+    )
+    body = _json_file(args.file)
+    if args.action == "preview":
+        if args.profile_id is not None and isinstance(body, dict):
+            body = {**body, "profile_id": args.profile_id}
+        return _dump(preview(deps, _validated(PreviewRequest, body), now))
+    request = _validated(CampaignRequest, body)
+    campaign = campaigns.create(
+        repo, deps.segments, deps.pack, request, now, deps.default_messages_per_second
+    )
+    return _dump(campaigns.view(repo, campaign.campaign_id))
+
+
+class _Refused(Exception):
+    """A command that cannot run as given (exit 2 with its message)."""
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def _validated(model: type[M], body: object) -> M:
+    """``body`` as ``model``, or a refusal naming each invalid field as the API's 400 does."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'body'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        ]
+        raise _Refused("; ".join(parts)) from exc
+
+
+def _rule(raw: str) -> object:
+    """``--rule``: JSON, or @FILE holding it."""
+    if raw.startswith("@"):
+        return _json_file(Path(raw[1:]), "--rule")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _Refused(f"--rule: not valid JSON ({exc}); pass the rule as JSON or @FILE") from exc
+
+
+def _json_file(path: Path, option: str = "--file") -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Refused(f"{option}: cannot read {str(path)!r} ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise _Refused(f"{option}: {str(path)!r} is not valid JSON ({exc})") from exc
+
+
+def _print(result: Result, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
     rows = result if isinstance(result, list) else [result]
     for row in rows:
-        print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+        print("  ".join(f"{k}={_text(v)}" for k, v in row.items() if v is not None))
     if isinstance(result, dict) and "key" in result:
         sys.stderr.write("store this key now: it is shown once and only its hash is kept\n")
+
+
+def _report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The uplift report as text: one line per campaign and trigger kind, its verdict in words."""
+    return [
+        {
+            "program": p["program"],
+            "id": p["id"],
+            "holdout_percent": p["holdout_percent"],
+            "audience": p["audience"],
+            "holdout": p["holdout"],
+            "sent": p["sent"],
+            "verdict": p["uplift"]["verdict"],
+            "says": p["uplift"]["says"].get("en"),
+        }
+        for p in [*report["campaigns"], *report["triggers"]]
+    ]
+
+
+def _text(value: object) -> object:
+    """A value of a text row: nested ones (a rule, counts) as compact JSON."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
 
 
 def _replenishment_backtest(args: argparse.Namespace) -> int:
@@ -227,14 +449,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ASUSUAL_DYNAMODB_ENDPOINT"] = args.endpoint_url
     if getattr(args, "secret_arn", None):
         os.environ["ASUSUAL_LINK_SECRETS_ARN"] = args.secret_arn
+    if getattr(args, "segments_queue_url", None):
+        os.environ["ASUSUAL_SEGMENTS_QUEUE_URL"] = args.segments_queue_url
     reset_settings()
     clients.reset_clients()
     secrets.reset_secrets()
-    repo = DynamoAccessRepository(clients.dynamodb(), get_settings().table_name)
     try:
-        _print(run(args, repo), args.json)
+        if args.group == "segments":
+            result = run_segments(args)
+        elif args.group == "campaigns":
+            result = run_campaigns(args)
+        else:
+            result = run(args, DynamoAccessRepository(clients.dynamodb(), get_settings().table_name))
+        if (
+            args.group == "campaigns"
+            and args.action == "report"
+            and not args.json
+            and isinstance(result, dict)
+        ):
+            result = _report_rows(result)
+        _print(result, args.json)
     except AsusualError as exc:
         sys.stderr.write(f"asusual: {exc.message}\n")
+        return 2
+    except _Refused as exc:
+        sys.stderr.write(f"asusual: {exc}\n")
         return 2
     except (ValueError, RuntimeError) as exc:  # invalid field values (pydantic names them); no secret
         sys.stderr.write(f"asusual: {exc}\n")
