@@ -55,12 +55,9 @@ from asusual.campaigns.report import UpliftReport, uplift_report
 from asusual.catalog import service as catalog
 from asusual.catalog.models import CatalogProduct
 from asusual.catalog.service import CatalogUpload, UploadResult
-from asusual.content.render import default_pack
 from asusual.delivery.holdouts import held_out_kinds
 from asusual.observability import logger, metrics, tracer
-from asusual.profiles.view import TenurePolicy
 from asusual.segments import service as segments
-from asusual.segments.evaluate import member_words
 from asusual.segments.models import (
     MAX_PAGE,
     MembersPage,
@@ -72,10 +69,9 @@ from asusual.segments.models import (
 from asusual.settings import get_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository, cached_key_lookup
-from asusual.store.campaigns import DynamoCampaignRepository, DynamoSegmentMembers
+from asusual.store.campaigns import DynamoCampaignRepository, preview_deps
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
-from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsSegmentJobs
 from asusual.store.segments import DynamoSegmentRepository
 
@@ -162,18 +158,7 @@ _CAMPAIGN_ERRORS = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.SE
 def campaign_dependencies() -> tuple[DynamoCampaignRepository, PreviewDeps]:
     settings = get_settings()
     db = clients.dynamodb()
-    return DynamoCampaignRepository(db, settings.table_name), PreviewDeps(
-        segments=DynamoSegmentMembers(db, settings.table_name),
-        profiles=DynamoProfileRepository(db, settings.table_name),
-        pack=default_pack(),
-        default_messages_per_second=settings.campaign_messages_per_second,
-        default_country=settings.default_country,
-        tenure=TenurePolicy(
-            returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
-        ),
-        webhooks=tuple(settings.webhooks),
-        segment_words=member_words,
-    )
+    return DynamoCampaignRepository(db, settings.table_name), preview_deps(db, settings.table_name)
 
 
 def _campaign_id(raw: str) -> str:

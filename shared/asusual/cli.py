@@ -41,21 +41,17 @@ from asusual.access import service
 from asusual.access.models import Channel, KeyScope
 from asusual.campaigns import service as campaigns
 from asusual.campaigns.models import CAMPAIGN_ID, CampaignRequest, PreviewRequest
-from asusual.campaigns.preview import PreviewDeps, preview
+from asusual.campaigns.preview import preview
 from asusual.campaigns.report import uplift_report
-from asusual.content.render import default_pack
 from asusual.delivery.holdouts import held_out_kinds
 from asusual.errors import AsusualError
-from asusual.profiles.view import TenurePolicy
 from asusual.segments import service as segments
-from asusual.segments.evaluate import member_words
 from asusual.segments.models import SegmentChange, SegmentRequest
 from asusual.settings import get_settings, reset_settings
 from asusual.store import clients, secrets
 from asusual.store.access import DynamoAccessRepository
-from asusual.store.campaigns import DynamoCampaignRepository, DynamoSegmentMembers
+from asusual.store.campaigns import DynamoCampaignRepository, preview_deps
 from asusual.store.conversions import DynamoConversionRepository
-from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsSegmentJobs
 from asusual.store.segments import DynamoSegmentRepository
 from asusual.triggers import backtest
@@ -308,18 +304,7 @@ def run_campaigns(args: argparse.Namespace) -> Result:
         if args.action == "get":
             return _dump(campaigns.view(repo, args.campaign_id))
         return _dump(campaigns.cancel(repo, args.campaign_id, now))
-    deps = PreviewDeps(
-        segments=DynamoSegmentMembers(db, settings.table_name),
-        profiles=DynamoProfileRepository(db, settings.table_name),
-        pack=default_pack(),
-        default_messages_per_second=settings.campaign_messages_per_second,
-        default_country=settings.default_country,
-        tenure=TenurePolicy(
-            returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
-        ),
-        webhooks=tuple(settings.webhooks),
-        segment_words=member_words,
-    )
+    deps = preview_deps(db, settings.table_name)
     body = _json_file(args.file)
     if args.action == "preview":
         if args.profile_id is not None and isinstance(body, dict):

@@ -40,9 +40,14 @@ from asusual.campaigns.models import (
     Plan,
     SegmentRef,
 )
+from asusual.campaigns.preview import PreviewDeps
 from asusual.campaigns.service import CampaignExists, release_bucket
+from asusual.content.render import default_pack
 from asusual.delivery.programs import DEFERRED, SKIPPED_PREFIX
 from asusual.errors import Conflict, TransientError
+from asusual.profiles.view import TenurePolicy
+from asusual.segments.evaluate import member_words
+from asusual.settings import get_settings
 from asusual.store.dynamo import (
     Item,
     from_item,
@@ -53,6 +58,7 @@ from asusual.store.dynamo import (
     translate_errors,
     utc_stamp,
 )
+from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.tables import GSI1
 
@@ -440,3 +446,21 @@ class DynamoSegmentMembers:
     @translate_errors
     def size(self, segment: SegmentRef) -> int:
         return max(0, self._segments.sizes().get(f"{segment.segment_id}#{segment.incarnation}", 0))
+
+
+def preview_deps(client: Any, table_name: str) -> PreviewDeps:
+    """What checking, creating and previewing a campaign reads, with this deployment's settings:
+    the admin API and the CLI build it here, once."""
+    settings = get_settings()
+    return PreviewDeps(
+        segments=DynamoSegmentMembers(client, table_name),
+        profiles=DynamoProfileRepository(client, table_name),
+        pack=default_pack(),
+        default_messages_per_second=settings.campaign_messages_per_second,
+        default_country=settings.default_country,
+        tenure=TenurePolicy(
+            returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
+        ),
+        webhooks=tuple(settings.webhooks),
+        segment_words=member_words,
+    )
