@@ -244,7 +244,7 @@ def _snapshot_deps(
 def _dispatch_once(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult | None:
     """One decision; None when the reservation lost a race and the caller should decide again."""
     if deps.messages.send_record(intent.send_once_key) is not None:
-        return DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
+        return _already_sent(intent, deps, now)
     customer = load_customer(deps, intent.profile_id)
     if customer is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason="unknown_profile")
@@ -292,6 +292,18 @@ def _assign(intent: Intent, customer: Customer, deps: DispatchDeps, now: datetim
     if exposure is not None:
         deps.exposures.assign(exposure)
     return exposure
+
+
+def _already_sent(intent: Intent, deps: DispatchDeps, now: datetime) -> DispatchResult:
+    """The send-once key is taken: nothing goes out again. A recipient's exposure whose outcome a
+    crash after the send left unrecorded gets it now (a no-op when it was recorded)."""
+    result = DispatchResult(status=DispatchStatus.DUPLICATE, reason="already_sent")
+    if deps.exposures is None or intent.topic is not Topic.MARKETING:
+        return result
+    exposure = deps.holdouts.assign(intent.trigger, intent.profile_id, intent.send_once_key, now)
+    if exposure is not None and exposure.group is Group.RECIPIENT:
+        deps.exposures.record_outcome(exposure, DispatchStatus.SENT.value)
+    return result
 
 
 def _recorded(result: DispatchResult, exposure: TriggerExposure | None, deps: DispatchDeps) -> DispatchResult:

@@ -220,6 +220,21 @@ def test_dispatch_of_a_recipient_sends_and_records_the_exposure_and_its_outcome(
     assert exposures.counters == {"welcome": {"audience": 1, "sent": 1}}
 
 
+def test_dispatch_redelivered_after_a_crash_before_the_outcome_records_it_as_sent_once():
+    deps, exposures, outbox = world({"welcome": 50}, "p_4")
+    recorded = exposures.record_outcome
+    exposures.record_outcome = lambda exposure, outcome: False  # type: ignore[method-assign]  # the crash
+    dispatch(welcome("p_4"), deps, NOW)
+    exposures.record_outcome = recorded  # type: ignore[method-assign]
+
+    again = dispatch(welcome("p_4"), deps, NOW + timedelta(minutes=1))
+    third = dispatch(welcome("p_4"), deps, NOW + timedelta(minutes=2))
+
+    assert (again.status, third.status) == (DispatchStatus.DUPLICATE, DispatchStatus.DUPLICATE)
+    assert [m.profile_id for m in outbox.sent] == ["p_4"]
+    assert exposures.counters == {"welcome": {"audience": 1, "sent": 1}}
+
+
 def test_dispatch_in_quiet_hours_defers_without_assigning_a_group():
     deps, exposures, outbox = world({"welcome": 50}, "p_1")
     night = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # 23:00 in Moscow
