@@ -25,7 +25,6 @@ from asusual.delivery.links import LinkSigner
 from asusual.delivery.policy import DeliveryPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
-from asusual.segments.evaluate import member_words
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.campaigns import CachedProgramStatus, DynamoCampaignRepository
@@ -35,6 +34,7 @@ from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import decode_intent, intent_ids
 from asusual.store.secrets import link_secrets
+from asusual.store.segments import member_words
 
 processor = LoggedBatchProcessor(describe=intent_ids)
 
@@ -90,7 +90,7 @@ def dependencies() -> DispatchDeps:
         ),
         holdouts=holdouts(),
         exposures=DynamoConversionRepository(db, settings.table_name),
-        segment_words=member_words,
+        segment_words=member_words(),
     )
 
 

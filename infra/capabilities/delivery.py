@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import NagSuppressions
 from constructs import Construct, IConstruct
 
+from asusual.store.segments import SEGMENTS_PK
 from asusual.store.tables import GSI1
 from infra.config import StageConfig
 from infra.foundation import Foundation
@@ -156,6 +157,8 @@ class Delivery(Construct):
             "dynamodb:DeleteItem",
         )
         base.storage.grant_index_query(self.dispatcher, GSI1)
+        # the segment definitions (cached a minute): a campaign message says why she is in it
+        base.storage.grant_partition_query(self.dispatcher, SEGMENTS_PK)
         self.link_secret.grant_read(self.dispatcher)
         self.senders.grant_send(self.dispatcher)
         base.queues.consume("intents", self.dispatcher)

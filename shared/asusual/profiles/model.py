@@ -45,7 +45,9 @@ class SegmentMark(BaseModel):
     )
     version: int = Field(description="the rule version that was evaluated")
     since: datetime = Field(description="when the profile entered the segment")
-    reasons: tuple[Any, ...] = Field(default=(), description="the conditions that made it true (JSON)")
+    # marks written before the words were computed from the rule held the reasons; new ones do not
+    # (a mark is in every write of the profile: kept small, a page view costs one write unit)
+    reasons: tuple[Any, ...] = Field(default=(), exclude_if=lambda v: not v, description="(legacy)")
 
 
 class Profile(BaseModel):

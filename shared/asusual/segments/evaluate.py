@@ -35,7 +35,7 @@ before every failing child has (never, if one of them never changes); ``any`` th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cached_property
@@ -400,17 +400,29 @@ def why_words(reasons: Iterable[Reason], locale: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def member_words(profile: Profile, segment_id: str, locale: str) -> list[str]:
-    """Why the profile is in the segment, in words (``why_words`` of the reasons its membership
-    mark kept when it entered, or was last re-evaluated); empty when it is not a member or the
-    mark holds no reason that still reads."""
-    mark = profile.segments.get(segment_id)
-    if mark is None:
-        return []
-    reasons = []
-    for raw in mark.reasons:
+class MemberWords:
+    """Why a member is in a segment, in words: her state evaluated against the segment's rule now
+    (the marks on the profile keep no reasons, so a page view does not rewrite them). Empty when
+    she is not a member, the segment is gone, or its rule no longer holds for her."""
+
+    def __init__(
+        self,
+        definitions: Callable[[], Sequence[Any]],
+        ctx: EvalContext,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._definitions = definitions
+        self._ctx = ctx
+        self._now = now
+
+    def __call__(self, profile: Profile, segment_id: str, locale: str) -> list[str]:
+        mark = profile.segments.get(segment_id)
+        segment = next((s for s in self._definitions() if s.segment_id == segment_id), None)
+        if mark is None or segment is None or segment.incarnation != mark.incarnation:
+            return []
         try:
-            reasons.append(Reason.model_validate(raw))
-        except ValueError:
-            continue  # a reason stored in another shape: no words rather than wrong ones
-    return why_words(reasons, locale)
+            rule = parse_rule(segment.rule)
+        except RuleError:
+            return []
+        verdict = evaluate(rule, profile.state(), self._now(), self._ctx)
+        return why_words(verdict.reasons, locale) if verdict.member else []

@@ -38,7 +38,6 @@ from asusual.profiles.view import TenurePolicy, locale_of
 from asusual.segments.models import Segment
 from asusual.segments.rules import Rule, RuleError
 
-MAX_REASONS = 10  # per mark: what "why is she in it" needs, not the whole rule
 MIN_STEP = timedelta(seconds=1)
 
 
@@ -56,23 +55,6 @@ class VerdictLike(Protocol):
 
 
 Evaluator = Callable[[Rule, ProfileState, datetime], VerdictLike]
-
-
-def plain(reason: Any) -> Any:
-    """A reason as JSON (kept in the profile's mark): a model's dump, a dataclass's fields."""
-    if hasattr(reason, "model_dump"):
-        return reason.model_dump(mode="json")
-    if dataclasses.is_dataclass(reason) and not isinstance(reason, type):
-        return {k: plain(v) for k, v in dataclasses.asdict(reason).items()}
-    if isinstance(reason, datetime):
-        return reason.isoformat()
-    if isinstance(reason, list | tuple):
-        return [plain(r) for r in reason]
-    if isinstance(reason, dict):
-        return {str(k): plain(v) for k, v in reason.items()}
-    if reason is None or isinstance(reason, str | int | float | bool):
-        return reason
-    return str(reason)
 
 
 def _whole_second(at: datetime) -> datetime:
@@ -153,7 +135,6 @@ class LiveMembership:
                 incarnation=segment.incarnation,
                 version=segment.version,
                 since=since,
-                reasons=tuple(plain(r) for r in list(verdict.reasons)[:MAX_REASONS]),
             )
             if mine is None or mine.version != segment.version or old_facts != facts:
                 writes.put.append(

@@ -46,7 +46,6 @@ from asusual.content.render import default_pack
 from asusual.delivery.programs import DEFERRED, SKIPPED_PREFIX
 from asusual.errors import Conflict, TransientError
 from asusual.profiles.view import TenurePolicy
-from asusual.segments.evaluate import member_words
 from asusual.settings import get_settings
 from asusual.store.dynamo import (
     Item,
@@ -59,7 +58,7 @@ from asusual.store.dynamo import (
     utc_stamp,
 )
 from asusual.store.profiles import DynamoProfileRepository
-from asusual.store.segments import DynamoSegmentRepository
+from asusual.store.segments import DynamoSegmentRepository, member_words
 from asusual.store.tables import GSI1
 
 BATCH_WRITE = 25
@@ -462,5 +461,5 @@ def preview_deps(client: Any, table_name: str) -> PreviewDeps:
             returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
         ),
         webhooks=tuple(settings.webhooks),
-        segment_words=member_words,
+        segment_words=member_words(),
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asusual import clock
 from asusual.errors import Conflict, NotFound
 from asusual.profiles.derived import (
     COUNTER_SHARDS,
@@ -30,6 +31,7 @@ from asusual.profiles.derived import (
     shard_of,
 )
 from asusual.profiles.view import TenurePolicy
+from asusual.segments.evaluate import EvalContext, MemberWords
 from asusual.segments.jobs import due_bucket
 from asusual.segments.live import CachedDefinitions, LiveMembership, rule_evaluator
 from asusual.segments.models import Segment, SegmentStatus
@@ -386,3 +388,14 @@ def live_membership(definitions: Callable[[], Sequence[Segment]]) -> LiveMembers
         default_country=settings.default_country,
         grace=timedelta(seconds=settings.segment_mark_grace_seconds),
     )
+
+
+def member_words(definitions: Callable[[], Sequence[Segment]] | None = None) -> MemberWords:
+    """Why a member is in a segment, in words, with this deployment's country and tenure, from
+    the definitions as this function caches them."""
+    settings = get_settings()
+    tenure = TenurePolicy(
+        returning_min_orders=settings.returning_min_orders, loyal_min_orders=settings.loyal_min_orders
+    )
+    context = EvalContext(default_country=settings.default_country, tenure=tenure)
+    return MemberWords(definitions or cached_definitions(), context, clock.now)

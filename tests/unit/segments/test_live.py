@@ -57,9 +57,7 @@ def hook(*segments: Segment, evaluator: TraitEvaluator | None = None) -> LiveMem
 def mark(
     since: datetime = NOW, *, version: int = 1, incarnation: str = "i1", tier: str = "gold"
 ) -> SegmentMark:
-    return SegmentMark(
-        incarnation=incarnation, version=version, since=since, reasons=({"trait": "tier", "eq": tier},)
-    )
+    return SegmentMark(incarnation=incarnation, version=version, since=since)
 
 
 def test_hook_a_profile_the_rule_now_holds_for_enters_with_its_membership_counter_and_mark() -> None:
