@@ -43,6 +43,9 @@ class TriggerKind(Generic[F]):
     shows_offer: ClassVar[bool] = False
     # the products it names carry today's catalog price (kept for the local day)
     prices_products: ClassVar[bool] = False
+    # facts the message's explanation leaves out: what the message itself shows (a campaign's
+    # words in every locale would make each message record, written twice, many KB larger)
+    unexplained_facts: ClassVar[frozenset[str]] = frozenset()
     # a share of its messages may be held out to measure what they earn (ASUSUAL_TRIGGER_HOLDOUTS);
     # False for messages owed to the customer (order status, a confirmation they asked for)
     may_hold_out: ClassVar[bool] = True

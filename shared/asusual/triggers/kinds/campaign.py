@@ -39,6 +39,7 @@ class CampaignKind(TriggerKind[CampaignFacts]):
     facts_model = CampaignFacts
     may_hold_out = False  # a campaign has its own holdout (holdout_percent), never a kind's
     shows_offer = True
+    unexplained_facts = frozenset({"content"})  # the message holds the words it rendered
 
     def useful_until(
         self, facts: CampaignFacts, created_at: datetime, zones: Sequence[str]
