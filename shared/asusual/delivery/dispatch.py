@@ -413,9 +413,9 @@ def _compose(
     except ContentUnavailable:
         return None, None
     local_sent_at = local_now(now, customer.zones)
-    kept: dict[str, object] = {k: v for k, v in facts.items() if k not in kind.unexplained_facts}
+    explained: dict[str, object] = {k: v for k, v in facts.items() if k not in kind.unexplained_facts}
     explanation = _explain(
-        intent, customer, choice, caps, rendered, offer, products, message_id, now, deps, kept
+        intent, customer, choice, caps, rendered, offer, products, message_id, now, deps, explained
     )
     record = MessageRecord(
         message_id=message_id,
