@@ -809,6 +809,30 @@ def what_if(profiles: list[dict[str, Any]], events: int, writes: dict[str, float
 CUSTOMERS = 200
 
 
+def play_day(driver: Driver, clock: Any, work: Workload) -> None:
+    """The workload: sign-ups, history (not counted), then the measured day of each kind."""
+    customers = work.customers
+    # 1. every customer signs up: identify with email, phone, birthday, consent
+    at = clock.now()
+    driver.send("identify_new", [work.identify(c, at) for c in customers], single=SINGLE_REQUESTS)
+    # 2. history (not counted): a first order 10 days ago, a visit 5 days ago
+    clock.set(T0 - timedelta(days=10))
+    driver.send("history", [work.order(c, at) for c in customers])
+    clock.set(T0 - timedelta(days=5))
+    driver.send("history", [work.page(c, at) for c in customers])
+    # 3. the measured day: known customers browse, log in, order (each kind on its own)
+    clock.set(T0)
+    rng = random.Random(28)
+    for kind, count, make in (
+        ("page", 300, work.page),
+        ("track", 300, work.track),
+        ("identify", 200, work.identify),
+        ("order", 200, work.order),
+    ):
+        chosen = [rng.choice(customers) for _ in range(count)]
+        driver.send(kind, [make(c, at) for c in chosen], single=SINGLE_REQUESTS)
+
+
 def test_dynamodb_units_and_cost_per_event(dynamodb_local):
     started = time.perf_counter()
     work = Workload(CUSTOMERS)
@@ -819,29 +843,7 @@ def test_dynamodb_units_and_cost_per_event(dynamodb_local):
         meter.attach_dynamodb(clients.dynamodb())
         meter.attach_sqs(clients.sqs())
         driver = Driver(runtime, meter)
-        clock = runtime.clock
-        customers = work.customers
-
-        # 1. every customer signs up: identify with email, phone, birthday, consent
-        at = clock.now()
-        driver.send("identify_new", [work.identify(c, at) for c in customers], single=SINGLE_REQUESTS)
-        # 2. history (not counted): a first order 10 days ago, a visit 5 days ago
-        clock.set(T0 - timedelta(days=10))
-        driver.send("history", [work.order(c, at) for c in customers])
-        clock.set(T0 - timedelta(days=5))
-        driver.send("history", [work.page(c, at) for c in customers])
-
-        # 3. the measured day: known customers browse, log in, order (each kind on its own)
-        clock.set(T0)
-        rng = random.Random(28)
-        for kind, count, make in (
-            ("page", 300, work.page),
-            ("track", 300, work.track),
-            ("identify", 200, work.identify),
-            ("order", 200, work.order),
-        ):
-            chosen = [rng.choice(customers) for _ in range(count)]
-            driver.send(kind, [make(c, at) for c in chosen], single=SINGLE_REQUESTS)
+        play_day(driver, runtime.clock, work)
 
         costs = {
             k: kind_costs(meter, driver, k) for k in ("page", "track", "identify", "identify_new", "order")
@@ -864,7 +866,10 @@ def record_figures(costs: dict[str, KindCost], elapsed: float) -> list[Figure]:
             round(mean_write, 3),
             "WCU/event",
             limit=2.0,
-            note=f"page {costs['page'].write:.2f}, track {costs['track'].write:.2f}",
+            note=f"page {costs['page'].write:.3f}, track {costs['track'].write:.3f}",
+            # the profile keeps recent product views (segments' `viewed`): one that outgrows 1 KB
+            # costs a second unit per write (docs/performance.md says what would reach it)
+            documented_miss="docs/performance.md#g-segments-and-campaigns",
             detail={
                 k: {"by_access_pattern_per_event": costs[k].by_pattern, "what_if": costs[k].what_if}
                 for k in page_track

@@ -64,12 +64,12 @@ from asusual.triggers.models import CampaignFacts, Intent
 from tests.benchmarks.harness import Figure, check, record
 from tests.benchmarks.support import process_state, quiet_logs
 from tests.benchmarks.test_capacity import (
-    SINGLE_REQUESTS,
     Driver,
     Meter,
     Workload,
     kind_costs,
     local_stack,
+    play_day,
     put_catalog,
     transact_units,
 )
@@ -173,24 +173,7 @@ def run_day(endpoint: str, rules: dict[str, dict[str, Any]]) -> tuple[dict[str, 
         meter.attach_dynamodb(clients.dynamodb())
         meter.attach_sqs(clients.sqs())
         driver = Driver(runtime, meter)
-        clock = runtime.clock
-        customers = work.customers
-        at = clock.now()
-        driver.send("identify_new", [work.identify(c, at) for c in customers], single=SINGLE_REQUESTS)
-        clock.set(T0 - timedelta(days=10))
-        driver.send("history", [work.order(c, at) for c in customers])
-        clock.set(T0 - timedelta(days=5))
-        driver.send("history", [work.page(c, at) for c in customers])
-        clock.set(T0)
-        rng = random.Random(28)
-        for kind, count, make in (
-            ("page", 300, work.page),
-            ("track", 300, work.track),
-            ("identify", 200, work.identify),
-            ("order", 200, work.order),
-        ):
-            chosen = [rng.choice(customers) for _ in range(count)]
-            driver.send(kind, [make(c, at) for c in chosen], single=SINGLE_REQUESTS)
+        play_day(driver, runtime.clock, work)
         costs = {k: kind_costs(meter, driver, k) for k in (*KINDS, "identify_new")}
         sizes = {}
         if rules:
