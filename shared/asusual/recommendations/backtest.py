@@ -169,3 +169,12 @@ def backtest(lines: list[Line], k: int = 10, blend: Blend | None = None) -> Back
 
 def run_backtest(path: Path, k: int = 10) -> BacktestReport:
     return backtest(read_lines(path), k)
+
+
+def format_report(report: BacktestReport) -> str:
+    """A readable table, one row per method."""
+    lines = [f"hit rate at {report.k} (a recommended product in the customer's next basket)", ""]
+    for method, figures in report.methods.items():
+        rate = "-" if figures.hit_rate is None else f"{100 * figures.hit_rate:.2f}%"
+        lines.append(f"{method.ljust(10)}  {rate.rjust(7)}  of {figures.cases} baskets")
+    return "\n".join(lines)
