@@ -79,6 +79,10 @@ class CoOccurrence:
         """The ``k`` most bought products (ties by product id); at most ``pool``."""
         return [product for _, product in self._ranked[:k]]
 
+    def top_count(self) -> int:
+        """Baskets holding the most bought product (0 before any basket)."""
+        return -self._ranked[0][0] if self._ranked else 0
+
     def related(self, product: str) -> Iterable[tuple[str, int]]:
         """Products bought with or after ``product``, with their summed counts."""
         yield from self.together.get(product, Counter()).items()
@@ -127,7 +131,7 @@ def recommend(
         share = blend.related * weight / seen
         for other, count in model.related(product):
             scores[other] = scores.get(other, 0.0) + share * count
-    top = model.baskets[model._ranked[0][1]] if model._ranked else 0
+    top = model.top_count()
     if top:
         for product in model.popular(model.pool):
             scores[product] = scores.get(product, 0.0) + blend.popularity * model.baskets[product] / top
