@@ -5,6 +5,7 @@
     asusual sources identity-secret ID [--secret-arn ARN]
     asusual keys create --scope read|admin --label "POS greeting" | list | revoke KEY_ID
     asusual replenishment backtest --purchases FILE.csv [--json]
+    asusual recommendations backtest --purchases FILE.csv [--k 10] [--json]
     asusual webhook-key [--secret-arn ARN]
     asusual segments create --id ID --name NAME --rule JSON|@FILE [--segments-queue-url URL]
     asusual segments update ID [--name NAME] [--rule JSON|@FILE] | delete ID  [--segments-queue-url URL]
@@ -18,7 +19,8 @@ It talks to the DynamoDB table directly with your AWS credentials (``--table``, 
 docs/campaigns.md); a segment's create, update and delete also send its back-fill or deletion page
 to the segments queue (``--segments-queue-url`` or ASUSUAL_SEGMENTS_QUEUE_URL, the stack's
 SegmentsQueueUrl), and refuse before writing anything without it.
-``replenishment backtest`` only reads the CSV: it needs no AWS (docs/replenishment.md).
+``replenishment backtest`` only reads the CSV: it needs no AWS (docs/replenishment.md); nor does
+``recommendations backtest`` (docs/recommendations.md).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from asusual.campaigns.preview import preview
 from asusual.campaigns.report import uplift_report
 from asusual.delivery.holdouts import held_out_kinds
 from asusual.errors import AsusualError
+from asusual.recommendations import backtest as recommendations_backtest
 from asusual.segments import service as segments
 from asusual.segments.models import SegmentChange, SegmentRequest
 from asusual.settings import get_settings, reset_settings
@@ -63,7 +66,10 @@ M = TypeVar("M", bound=BaseModel)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="asusual",
-        description="Manage asusual sources, API keys, segments and campaigns; backtest replenishment.",
+        description=(
+            "Manage asusual sources, API keys, segments and campaigns; backtest replenishment and"
+            " recommendations."
+        ),
     )
     parser.add_argument("--table", help="DynamoDB table (default: ASUSUAL_TABLE_NAME)")
     parser.add_argument("--region", help="AWS region (default: ASUSUAL_REGION)")
@@ -128,6 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # SUPPRESS: without the flag here, a --json given before the group still counts
     replay.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+
+    recommendations = groups.add_parser("recommendations", help="product recommendations").add_subparsers(
+        dest="action", required=True
+    )
+    recs = recommendations.add_parser(
+        "backtest", help="judge each next basket: our blend and two baselines (no AWS needed)"
+    )
+    recs.add_argument(
+        "--purchases",
+        required=True,
+        type=Path,
+        metavar="FILE.csv",
+        help="columns customer_id, product_id, quantity, timestamp [, basket_id]",
+    )
+    recs.add_argument("--k", type=_positive, default=10, help="products recommended per basket (default 10)")
+    recs.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     webhook = groups.add_parser(
         "webhook-key", help="print the key store POS / call-center systems verify webhooks with"
     )
@@ -404,6 +426,29 @@ def _replenishment_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--k {text!r} is not a positive whole number")
+    return value
+
+
+def _recommendations_backtest(args: argparse.Namespace) -> int:
+    try:
+        report = recommendations_backtest.run_backtest(args.purchases, args.k)
+    except (recommendations_backtest.BacktestInputError, OSError, UnicodeDecodeError) as exc:
+        sys.stderr.write(f"asusual: {exc}\n")
+        return 2
+    if args.json:
+        print(report.model_dump_json())
+    else:
+        print(recommendations_backtest.format_report(report))
+    return 0
+
+
 def _webhook_key(args: argparse.Namespace) -> int:
     if args.region:
         os.environ["ASUSUAL_REGION"] = args.region
@@ -425,6 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.group == "replenishment":  # reads a file only: no settings, no DynamoDB
         return _replenishment_backtest(args)
+    if args.group == "recommendations":  # reads a file only, as above
+        return _recommendations_backtest(args)
     if args.group == "webhook-key":
         return _webhook_key(args)
     for option, variable in (("table", "ASUSUAL_TABLE_NAME"), ("region", "ASUSUAL_REGION")):
