@@ -4,6 +4,7 @@ category, a trait's path), quoted; a few well-known traits by their names ("го
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from asusual.profiles.state import snake
@@ -57,7 +58,7 @@ def _country_name(code: str, lang: str) -> str:
     return str(Locale.parse(lang).territories.get(code, code))
 
 
-class _Words:
+class _Words(ABC):
     lang = "en"
     trait_labels: dict[str, str] = {}
     yes_no = ("yes", "no")
@@ -97,29 +98,37 @@ class _Words:
             return _number(value, self.lang)
         return f"«{value}»"
 
+    @abstractmethod
     def trait(self, rule: Trait, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one trait condition, in this language."""
 
+    @abstractmethod
     def purchased(self, rule: Purchased, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one purchased condition, in this language."""
 
+    @abstractmethod
     def viewed(self, rule: Viewed, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one viewed condition, in this language."""
 
+    @abstractmethod
     def orders(self, rule: Orders, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one orders condition, in this language."""
 
+    @abstractmethod
     def consent(self, channel: str, topic: str, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one consent condition, in this language."""
 
+    @abstractmethod
     def tenure(self, stage: str, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one tenure condition, in this language."""
 
+    @abstractmethod
     def country(self, name: str, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one country condition, in this language."""
 
+    @abstractmethod
     def birthday(self, days: int, negated: bool) -> str:
-        raise NotImplementedError
+        """The sentence of one birthday condition, in this language."""
 
 
 def _trait_polarity(rule: Trait, negated: bool) -> tuple[str, bool]:
