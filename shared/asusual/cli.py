@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from asusual import clock
+from asusual import clock, purchases
 from asusual.access import service
 from asusual.access.models import Channel, KeyScope
 from asusual.campaigns import service as campaigns
@@ -416,7 +416,7 @@ def _text(value: object) -> object:
 def _replenishment_backtest(args: argparse.Namespace) -> int:
     try:
         report = backtest.run_backtest(args.purchases)
-    except (backtest.BacktestInputError, OSError, UnicodeDecodeError) as exc:
+    except (purchases.BacktestInputError, OSError, UnicodeDecodeError) as exc:
         sys.stderr.write(f"asusual: {exc}\n")
         return 2
     if args.json:
@@ -439,7 +439,7 @@ def _positive(text: str) -> int:
 def _recommendations_backtest(args: argparse.Namespace) -> int:
     try:
         report = recommendations_backtest.run_backtest(args.purchases, args.k)
-    except (recommendations_backtest.BacktestInputError, OSError, UnicodeDecodeError) as exc:
+    except (purchases.BacktestInputError, OSError, UnicodeDecodeError) as exc:
         sys.stderr.write(f"asusual: {exc}\n")
         return 2
     if args.json:

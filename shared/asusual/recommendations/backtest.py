@@ -17,24 +17,17 @@ Methods: ``asusual`` (:func:`recommend`, the blend), ``popularity`` (the k most 
 
 from __future__ import annotations
 
-import csv
-import math
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from asusual.purchases import read_purchases
 from asusual.recommendations.cooccurrence import Blend, Bought, CoOccurrence, buy_again, recommend
 
-REQUIRED = ("customer_id", "product_id", "quantity", "timestamp")
 METHODS = ("asusual", "popularity", "buy_again")
-
-
-class BacktestInputError(ValueError):
-    """The purchases file cannot be used; the message names the column and the line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,56 +57,9 @@ class BacktestReport(BaseModel):
 
 
 def read_lines(path: Path) -> list[Line]:
-    """The lines of a purchases CSV, validated (BacktestInputError names the column and line)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        try:
-            return list(_lines(reader, path))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise BacktestInputError(f"{path}, line {reader.line_num + 1}: {exc}") from None
-
-
-def _lines(reader: csv.DictReader[str], path: Path) -> Iterator[Line]:
-    if reader.fieldnames is None:
-        raise BacktestInputError(f"{path}: empty file; expected the columns {', '.join(REQUIRED)}")
-    reader.fieldnames = [name.strip() for name in reader.fieldnames]
-    for column in REQUIRED:
-        if column not in reader.fieldnames:
-            raise BacktestInputError(f"{path}, line 1: missing column {column!r}")
-    for record in reader:
-        where = f"{path}, line {reader.line_num}"
-
-        def value(column: str, record: dict[str, str | None] = record, where: str = where) -> str:
-            text = (record.get(column) or "").strip()
-            if not text:
-                raise BacktestInputError(f"{where}: empty {column}")
-            return text
-
-        yield Line(
-            customer_id=value("customer_id"),
-            product_id=value("product_id"),
-            quantity=_quantity(value("quantity"), where),
-            at=_timestamp(value("timestamp"), where),
-            basket_id=(record.get("basket_id") or "").strip() or None,
-        )
-
-
-def _quantity(text: str, where: str) -> float:
-    try:
-        quantity = float(text)
-    except ValueError:
-        raise BacktestInputError(f"{where}: quantity {text!r} is not a number") from None
-    if not math.isfinite(quantity):
-        raise BacktestInputError(f"{where}: quantity {text!r} is not a number")
-    return quantity
-
-
-def _timestamp(text: str, where: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise BacktestInputError(f"{where}: timestamp {text!r} is not an ISO-8601 time") from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    """The lines of a purchases CSV (asusual.purchases: BacktestInputError names the column and
+    line), as the replay needs them."""
+    return [Line(r.customer_id, r.product_id, r.quantity, r.at, r.basket_id) for r in read_purchases(path)]
 
 
 def baskets(lines: list[Line]) -> list[Basket]:

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from asusual.recommendations.backtest import BacktestInputError, Line, backtest, baskets, read_lines
+from asusual.purchases import BacktestInputError
+from asusual.recommendations.backtest import Line, backtest, baskets, read_lines
 
 
 def at(hour: int) -> datetime:

@@ -1,6 +1,7 @@
 import pytest
 
-from asusual.triggers.backtest import BacktestInputError, backtest, read_purchases, run_backtest
+from asusual.purchases import BacktestInputError, read_purchases
+from asusual.triggers.backtest import backtest, run_backtest
 
 from . import day, every, write_purchases
 
