@@ -249,11 +249,16 @@ def _dispatch_once(intent: Intent, deps: DispatchDeps, now: datetime) -> Dispatc
     if customer is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason="unknown_profile")
     state = customer.state
+    kind = kind_of(intent.facts)
+    wanted = kind.product_ids(intent.facts)
+    catalog = deps.catalog.get_products(set(wanted)) if wanted else {}
+    if (reason := kind.obsolete(intent.facts, state, catalog, now)) is not None:
+        return DispatchResult(status=DispatchStatus.SKIPPED, reason=reason)
     reachable = addresses(state, deps.webhooks)
     choice = choose_channel(intent, state, customer.view.preferred_channel, reachable)
     if choice.channel is None or choice.address is None:
         return DispatchResult(status=DispatchStatus.SKIPPED, reason=choice.reason)
-    if seasonal := kind_of(intent.facts).in_season_only(intent.facts):
+    if seasonal := kind.in_season_only(intent.facts):
         season = common_season(now, customer.zones)
         if any(not in_season(p, season) for p in deps.catalog.get_products(set(seasonal)).values()):
             # no sunscreen reminder in local winter (nor when the local season is unknown)

@@ -113,6 +113,14 @@ class TriggerKind(Generic[F]):
         """The segment the message goes to: its explanation says in words why the customer is in it."""
         return None
 
+    def obsolete(
+        self, facts: F, state: ProfileState, catalog: Mapping[str, CatalogProduct], now: datetime
+    ) -> str | None:
+        """Why the message is no longer wanted when it is about to go (the cart was bought in the
+        store while the reminder waited out the night, the product sold out again): the skip
+        reason, or None. ``catalog`` holds the catalog's entries for ``product_ids``."""
+        return None
+
     def in_season_only(self, facts: F) -> frozenset[str]:
         """Products the message is about only in their local season (no sunscreen in winter)."""
         return frozenset()
