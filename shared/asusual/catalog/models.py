@@ -53,6 +53,11 @@ class CatalogProduct(Product):
     promoted: bool = Field(
         default=False, description="in the offer pool that decisions and marketing messages choose from"
     )
+    in_stock: bool = Field(
+        default=True,
+        description="can be bought now; an out-of-stock product is never offered, and its return to "
+        "stock tells the customers who wanted it (back_in_stock)",
+    )
     updated_at: datetime | None = Field(default=None, description="set by asusual when stored")
 
     @field_validator("currency", mode="before")

@@ -54,7 +54,11 @@ def choose_offer(
     eligible = [
         p
         for p in pool
-        if not p.sensitive and p.price is not None and in_season(p, season) and p.product_id not in recent
+        if not p.sensitive
+        and p.in_stock
+        and p.price is not None
+        and in_season(p, season)
+        and p.product_id not in recent
     ]
     if not eligible:
         return None
