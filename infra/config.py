@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aws_cdk import App
 
@@ -42,6 +43,9 @@ class StageConfig:
     # never order_status or consent_confirmation (a kind the dispatcher does not know refuses to start)
     trigger_holdouts: dict[str, int] = field(default_factory=dict)
     trigger_conversion_days: int = 7  # an order within this many days of a message counts for it
+    # where visitors are (README "Where the visitor is"): a local .mmdb City database (GeoLite2 City,
+    # DB-IP City Lite) the retailer supplies, bundled as a layer of the intake; unset: not located
+    geoip_database: str | None = None
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -59,6 +63,8 @@ class StageConfig:
         check_trigger_holdouts(self.trigger_holdouts)  # names the kind: "trigger holdouts: ..."
         if not 1 <= self.trigger_conversion_days <= 90:
             raise ValueError(f"trigger_conversion_days: {self.trigger_conversion_days} must be 1 to 90")
+        if self.geoip_database is not None and not Path(self.geoip_database).is_file():
+            raise ValueError(f"geoip_database: {self.geoip_database!r} is not a file (a City .mmdb)")
 
     @property
     def retain_data(self) -> bool:
@@ -106,4 +112,5 @@ class StageConfig:
             default_locale=get("default_locale"),
             trigger_holdouts=percents("trigger_holdouts"),
             trigger_conversion_days=int(get("trigger_conversion_days") or 7),
+            geoip_database=get("geoip_database"),
         )

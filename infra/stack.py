@@ -44,7 +44,9 @@ class AsusualStack(Stack):
         # Delivery keeps the link secret; intake and admin derive public sources' identity secrets from it
         self.delivery = Delivery(self, "Delivery", base=self.base, config=config)
         links = self.delivery.link_secret
-        self.intake = Intake(self, "Intake", base=self.base, link_secret=links)
+        self.intake = Intake(
+            self, "Intake", base=self.base, link_secret=links, geoip_database=config.geoip_database
+        )
         self.profiles = Profiles(self, "Profiles", base=self.base, privacy=self.privacy)
         self.admin = Admin(self, "Admin", base=self.base, link_secret=links, config=config)
         self.triggers = Triggers(self, "Triggers", base=self.base)

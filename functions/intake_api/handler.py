@@ -24,9 +24,10 @@ from asusual.access.throttle import RateLimiter
 from asusual.api import KEY_SECURITY, error_responses, json_request_body, make_resolver
 from asusual.intake.models import EventType, IntakeResponse, SegmentBatch, SegmentMessage
 from asusual.intake.service import IntakeRequest, Limits, ingest
+from asusual.iplocation import Locator
 from asusual.observability import logger, metrics, tracer
 from asusual.settings import get_settings
-from asusual.store import clients, secrets
+from asusual.store import clients, geoip, secrets
 from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.queues import SqsEventPublisher
 
@@ -49,11 +50,13 @@ _RESPONSES: dict[int, Any] = {
 # the link secrets derive each public source's identity secret (signed user ids, asusual.access.identity)
 REQUIRED_SETTINGS: tuple[str, ...] = ("events_queue_url", "link_secrets_arn|link_secrets")
 get_settings().require(*REQUIRED_SETTINGS)
+# a database that is set but does not open refuses to start the function (asusual.store.geoip)
+geoip.locator(get_settings().geoip_database)
 
 
 @cache
 def dependencies() -> tuple[
-    CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits, PublicOrigins, IdentityVerifier
+    CachedKeyLookup, SqsEventPublisher, RateLimiter, Limits, PublicOrigins, IdentityVerifier, Locator | None
 ]:
     settings = get_settings()
     keys = cached_key_lookup()
@@ -65,6 +68,7 @@ def dependencies() -> tuple[
         Limits(rate=settings.default_rate_limit, burst=settings.default_burst),
         public_origins(),
         IdentityVerifier(secrets.link_secrets),  # read only when a signed identify arrives
+        geoip.locator(settings.geoip_database),
     )
 
 
@@ -75,7 +79,7 @@ def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[s
     event = app.current_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
-    keys, publisher, limiter, limits, _origins, identities = dependencies()
+    keys, publisher, limiter, limits, _origins, identities, locator = dependencies()
     result = ingest(
         IntakeRequest(
             kind=kind,
@@ -84,12 +88,14 @@ def _ingest(kind: EventType | None, *, key_in_query: bool = False) -> Response[s
             authorization=event.headers.get("authorization"),
             origin=event.headers.get("origin"),
             query_key=event.query_string_parameters.get("writeKey") if key_in_query else None,
+            client_ip=event.request_context.http.get("sourceIp"),
         ),
         keys=keys,
         publisher=publisher,
         limiter=limiter,
         default_limits=limits,
         identities=identities,
+        locator=locator,
         now=clock.now(),
     )
     return Response(

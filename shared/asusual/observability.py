@@ -27,7 +27,10 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-
 PHONE = re.compile(r"\+\d[\d\s()-]{8,18}\d")  # international form (E.164 and spaced): +7 916 123-45-67
 PERSONAL_FIELDS = frozenset(
     {"email", "phone", "to", "address", "name", "first_name", "last_name", "middle_name", "traits",
-     "firstName", "lastName", "middleName", "birthday", "device_token", "push_address"}
+     "firstName", "lastName", "middleName", "birthday", "device_token", "push_address",
+     # a visitor's IP address (docs/privacy.md, "Where the visitor is"): context.ip, API Gateway's
+     # requestContext.http.sourceIp and the forwarding headers of a logged event
+     "ip", "sourceIp", "source_ip", "client_ip", "x-forwarded-for", "forwarded", "x-real-ip"}
 )  # fmt: skip
 # asusual.access.keys: a scope prefix and secrets.token_urlsafe(32) (43 characters; shorter ones too)
 API_KEY = re.compile(r"(asu_[wra]_)[A-Za-z0-9_-]{16,}")

@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     trigger_conversion_days: int = Field(
         default=7, ge=1, le=90, description="an order this many days after a trigger's message counts for it"
     )
+    # -- where visitors are (asusual.iplocation; README "Where the visitor is") -------------------
+    geoip_database: str | None = Field(
+        default=None,
+        description="path of a MaxMind-format City database (GeoLite2 City, DB-IP City Lite); unset: "
+        "visitors are not located by their IP; set but not opening: the intake refuses to start",
+    )
 
     @field_validator("trigger_holdouts", mode="before")
     @classmethod

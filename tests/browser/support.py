@@ -60,9 +60,9 @@ class RecordingGateway(LocalGateway):
         self.requests: list[Seen] = []
 
     def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
+        self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
     ) -> tuple[int, dict[str, str], bytes]:
-        status, answer_headers, answer = super().handle(method, target, headers, body)
+        status, answer_headers, answer = super().handle(method, target, headers, body, source_ip)
         lowered = {k.lower(): v for k, v in headers.items()}
         self.requests.append(Seen(method, target, lowered, body, status, answer))
         return status, answer_headers, answer

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -11,6 +13,7 @@ import pytest
 
 from asusual.local.gateway import api_gateway_event
 from asusual.local.runtime import LocalContext
+from asusual.observability import logger
 from asusual.store.queues import decode_event
 
 
@@ -173,3 +176,23 @@ def messages_api(runtime):
     from functions.messages_api import handler
 
     return json_api(handler, "messages_api", "read_local_key")
+
+
+@pytest.fixture
+def log_text(capsys, caplog):
+    """Everything written while the test runs: the package logger at DEBUG (its own stream),
+    the root logger at DEBUG (caplog), stdout and stderr (metrics, the gateway's threads)."""
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    caplog.set_level(logging.DEBUG)
+
+    def text() -> str:
+        out, err = capsys.readouterr()
+        return "\n".join((stream.getvalue(), caplog.text, out, err))
+
+    yield text
+    handler.setStream(previous)
+    logger.setLevel(level)

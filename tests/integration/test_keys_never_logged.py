@@ -6,9 +6,7 @@ local gateway over real HTTP: no raw key, nor its Basic form, anywhere in what w
 from __future__ import annotations
 
 import base64
-import io
 import json
-import logging
 import urllib.error
 import urllib.request
 from typing import Any
@@ -25,26 +23,6 @@ from tests.integration.api_calls import as_text_body, authorization, call, event
 from tests.integration.conftest import Answer
 
 TRACK = {"userId": "u-1", "event": "Order Completed", "properties": {"order_id": "o-1"}}
-
-
-@pytest.fixture
-def log_text(capsys, caplog):
-    """Everything written while the test runs: the package logger at DEBUG (its own stream),
-    the root logger at DEBUG (caplog), stdout and stderr (metrics, the gateway's threads)."""
-    stream = io.StringIO()
-    handler = logger.registered_handler
-    previous = handler.setStream(stream)
-    level = logger.log_level
-    logger.setLevel("DEBUG")
-    caplog.set_level(logging.DEBUG)
-
-    def text() -> str:
-        out, err = capsys.readouterr()
-        return "\n".join((stream.getvalue(), caplog.text, out, err))
-
-    yield text
-    handler.setStream(previous)
-    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -101,6 +101,16 @@ def test_api_gateway_event_logged_whole_has_no_credentials_and_no_unreadable_bod
     }
 
 
+def test_api_gateway_event_logged_whole_has_no_ip_address():
+    event = {
+        "headers": {"x-forwarded-for": "95.165.10.20", "forwarded": "for=95.165.10.20", "host": "h"},
+        "requestContext": {"http": {"sourceIp": "95.165.10.20", "method": "POST"}},
+        "context": {"ip": "95.165.10.20", "locale": "ru-RU"},
+    }
+    assert "95.165.10.20" not in json.dumps(redact(event))
+    assert redact(event)["requestContext"] == {"http": {"sourceIp": "<redacted>", "method": "POST"}}
+
+
 def _log_lines(emit) -> list[str]:
     stream = io.StringIO()
     handler = logger.registered_handler

@@ -80,6 +80,41 @@ def test_handler_deployed_without_its_queue_refuses_to_start_at_import():
     assert started.returncode == 0, started.stderr
 
 
+def test_intake_deployed_with_a_geoip_database_that_does_not_open_refuses_to_start(tmp_path):
+    from tests.geoip import build_city_database
+
+    database = tmp_path / "GeoLite2-City.mmdb"
+
+    def start():
+        return subprocess.run(
+            [sys.executable, "-c", "import functions.intake_api.handler"],
+            env={
+                "PATH": "/usr/bin:/bin",
+                **DEPLOYED,
+                "ASUSUAL_EVENTS_QUEUE_URL": "https://sqs.example/1/events",
+                "ASUSUAL_LINK_SECRETS_ARN": "arn:aws:secretsmanager:eu-central-1:1:secret:links",
+                "ASUSUAL_GEOIP_DATABASE": str(database),
+            },
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    refused = start()
+    assert refused.returncode == 1
+    assert f"GeoipDatabaseError: ASUSUAL_GEOIP_DATABASE='{database}' does not open" in refused.stderr
+    build_city_database(database)
+    started = start()
+    assert started.returncode == 0, started.stderr
+
+
+def test_settings_geoip_database_unset_by_default(env):
+    env.delenv("ASUSUAL_GEOIP_DATABASE", raising=False)
+    assert Settings().geoip_database is None
+    env.setenv("ASUSUAL_GEOIP_DATABASE", "/opt/GeoLite2-City.mmdb")
+    assert Settings().geoip_database == "/opt/GeoLite2-City.mmdb"
+
+
 def test_settings_page_look_has_accessible_defaults(env):
     settings = Settings()
     assert (

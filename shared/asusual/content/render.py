@@ -40,7 +40,7 @@ from asusual.content.pack import PLACEMENTS, ContentPack, Situation, describe, l
 from asusual.errors import AsusualError
 from asusual.localtime import own_zone
 from asusual.observability import tracer
-from asusual.profiles.view import ProfileView, TenureStage
+from asusual.profiles.view import ProfileView, TenureStage, present_zones
 
 NEUTRAL_PRODUCT = {"ru": "товар из вашего заказа", "en": "your item"}
 NEUTRAL_OFFER = {"ru": "товар, подобранный для вас", "en": "an item picked for you"}
@@ -138,9 +138,14 @@ class _Scene:
 
 def _scene(request: ContentInput, locale: str) -> _Scene:
     country = request.country.strip().upper() if request.country and request.country.strip() else None
+    daypart = common_daypart(request.now, request.zones)
+    if daypart is None and request.trigger in PLACEMENTS:
+        # a visitor on a page now: the IP's zone may tell the time of day (a wrong guess costs a
+        # "Good evening" at five; a message is timed by the zones alone, asusual.profiles.location)
+        daypart = common_daypart(request.now, present_zones(request.profile, request.zones))
     return _Scene(
         locale=locale,
-        daypart=common_daypart(request.now, request.zones),
+        daypart=daypart,
         season=common_season(request.now, request.zones),
         holiday=common_holiday(country, request.now, request.zones, locale),
         country=country,
@@ -289,6 +294,7 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
         "product": products[0] if products else None,
         "offer": offer,
         "confirm_url": request.confirm_url,
+        "city": request.profile.city.name_in(locale) if request.profile.city else None,
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     out.update(_fact_variables(request.facts))

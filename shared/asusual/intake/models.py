@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from asusual.access.models import Channel
+from asusual.iplocation import IpLocation
 
 
 class EventType(StrEnum):
@@ -164,6 +165,13 @@ class IntakeEvent(BaseModel):
         exclude_if=lambda v: not v,
         description="set by the intake, never read from a message: a public source's event whose "
         "userId came with a valid context.identity_signature (asusual.access.identity)",
+    )
+    ip_location: IpLocation | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="set by the intake, never read from a message: where the database of "
+        "ASUSUAL_GEOIP_DATABASE places context.ip (or, for a public source, the request's address); "
+        "the address itself is taken out of context and goes no further (asusual.intake.service.located)",
     )
 
     @property

@@ -15,6 +15,7 @@ from asusual.access.service import KeyLookup, authenticate
 from asusual.access.throttle import RateLimiter
 from asusual.intake.models import EventType, IntakeEvent, IntakeResponse, SourceContext
 from asusual.intake.parsing import decode_body, parse_request, write_key_in_body
+from asusual.iplocation import Locator, languages_for, lookup_address
 from asusual.observability import MetricUnit, logger, metrics
 
 
@@ -32,6 +33,10 @@ class IntakeRequest:
     authorization: str | None
     query_key: str | None = None  # ?writeKey= (RudderStack's beacon: sendBeacon cannot set headers)
     origin: str | None = None  # a browser's Origin: the key's source must be public and allow it
+    # the address the request came from (API Gateway's sourceIp): a public source's visitor, whose
+    # browser SDK sends no context.ip (Segment's servers fill it the same way); never read for a
+    # server-side source, whose requests come from the retailer's own servers
+    client_ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ def ingest(
     default_limits: Limits,
     identities: IdentityVerifier,
     now: datetime,
+    locator: Locator | None = None,
 ) -> IntakeResponse:
     header_key = key_from_authorization(request.authorization) or request.query_key
     principal = _authenticate(header_key, keys, now) if header_key else None
@@ -77,7 +83,9 @@ def ingest(
         ),
         received_at=now,
     )
-    parsed.events = [signed_identity(event, identities) for event in parsed.events]
+    parsed.events = [
+        located(signed_identity(event, identities), locator, request.client_ip) for event in parsed.events
+    ]
     if parsed.events:
         publisher.publish(parsed.events)
     metrics.add_metric(name="MessagesAccepted", unit=MetricUnit.Count, value=len(parsed.events))
@@ -120,6 +128,27 @@ def signed_identity(event: IntakeEvent, identities: IdentityVerifier) -> IntakeE
             message_id=event.message_id,
         )
     return event.model_copy(update={"context": context, "identity_signed": signed})
+
+
+def located(event: IntakeEvent, locator: Locator | None, client_ip: str | None) -> IntakeEvent:
+    """The event with ``context.ip`` taken out (the address goes no further: not on the queue, not
+    in a profile, not in a log) and, when the database places the address, ``ip_location`` with
+    the city's name in the visitor's language and English only (``asusual.iplocation``).
+
+    The address is the message's ``context.ip``; a public source's message without one is placed by
+    the address its request came from. A message that sends ``context.ip`` is taken at its word,
+    whatever it sends ("0.0.0.0", as Segment's clients send to opt out, places nobody)."""
+    context = event.context
+    sent = "ip" in context
+    raw = context.get("ip") if sent else (client_ip if event.source.public else None)
+    address = lookup_address(raw)
+    place = locator.locate(address) if locator is not None and address is not None else None
+    update: dict[str, object] = {}
+    if sent:
+        update["context"] = {k: v for k, v in context.items() if k != "ip"}
+    if place is not None:
+        update["ip_location"] = place.in_languages(languages_for(context.get("locale")))
+    return event.model_copy(update=update) if update else event
 
 
 def _authenticate(raw_key: str | None, keys: KeyLookup, now: datetime) -> Principal:

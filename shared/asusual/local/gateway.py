@@ -102,16 +102,18 @@ class LocalGateway:
 
     # -- routing -------------------------------------------------------------------------------
     def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
+        self, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
     ) -> tuple[int, dict[str, str], bytes]:
-        """Every request, whatever its method: a local route, an API function, or API Gateway's 404."""
+        """Every request, whatever its method: a local route, an API function, or API Gateway's 404.
+        ``source_ip``: the client's address, as API Gateway gives it (a page's visitor is located by
+        it, asusual.intake.service.located)."""
         path = urlsplit(target).path
         if path.startswith("/_local/") or path == "/openapi.json":
             return self._local(method, path, headers, body)
         function = self._function_for(method, path) if method in API_METHODS else None
         if function is None:
             return no_route()
-        event = api_gateway_event(method, target, headers, body)
+        event = api_gateway_event(method, target, headers, body, source_ip=source_ip)
         result = self.runtime.invoke(function.name, function.handler, event)
         return _from_lambda(result)
 
@@ -220,7 +222,7 @@ def _handler_class(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 body = self.rfile.read(length) if length else b""
                 try:
                     status, headers, payload = gateway.handle(
-                        self.command, self.path, dict(self.headers.items()), body
+                        self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
                     )
                 except Exception:  # the gateway itself failed, as API Gateway would answer
                     status, headers, payload = _json(

@@ -13,8 +13,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from asusual.localtime import country_zones, zones_at_offset
+from asusual.profiles.location import declared_country
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import TimezoneEvidence, timezone_of
+
+# zones that say where a customer may be, not where they are: never the one zone messages go by
+GUESSES = frozenset({TimezoneEvidence.PHONE, TimezoneEvidence.IP})
 
 
 class BirthdayEntry(BaseModel):
@@ -36,33 +40,22 @@ def has_marketing_consent(state: ProfileState) -> bool:
 
 
 def country_of(traits: dict[str, Any], default_country: str | None) -> str | None:
-    """Declared address country (ISO code), else the phone number's region, else the default."""
-    address = traits.get("address")
-    if isinstance(address, dict):
-        declared = address.get("country")
-        if isinstance(declared, str) and country_zones(declared):
-            return declared.strip().upper()
-    phone = traits.get("phone")
-    if isinstance(phone, str) and phone.startswith("+"):
-        import phonenumbers  # here, not at import (cold start)
-
-        try:
-            region = phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
-        except phonenumbers.NumberParseException:
-            region = None
-        if region and country_zones(region):
-            return str(region)
-    return default_country
+    """Declared address country (ISO code), else the phone number's region, else the default. Never
+    the IP's (asusual.profiles.location): a VPN or a roaming SIM is no country to keep hours by."""
+    declared = declared_country(traits)
+    return declared.code if declared is not None else default_country
 
 
 def plausible_zones(state: ProfileState, default_country: str | None) -> tuple[str, ...]:
     """The customer's zone when known; else every zone of their country; else ()."""
     traits = {k: v.value for k, v in state.traits.items()}
     known = timezone_of(state, traits)
-    if known is not None and known.evidence is not TimezoneEvidence.PHONE:
+    if known is not None and known.evidence not in GUESSES:
         return (known.zone,)
-    # a phone number's single zone is a guess (+7 4012 Kaliningrad gives Europe/Bucharest): the
-    # local rules then hold in every zone of the number's country instead
+    # a phone number's single zone is a guess (+7 4012 Kaliningrad gives Europe/Bucharest), and so
+    # is an IP address's (a VPN, a roaming SIM, a carrier's NAT in the capital): the local rules then
+    # hold in every zone of the country instead, and the IP never narrows them — a message timed by
+    # a wrong zone would reach someone at night (docs/privacy.md, "Where the visitor is")
     zones = country_zones(country_of(traits, default_country))
     observed = state.context_utc_offset
     if observed is not None and isinstance(observed.value, int):

@@ -275,4 +275,11 @@ def contribution(
         anonymous_ties=anonymous_ties(event, linked),
         pending_consents=pending,
         views=_view(event),
+        # where the intake's IP lookup placed the visitor (the address never reaches the processor)
+        ip_location=stamped(place) if (place := _place(event)) else None,
     )
+
+
+def _place(event: IntakeEvent) -> dict[str, Any]:
+    """What a profile keeps of the place the intake located the event's visitor at ({}: nowhere)."""
+    return event.ip_location.kept() if event.ip_location is not None else {}

@@ -200,6 +200,14 @@ class ProfileState(BaseModel):
         f"{MAX_VIEWED_PRODUCTS} products, {MAX_VIEWS_PER_PRODUCT} views each",
     )
 
+    # -- where the visitor was, by their IP address (asusual.profiles.location): weak evidence --
+    ip_location: Stamped | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="{country, city: {language: name}, time_zone} the intake's IP lookup gave the latest "
+        "event; never the address itself (asusual.iplocation)",
+    )
+
     def join(self, other: ProfileState) -> ProfileState:
         orders = dict(self.orders)
         for order_id, order in other.orders.items():
@@ -221,6 +229,7 @@ class ProfileState(BaseModel):
             anonymous_ties=_join_ties(self.anonymous_ties, other.anonymous_ties),
             pending_consents=_join_maps(self.pending_consents, other.pending_consents),
             views=_join_views(self.views, other.views),
+            ip_location=later(self.ip_location, other.ip_location),
         )
 
     def without_identifiers(self, removed: frozenset[Identifier]) -> ProfileState:

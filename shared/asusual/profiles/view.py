@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.profiles.consent import awaiting_confirmation
 from asusual.profiles.facts import valid_timezone
+from asusual.profiles.location import City, Country, city_of, country_seen, ip_zone
 from asusual.profiles.state import ProfileState
 
 NO_CURRENCY = "XXX"  # ISO 4217's code for "no currency": orders whose currency was not given
@@ -45,6 +46,7 @@ class TimezoneEvidence(StrEnum):
     CONTEXT = "context"  # the device said so (context.timezone)
     SOURCE = "source"  # the store or call center the event came from
     PHONE = "phone"  # the phone number's region has one zone
+    IP = "ip"  # the visitor's IP address, where nothing above tells (asusual.profiles.location)
 
 
 class Timezone(BaseModel):
@@ -105,6 +107,11 @@ class ProfileView(BaseModel):
     purchases: list[Purchase]
     traits: dict[str, Any] = Field(description="every trait, latest value")
     segments: list[str] = Field(default_factory=list, description="ids of the live segments she is in")
+    # where she is (asusual.profiles.location): declared first, the IP address's only in its absence
+    city: City | None = Field(default=None, description="the address's city, else the IP's")
+    country: Country | None = Field(
+        default=None, description="the address's country, else the phone's, else the IP's (shown only)"
+    )
 
 
 def _pending(state: ProfileState) -> dict[str, dict[str, bool]]:
@@ -139,7 +146,18 @@ def timezone_of(state: ProfileState, traits: dict[str, Any]) -> Timezone | None:
             zones = ()
         if len(zones) == 1 and valid_timezone(zones[0]):
             return Timezone(zone=zones[0], evidence=TimezoneEvidence.PHONE)
-    return None
+    located = ip_zone(state, traits)
+    return Timezone(zone=located, evidence=TimezoneEvidence.IP) if located else None
+
+
+def present_zones(profile: ProfileView, zones: Sequence[str]) -> tuple[str, ...]:
+    """Where a visitor on a page is now, for what is read at once (a greeting's time of day), when
+    ``zones`` (where they may be) cannot tell: the IP's zone, when it is one of them or nothing else
+    is known. Never for a message: one read later is timed by ``zones`` alone."""
+    tz = profile.timezone
+    if tz is None or tz.evidence is not TimezoneEvidence.IP or (zones and tz.zone not in zones):
+        return ()
+    return (tz.zone,)
 
 
 def locale_of(state: ProfileState) -> str | None:
@@ -218,4 +236,6 @@ def view(
         purchases=[Purchase(**p) for p in sorted(purchases.values(), key=lambda p: p["product_id"])],
         traits=traits,
         segments=sorted(segments),
+        city=city_of(state, traits, locale),
+        country=country_seen(state, traits),
     )
