@@ -53,6 +53,28 @@ class Settings(BaseSettings):
     reminder_lookback_days: int = Field(
         default=2, ge=0, le=14, description="the replenishment sweep re-reads due partitions this far back"
     )
+    # -- behaviour (docs/behaviour.md) ----------------------------------------------------------
+    cart_abandonment_minutes: int = Field(
+        default=240, ge=10, le=7 * 24 * 60, description="a cart untouched this long gets its reminder"
+    )
+    cart_max_age_days: int = Field(
+        default=14, ge=1, le=90, description="a product put in the cart longer ago no longer counts"
+    )
+    browse_abandonment_minutes: int = Field(
+        default=24 * 60,
+        ge=10,
+        le=14 * 24 * 60,
+        description="a browsed product not viewed for this long is recalled",
+    )
+    browse_abandonment_views: int = Field(
+        default=3, ge=2, le=20, description="views of a product within the window that make it browsed"
+    )
+    browse_abandonment_window_days: int = Field(
+        default=7, ge=1, le=30, description="the views that count fall within this many days"
+    )
+    abandonment_lookback_days: int = Field(
+        default=2, ge=0, le=14, description="the abandonment sweep re-reads due partitions this far back"
+    )
     # -- delivery (docs/delivery.md) -------------------------------------------------------------
     delivery_mode: Literal["aws", "outbox"] = Field(
         default="outbox", description="aws: SES/SNS/webhooks; outbox: the local outbox (local mode, tests)"

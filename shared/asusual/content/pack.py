@@ -70,6 +70,7 @@ ALWAYS_PRESENT = frozenset({
     "locale", "channel", "trigger", "greeting", "hello", "salutation", "signature",
     "has_name", "gender_known", "has_daypart", "has_season", "has_holiday", "has_offer", "has_products",
     "tenure", "is_new", "is_returning", "is_loyal", "order_count", "products", "promo", "today",
+    "more_products",
 })  # fmt: skip
 WHEN_KNOWN = frozenset({
     "name", "polite_name", "formal_name", "name_dative", "polite_dative",

@@ -194,6 +194,8 @@ def _fact_variables(facts: Mapping[str, Any]) -> dict[str, object]:
     days = facts.get("days_since")
     if isinstance(days, int) and not isinstance(days, bool) and days >= 0:
         out["days_since"] = days
+    more = facts.get("more")  # a cart's products beyond those a message names (0: none, or not a cart)
+    out["more_products"] = more if isinstance(more, int) and not isinstance(more, bool) and more > 0 else 0
     channels = facts.get("channels")
     if isinstance(channels, list | tuple):
         names = [c for c in channels if isinstance(c, str) and c]
