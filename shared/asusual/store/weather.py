@@ -19,15 +19,12 @@ import json
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
-
-from pydantic import BaseModel, ConfigDict
 
 from asusual.observability import logger
 from asusual.settings import Settings
@@ -60,6 +57,8 @@ def urllib_transport(url: str, timeout: float) -> Any:
     """The standard library's HTTP client: HTTPS only, a bounded answer."""
     if not url.startswith("https://"):
         raise ValueError("the weather provider is called over HTTPS only")
+    import urllib.request  # here, not at import: the cold start of a function that may never ask
+
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "asusual"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (https only, above)
         return json.loads(answer.read(MAX_ANSWER_BYTES))
@@ -68,65 +67,69 @@ def urllib_transport(url: str, timeout: float) -> Any:
 # --- Open-Meteo's answers ---------------------------------------------------------------------
 
 
-class _Place(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    latitude: float
-    longitude: float
-
-
-class _Geocoding(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    results: list[_Place] = []  # absent when nothing matches
-
-
-class _Daily(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    time: list[date]
-    weather_code: list[int | None] | None = None
-    apparent_temperature_max: list[float | None] | None = None
-    temperature_2m_max: list[float | None] | None = None
-    precipitation_sum: list[float | None] | None = None
-    snowfall_sum: list[float | None] | None = None
-    precipitation_probability_max: list[float | None] | None = None
-
-
-class _Forecast(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    utc_offset_seconds: int
-    daily: _Daily
+def _number(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name}: {value!r} is not a number")
+    return float(value)
 
 
 def coordinates_of(answer: Any) -> tuple[float, float] | None:
     """The best match of a geocoding answer; None when it found nothing (ValueError: not one)."""
-    found = _Geocoding.model_validate(answer).results
-    return (found[0].latitude, found[0].longitude) if found else None
+    if not isinstance(answer, dict):
+        raise ValueError("geocoding: not a JSON object")
+    found = answer.get("results")  # absent when nothing matches
+    if not found:
+        return None
+    if not isinstance(found, list) or not isinstance(found[0], dict):
+        raise ValueError("geocoding: results is not a list of places")
+    best = found[0]
+    latitude, longitude = (
+        _number(best.get("latitude"), "latitude"),
+        _number(best.get("longitude"), "longitude"),
+    )
+    if latitude is None or longitude is None:
+        raise ValueError("geocoding: a place without coordinates")
+    return latitude, longitude
 
 
 def forecast_of(answer: Any) -> Forecast:
-    """A forecast answer as local days (ValueError: not one)."""
-    parsed = _Forecast.model_validate(answer)
-    daily = parsed.daily
+    """A forecast answer as local days (ValueError: not one). Hand-read, not a pydantic model:
+    model classes would add their build time to every cold start of decide_api and the dispatcher."""
+    daily = answer.get("daily") if isinstance(answer, dict) else None
+    offset = answer.get("utc_offset_seconds") if isinstance(answer, dict) else None
+    if not isinstance(daily, dict) or isinstance(offset, bool) or not isinstance(offset, int):
+        raise ValueError("forecast: no daily values or no utc_offset_seconds")
+    times = daily.get("time")
+    if not isinstance(times, list) or not all(isinstance(t, str) for t in times):
+        raise ValueError("forecast: daily.time is not a list of dates")
+    days = [date.fromisoformat(t) for t in times]
 
-    def at(values: list[Any] | None, i: int) -> Any:
-        return values[i] if values is not None and i < len(values) else None
+    def column(name: str) -> list[float | None]:
+        values = daily.get(name)
+        if values is None:
+            return [None] * len(days)
+        if not isinstance(values, list):
+            raise ValueError(f"forecast: daily.{name} is not a list")
+        return [_number(v, f"daily.{name}") for v in values] + [None] * (len(days) - len(values))
 
-    days = tuple(
-        DayWeather(
-            day=day,
-            weather_code=at(daily.weather_code, i),
-            apparent_max_c=at(daily.apparent_temperature_max, i),
-            temperature_max_c=at(daily.temperature_2m_max, i),
-            precipitation_mm=at(daily.precipitation_sum, i),
-            snowfall_cm=at(daily.snowfall_sum, i),
-            precipitation_probability=at(daily.precipitation_probability_max, i),
-        )
-        for i, day in enumerate(daily.time)
+    code, apparent, air, rain, snow, chance = (column(name) for name in DAILY)
+    return Forecast(
+        utc_offset_seconds=offset,
+        days=tuple(
+            DayWeather(
+                day=day,
+                weather_code=None if (wmo := code[i]) is None else int(wmo),
+                apparent_max_c=apparent[i],
+                temperature_max_c=air[i],
+                precipitation_mm=rain[i],
+                snowfall_cm=snow[i],
+                precipitation_probability=chance[i],
+            )
+            for i, day in enumerate(days)
+        ),
     )
-    return Forecast(utc_offset_seconds=parsed.utc_offset_seconds, days=days)
 
 
 # --- the adapter ------------------------------------------------------------------------------

@@ -182,3 +182,44 @@ def test_weather_source_open_meteo_uses_injected_transport():
     finally:
         use_transport(None)
     assert len(transport.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ([], "geocoding: not a JSON object"),
+        ({"results": "Moscow"}, "geocoding: results is not a list of places"),
+        ({"results": [{"name": "Moscow", "latitude": 55.75}]}, "geocoding: a place without coordinates"),
+        ({"results": [{"latitude": "55.75", "longitude": 37.6}]}, "latitude: '55.75' is not a number"),
+    ],
+)
+def test_coordinates_of_malformed_answer_named(bad, message):
+    with pytest.raises(ValueError, match=message):
+        coordinates_of(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"daily": {"time": ["2027-01-15"]}}, "no daily values or no utc_offset_seconds"),
+        ({"utc_offset_seconds": 0, "daily": {"time": "2027-01-15"}}, "daily.time is not a list of dates"),
+        ({"utc_offset_seconds": 0, "daily": {"time": ["15.01.2027"]}}, "Invalid isoformat"),
+        (
+            {"utc_offset_seconds": 0, "daily": {"time": ["2027-01-15"], "weather_code": ["snow"]}},
+            "daily.weather_code: 'snow' is not a number",
+        ),
+    ],
+)
+def test_forecast_of_malformed_answer_named(bad, message):
+    with pytest.raises(ValueError, match=message):
+        forecast_of(bad)
+
+
+def test_forecast_of_missing_or_short_columns_unknown_values():
+    forecast = forecast_of(
+        {"utc_offset_seconds": 0, "daily": {"time": ["2027-01-15", "2027-01-16"], "weather_code": [61]}}
+    )
+    assert forecast.days == (
+        DayWeather(day=date(2027, 1, 15), weather_code=61),
+        DayWeather(day=date(2027, 1, 16)),
+    )
