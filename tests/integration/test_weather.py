@@ -125,3 +125,17 @@ def test_decide_weather_off_or_unavailable_exactly_the_season_rule(
         assert "weather" not in answer["context"]
     asked = transport.calls if isinstance(transport.calls, int) else len(transport.calls)
     assert asked == (0 if weather_setting == "off" else 1)  # a failure is remembered for minutes
+
+
+def test_catalog_unknown_weather_word_rejected_naming_the_field(admin_api):
+    answer = admin_api(
+        "POST", "/v1/catalog/products", {"products": [{**CATALOG[0], "weather": ["snowstorm"]}]}
+    )
+    assert answer.status == 200, answer.body
+    assert answer.json()["rejected"] == [
+        {
+            "index": 0,
+            "product_id": "jacket-1",
+            "reason": "weather.0: Input should be 'cold', 'rain' or 'heat'",
+        }
+    ]
