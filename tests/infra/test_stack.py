@@ -680,26 +680,3 @@ def test_every_function_is_deployed_with_every_setting_its_handler_requires(synt
             assert any(f"ASUSUAL_{n.upper()}" in env for n in needed.split("|")), (package, needed)
         checked.add(package)
     assert len(checked) == len(functions) == 13
-
-
-def test_weather_only_the_functions_that_look_it_up_are_switched_on(synthesized):
-    _, template, _ = synthesized
-    switched = sorted(
-        name[:-8]  # the logical id without CDK's hash
-        for name, function in resources(template, "AWS::Lambda::Function").items()
-        if function["Properties"].get("Environment", {}).get("Variables", {}).get("ASUSUAL_WEATHER")
-        == "open-meteo"
-    )
-    assert switched == ["Decisionsdecideapi", "Deliverydispatcher"]
-    # Open-Meteo is on the internet: no function is in a VPC (Lambda outside one has egress)
-    assert all(
-        "VpcConfig" not in f["Properties"] for f in resources(template, "AWS::Lambda::Function").values()
-    )
-
-
-def test_weather_off_by_default_and_read_from_cdk_context():
-    assert StageConfig().weather_environment == {}
-    config = StageConfig.from_app(App(context={"weather": "open-meteo"}))
-    assert config.weather_environment == {"ASUSUAL_WEATHER": "open-meteo"}
-    with pytest.raises(ValueError, match="weather: 'openweather' must be one of off, open-meteo"):
-        StageConfig(weather="openweather")
