@@ -169,6 +169,23 @@ class Settings(BaseSettings):
         default=7, ge=1, le=90, description="an order this many days after a trigger's message counts for it"
     )
 
+    # -- weather-aware offers and words (docs/weather.md); off unless switched on ---------------
+    weather: Literal["off", "open-meteo"] = Field(
+        default="off", description="off: no weather (the season rule alone); open-meteo: Open-Meteo, no key"
+    )
+    weather_timeout_ms: int = Field(
+        default=800, ge=50, le=5_000, description="one weather lookup (geocoding and forecast) waits at most"
+    )
+    weather_cache_seconds: int = Field(
+        default=3_600, ge=0, le=86_400, description="how long a Lambda keeps a city's forecast"
+    )
+    weather_geocoding_url: str = Field(
+        default="https://geocoding-api.open-meteo.com/v1/search", description="Open-Meteo's geocoding"
+    )
+    weather_forecast_url: str = Field(
+        default="https://api.open-meteo.com/v1/forecast", description="Open-Meteo's forecast"
+    )
+
     @field_validator("trigger_holdouts", mode="before")
     @classmethod
     def _holdouts_are_percents(cls, value: object) -> object:
