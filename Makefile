@@ -40,12 +40,14 @@ SMS_ORIGINATION ?=
 ALARM_EMAIL ?=
 DEFAULT_COUNTRY ?=
 GEOIP_DATABASE ?=
+WEATHER ?=
 CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(SENDER_EMAIL),-c sender_email=$(SENDER_EMAIL)) \
   $(if $(SMS_ORIGINATION),-c sms_origination=$(SMS_ORIGINATION)) \
   $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
   $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY)) \
-  $(if $(GEOIP_DATABASE),-c geoip_database=$(abspath $(GEOIP_DATABASE)))
+  $(if $(GEOIP_DATABASE),-c geoip_database=$(abspath $(GEOIP_DATABASE))) \
+  $(if $(WEATHER),-c weather=$(WEATHER))
 
 .PHONY: help venv npm browser-setup test $(TIERS) lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
 

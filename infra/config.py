@@ -14,6 +14,7 @@ from asusual.settings import check_trigger_holdouts
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 LOCALES = ("ru", "en")
+WEATHER_PROVIDERS = ("off", "open-meteo")  # asusual.settings.Settings.weather
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class StageConfig:
     # where visitors are (README "Where the visitor is"): a local .mmdb City database (GeoLite2 City,
     # DB-IP City Lite) the retailer supplies, bundled as a layer of the intake; unset: not located
     geoip_database: str | None = None
+    # weather-aware offers and words (docs/weather.md): off, or open-meteo (egress to the internet,
+    # which Lambda functions outside a VPC have; this stack puts none in a VPC)
+    weather: str = "off"
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -65,6 +69,14 @@ class StageConfig:
             raise ValueError(f"trigger_conversion_days: {self.trigger_conversion_days} must be 1 to 90")
         if self.geoip_database is not None and not Path(self.geoip_database).is_file():
             raise ValueError(f"geoip_database: {self.geoip_database!r} is not a file (a City .mmdb)")
+        if self.weather not in WEATHER_PROVIDERS:
+            raise ValueError(f"weather: {self.weather!r} must be one of {', '.join(WEATHER_PROVIDERS)}")
+
+    @property
+    def weather_environment(self) -> dict[str, str]:
+        """What a function that looks up the day's weather (decisions, the dispatcher) is given:
+        nothing while the feature is off (the settings' default)."""
+        return {"ASUSUAL_WEATHER": self.weather} if self.weather != "off" else {}
 
     @property
     def retain_data(self) -> bool:
@@ -113,4 +125,5 @@ class StageConfig:
             trigger_holdouts=percents("trigger_holdouts"),
             trigger_conversion_days=int(get("trigger_conversion_days") or 7),
             geoip_database=get("geoip_database"),
+            weather=get("weather") or "off",
         )

@@ -24,12 +24,14 @@ from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.segments.live import LiveMembership
 from asusual.settings import get_settings
 from asusual.store import clients
+from asusual.store.abandonment import DynamoTimerRepository
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
 from asusual.store.triggers import DynamoTriggerRepository
+from asusual.triggers.abandonment import AbandonmentPolicy
 from asusual.triggers.service import TriggerServices, process
 
 processor = LoggedBatchProcessor(describe=event_ids)
@@ -53,6 +55,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
         news_max_age=timedelta(hours=settings.news_max_age_hours),
         conversions=DynamoConversionRepository(db, settings.table_name),
+        timers=DynamoTimerRepository(db, settings.table_name),
+        abandonment=AbandonmentPolicy.from_settings(settings),
     )
     # the definitions are read once a minute per container, not per event
     segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))

@@ -117,6 +117,25 @@ def minimal_facts(trigger: str) -> dict[str, Any]:
             "expected_runout_at": NOW.isoformat(),
             "basis": "catalog",
         }
+    if trigger in ("cart_abandonment", "browse_abandonment"):
+        products = [
+            {
+                "product_id": "sku_1",
+                "name": "Корм",
+                "at": NOW.isoformat(),
+                "quantity": None,
+                "sensitive": False,
+            }
+        ]
+        if trigger == "browse_abandonment":
+            return {"trigger": trigger, "products": products, "views": 3, "last_viewed_at": NOW.isoformat()}
+        return {
+            "trigger": trigger,
+            "cart_id": NOW.isoformat(),
+            "products": products,
+            "more": 0,
+            "last_activity_at": NOW.isoformat(),
+        }
     if trigger == "welcome":
         return {
             "trigger": "welcome",

@@ -24,9 +24,12 @@ from asusual.triggers.kinds import (
 from asusual.triggers.kinds.base import Recipient
 from asusual.triggers.kinds.campaign import channel_templates
 from asusual.triggers.models import (
+    AbandonedProduct,
     BirthdayFacts,
+    BrowseAbandonmentFacts,
     CampaignContent,
     CampaignFacts,
+    CartAbandonmentFacts,
     ConsentConfirmationFacts,
     OrderLine,
     OrderStatus,
@@ -77,6 +80,14 @@ CAMPAIGN = CampaignFacts(
     },
     release_at=NOW,
 )
+CART = CartAbandonmentFacts(
+    cart_id="2027-03-04T09:00:00.000000Z",
+    products=(AbandonedProduct(product_id="food", name="Cat food", at=NOW, quantity=2),),
+    last_activity_at=NOW,
+)
+BROWSE = BrowseAbandonmentFacts(
+    products=(AbandonedProduct(product_id="cup", name="Mug", at=NOW),), views=3, last_viewed_at=NOW
+)
 CUP = CatalogProduct(product_id="cup", name="Mug", price=Decimal("300"), currency="RUB", category="kitchen")
 FOOD = CatalogProduct(product_id="food", name="Cat food 2 kg", price=Decimal("1290"), currency="RUB")
 
@@ -89,6 +100,8 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         WelcomeFacts,
         ConsentConfirmationFacts,
         CampaignFacts,
+        CartAbandonmentFacts,
+        BrowseAbandonmentFacts,
     }
     assert {name: kind.facts_model for name, kind in KINDS.items()} == {
         "order_status": OrderStatusFacts,
@@ -97,12 +110,16 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         "welcome": WelcomeFacts,
         "consent_confirmation": ConsentConfirmationFacts,
         "campaign": CampaignFacts,
+        "cart_abandonment": CartAbandonmentFacts,
+        "browse_abandonment": BrowseAbandonmentFacts,
     }
 
 
 def test_registry_facts_model_without_a_kind_refuses_to_load():
     with pytest.raises(
-        ValueError, match=r"^no trigger kind for CampaignFacts, ConsentConfirmationFacts, WelcomeFacts$"
+        ValueError,
+        match=r"^no trigger kind for BrowseAbandonmentFacts, CampaignFacts, CartAbandonmentFacts, "
+        r"ConsentConfirmationFacts, WelcomeFacts$",
     ):
         registry((order_status.KIND, birthday.KIND, replenishment.KIND), facts_models())
 
@@ -132,6 +149,8 @@ def test_registry_two_kinds_for_one_trigger_refuses_to_load():
         (WELCOME, "welcome"),
         (CONFIRMATION, "consent_confirmation"),
         (CAMPAIGN, "campaign"),
+        (CART, "cart_abandonment"),
+        (BROWSE, "browse_abandonment"),
     ],
 )
 def test_template_key_each_kind_its_template(facts, key):
@@ -144,7 +163,7 @@ def test_useful_until_each_kind_its_life():
     zones = ("Europe/Kaliningrad", "Asia/Kamchatka")
     life = {
         facts.trigger: useful_until(make_intent("p_1", Topic.MARKETING, "k", facts, NOW), zones)
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION, CART, BROWSE)
     }
     assert life == {
         "order_status": None,
@@ -152,6 +171,8 @@ def test_useful_until_each_kind_its_life():
         "replenishment": NOW + timedelta(days=7),
         "welcome": NOW + timedelta(days=3),
         "consent_confirmation": None,
+        "cart_abandonment": NOW + timedelta(days=2),
+        "browse_abandonment": NOW + timedelta(days=3),
     }
 
 
@@ -173,7 +194,7 @@ def test_deferral_horizon_a_day_past_every_kinds_useful_life():
 def test_read_request_each_kind_its_products_and_day_items():
     asked = {
         facts.trigger: read_request(make_intent("p_1", Topic.MARKETING, "k", facts, NOW), NOW, {"extra"})
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION, CART, BROWSE)
     }
     days = (date(2027, 3, 4), date(2027, 3, 5))
     assert {t: (r.product_ids, r.days) for t, r in asked.items()} == {
@@ -182,6 +203,8 @@ def test_read_request_each_kind_its_products_and_day_items():
         "replenishment": (("extra", "food"), days),
         "welcome": (("extra",), days),
         "consent_confirmation": (("extra",), ()),
+        "cart_abandonment": (("extra", "food"), days),
+        "browse_abandonment": (("cup", "extra"), days),
     }
 
 

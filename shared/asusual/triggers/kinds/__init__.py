@@ -15,7 +15,9 @@ from pydantic import BaseModel
 
 from asusual.triggers.kinds import (
     birthday,
+    browse_abandonment,
     campaign,
+    cart_abandonment,
     consent_confirmation,
     order_status,
     replenishment,
@@ -57,6 +59,8 @@ KINDS = registry(
         welcome.KIND,
         consent_confirmation.KIND,
         campaign.KIND,
+        cart_abandonment.KIND,
+        browse_abandonment.KIND,
     ),
     facts_models(),
 )
