@@ -13,9 +13,6 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import maxminddb
-from maxminddb import InvalidDatabaseError
-
 from asusual.iplocation import IpLocation, from_record
 from asusual.observability import MetricUnit, logger, metrics
 
@@ -38,6 +35,8 @@ class MaxMindLocator:
         self.locate = lru_cache(maxsize=LOOKUP_CACHE)(self._locate)
 
     def _locate(self, address: str) -> IpLocation | None:
+        from maxminddb import InvalidDatabaseError  # imported by open_locator already
+
         try:
             record = self.reader.get(address)
         except ValueError:
@@ -54,6 +53,9 @@ class MaxMindLocator:
 def open_locator(path: str) -> MaxMindLocator:
     """The locator of the database at ``path``, opened once per process; GeoipDatabaseError
     naming the path and the reason when it is missing, unreadable or not a City database."""
+    import maxminddb  # here, not at import: a deployment without a database pays nothing at cold start
+    from maxminddb import InvalidDatabaseError
+
     try:
         reader = maxminddb.open_database(str(Path(path)), maxminddb.MODE_AUTO)
     except (OSError, ValueError, InvalidDatabaseError) as exc:
