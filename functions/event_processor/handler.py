@@ -26,6 +26,7 @@ from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
+from asusual.store.interests import DynamoInterestRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
@@ -53,6 +54,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
         news_max_age=timedelta(hours=settings.news_max_age_hours),
         conversions=DynamoConversionRepository(db, settings.table_name),
+        interests=DynamoInterestRepository(db, settings.table_name),
+        interest_window=timedelta(days=settings.interest_days),
     )
     # the definitions are read once a minute per container, not per event
     segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))

@@ -79,6 +79,7 @@ WHEN_KNOWN = frozenset({
     "tracking_number", "tracking_url", "carrier", "pickup_location",
     "days_since", "birthday", "celebrated_on", "subscribed_channels",
     "confirm_url", "campaign_id", "segment_name", "segment_reason",
+    "interest", "interested_on",
 })  # fmt: skip
 VARIABLES = ALWAYS_PRESENT | WHEN_KNOWN
 FILTERS = frozenset({"money", "number", "plural", "plural_word", "short_date", "long_date"})

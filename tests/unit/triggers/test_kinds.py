@@ -24,6 +24,7 @@ from asusual.triggers.kinds import (
 from asusual.triggers.kinds.base import Recipient
 from asusual.triggers.kinds.campaign import channel_templates
 from asusual.triggers.models import (
+    BackInStockFacts,
     BirthdayFacts,
     CampaignContent,
     CampaignFacts,
@@ -31,6 +32,7 @@ from asusual.triggers.models import (
     OrderLine,
     OrderStatus,
     OrderStatusFacts,
+    PriceDropFacts,
     ReplenishmentFacts,
     Topic,
     WelcomeFacts,
@@ -89,6 +91,8 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         WelcomeFacts,
         ConsentConfirmationFacts,
         CampaignFacts,
+        BackInStockFacts,
+        PriceDropFacts,
     }
     assert {name: kind.facts_model for name, kind in KINDS.items()} == {
         "order_status": OrderStatusFacts,
@@ -97,12 +101,16 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         "welcome": WelcomeFacts,
         "consent_confirmation": ConsentConfirmationFacts,
         "campaign": CampaignFacts,
+        "back_in_stock": BackInStockFacts,
+        "price_drop": PriceDropFacts,
     }
 
 
 def test_registry_facts_model_without_a_kind_refuses_to_load():
     with pytest.raises(
-        ValueError, match=r"^no trigger kind for CampaignFacts, ConsentConfirmationFacts, WelcomeFacts$"
+        ValueError,
+        match=r"^no trigger kind for BackInStockFacts, CampaignFacts, ConsentConfirmationFacts, "
+        r"PriceDropFacts, WelcomeFacts$",
     ):
         registry((order_status.KIND, birthday.KIND, replenishment.KIND), facts_models())
 

@@ -14,10 +14,12 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from asusual.triggers.kinds import (
+    back_in_stock,
     birthday,
     campaign,
     consent_confirmation,
     order_status,
+    price_drop,
     replenishment,
     welcome,
 )
@@ -57,6 +59,9 @@ KINDS = registry(
         welcome.KIND,
         consent_confirmation.KIND,
         campaign.KIND,
+        # back in stock and price drop (asusual.triggers.stock)
+        back_in_stock.KIND,
+        price_drop.KIND,
     ),
     facts_models(),
 )
