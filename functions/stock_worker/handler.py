@@ -24,8 +24,7 @@ from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.catalog import DynamoCatalogRepository
-from asusual.store.interests import DynamoInterestRepository
-from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.interests import DynamoInterestRepository, EventualProfiles
 from asusual.store.queues import SqsIntentPublisher, SqsStockJobs, decode_stock_job, stock_job_ids
 from asusual.triggers.stock import FanoutDeps, fanout_page
 
@@ -47,7 +46,7 @@ def dependencies() -> FanoutDeps:
         interests=interests,
         progress=interests,
         jobs=SqsStockJobs(sqs, settings.stock_queue_url, workers=settings.sqs_send_workers),
-        profiles=DynamoProfileRepository(db, settings.table_name),
+        profiles=EventualProfiles(db, settings.table_name),
         publisher=SqsIntentPublisher(sqs, settings.intents_queue_url, workers=settings.sqs_send_workers),
         window=timedelta(days=settings.interest_days),
         page_size=settings.stock_page_size,

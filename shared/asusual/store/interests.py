@@ -16,7 +16,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from asusual.store.dynamo import epoch_seconds, item_key, to_item, to_values, translate_errors, utc_stamp
+from asusual.profiles.model import Profile
+from asusual.store.dynamo import (
+    batch_get,
+    epoch_seconds,
+    item_key,
+    to_item,
+    to_values,
+    translate_errors,
+    utc_stamp,
+)
+from asusual.store.profiles import profile_from_item
 from asusual.store.tables import GSI1
 from asusual.triggers.models import Interest
 
@@ -133,3 +143,21 @@ class DynamoInterestRepository:
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+
+class EventualProfiles:
+    """The interested customers' profiles for a fan-out page, read eventually consistent (half the
+    units of a consistent read: the page needs merges, consent and purchases, which a second's lag
+    does not change; the dispatcher reads the profile again, consistently, before sending)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    @translate_errors
+    def load(self, profile_ids: set[str]) -> dict[str, Profile]:
+        keys = [item_key(f"PROFILE#{p}", "PROFILE") for p in sorted(profile_ids)]
+        profiles = (
+            profile_from_item(i) for i in batch_get(self._db, self._table, keys, "pk, #d", consistent=False)
+        )
+        return {p.profile_id: p for p in profiles}

@@ -93,7 +93,11 @@ def test_holdout_policy_of_valid_percents_keeps_them_and_the_window():
 @pytest.mark.parametrize(
     ("percents", "message"),
     [
-        ({"welcom": 10}, "unknown trigger kind 'welcom'; one of birthday, replenishment, welcome"),
+        (
+            {"welcom": 10},
+            "unknown trigger kind 'welcom'; "
+            "one of back_in_stock, birthday, price_drop, replenishment, welcome",
+        ),
         ({"order_status": 10}, "'order_status' is never held out"),
         ({"consent_confirmation": 5}, "'consent_confirmation' is never held out"),
         ({"welcome": 51}, "'welcome': 51 is not a whole percent from 0 to 50"),
