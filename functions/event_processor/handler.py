@@ -117,6 +117,8 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name=f"OrderStatusIgnored_{reason}", unit=MetricUnit.Count, value=1)
     if processed.conversions:
         metrics.add_metric(name="ConversionsCounted", unit=MetricUnit.Count, value=processed.conversions)
+    if processed.interest:
+        metrics.add_metric(name="InterestsRecorded", unit=MetricUnit.Count, value=1)
     if processed.reminders:
         metrics.add_metric(name="RemindersPlanned", unit=MetricUnit.Count, value=len(processed.reminders))
 

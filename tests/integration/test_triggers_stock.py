@@ -10,6 +10,7 @@ import pytest
 
 from asusual.catalog.changes import ChangeKind, ProductChange
 from asusual.content.context import money
+from asusual.local.gateway import LocalGateway
 from asusual.store import clients
 from asusual.store.queues import SqsStockJobs
 
@@ -223,3 +224,40 @@ def test_an_upload_of_1000_changed_products_only_enqueues_1000_small_messages(ad
     assert runtime.depth("intents") == 0
     bodies = [m["Body"] for m in runtime.peek("stock", limit=1000)]
     assert max(len(b) for b in bodies) < 400
+
+
+@pytest.mark.slow
+def test_done_when_over_the_local_server_restock_then_drop_from_3000_to_2400(runtime):
+    """Issue 21's black box over `make serve`'s gateway: after in_stock turns true the viewer gets
+    one back_in_stock; after a price drop from 3000 to 2400, one price_drop showing 2400."""
+    from tests.integration.local_http import http
+
+    gateway = LocalGateway(runtime, port=0).start()
+    try:
+
+        def clock(now):
+            assert http(gateway, "POST", "/_local/clock", {"now": now, "frozen": True})[0] == 200
+
+        def product(price, in_stock):
+            body = {"product_id": PRODUCT, "name": "Чайник Bork", "price": price, "currency": "RUB"}
+            assert http(gateway, "POST", "/v1/catalog/products", {**body, "in_stock": in_stock})[0] == 200
+            assert http(gateway, "POST", "/_local/run")[0] == 200
+
+        def mine():
+            outbox = http(gateway, "GET", "/_local/outbox")[1]
+            return [m for m in outbox if m["to"] == "u-1@example.com" and m["trigger"] != "welcome"]
+
+        product("3000.00", False)
+        batch = {"batch": [identify("u-1"), viewed("u-1")]}
+        assert http(gateway, "POST", "/v1/batch", batch, key="web_local_key")[0] == 200
+        assert http(gateway, "POST", "/_local/run")[0] == 200
+        clock("2026-11-23T10:00:00Z")
+        product("3000.00", True)
+        [restocked] = mine()
+        assert restocked["trigger"] == "back_in_stock" and rub("3000") in restocked["body"]
+        clock("2026-11-24T10:00:00Z")  # the next local day: the daily cap allows one more
+        product("2400.00", True)
+        assert [m["trigger"] for m in mine()] == ["back_in_stock", "price_drop"]
+        assert rub("2400") in mine()[1]["body"]
+    finally:
+        gateway.stop()
