@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from asusual.catalog.changes import ChangeKind, ProductChange
 from asusual.catalog.models import CatalogProduct
 from asusual.profiles.model import Profile
 from asusual.profiles.state import ProfileState, Stamped
@@ -16,6 +15,7 @@ from asusual.store.interests import DynamoInterestRepository, EventualProfiles
 from asusual.store.profiles import profile_item
 from asusual.triggers.models import Interest
 from asusual.triggers.stock import DONE, FanoutDeps, StockJob, fanout_page
+from tests.changes import price_drop
 
 CUSTOMERS = 7
 
@@ -50,14 +50,7 @@ def test_fanout_with_every_page_delivered_twice_publishes_each_customer_once(ddb
         product_id="sku-1", name="Kettle", price=Decimal(2400), currency="RUB", updated_at=now
     )
     catalog.put_products([product])
-    change = ProductChange(
-        change=ChangeKind.PRICE_DROP,
-        product_id="sku-1",
-        price=Decimal(2400),
-        previous_price=Decimal(3000),
-        currency="RUB",
-        changed_at=now,
-    )
+    change = price_drop(now)
     published: list = []
     queue: list[StockJob] = [StockJob(change=change)]
 

@@ -9,6 +9,7 @@ from asusual.catalog.changes import ChangeKind, ProductChange
 from asusual.catalog.models import CatalogProduct, Season
 from asusual.catalog.service import MAX_PRODUCTS, Stored, get_product, upload
 from asusual.errors import BadRequest, NotFound, TransientError
+from tests.changes import price_drop
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -214,14 +215,7 @@ def test_upload_whose_announcement_fails_keeps_the_change_owed_and_the_retry_ann
 
 
 def test_change_holds_only_while_in_stock_and_at_or_below_the_dropped_price():
-    change = ProductChange(
-        change=ChangeKind.PRICE_DROP,
-        product_id="sku-1",
-        price=Decimal(2400),
-        previous_price=Decimal(3000),
-        currency="RUB",
-        changed_at=NOW,
-    )
+    change = price_drop(NOW)
     product = CatalogProduct(product_id="sku-1", name="Cat food", price=Decimal(2400), currency="RUB")
     assert change.holds(product)
     assert change.holds(product.model_copy(update={"price": Decimal(2000)}))

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from asusual.catalog.changes import ChangeKind, ProductChange
+from asusual.catalog.changes import ChangeKind
 from asusual.catalog.models import CatalogProduct
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import Outcome
@@ -16,6 +16,7 @@ from asusual.profiles.state import OrderFact, ProductLine, ProductViews, Profile
 from asusual.triggers.kinds import back_in_stock, price_drop
 from asusual.triggers.models import BackInStockFacts, Interest, PriceDropFacts
 from asusual.triggers.stock import DONE, FanoutDeps, StockJob, fanout_page, interest_of
+from tests.changes import price_drop as dropped
 from tests.unit.events import T0, event
 
 WINDOW = timedelta(days=30)
@@ -100,14 +101,7 @@ def test_interest_of_a_view_older_than_the_window_on_arrival_is_none():
 PRODUCT = CatalogProduct(
     product_id="sku-1", name="Kettle", price=Decimal(2400), currency="RUB", updated_at=NOW
 )
-DROP = ProductChange(
-    change=ChangeKind.PRICE_DROP,
-    product_id="sku-1",
-    price=Decimal(2400),
-    previous_price=Decimal(3000),
-    currency="RUB",
-    changed_at=NOW,
-)
+DROP = dropped(NOW)
 
 
 class Fakes:
