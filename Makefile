@@ -39,11 +39,13 @@ SENDER_EMAIL ?=
 SMS_ORIGINATION ?=
 ALARM_EMAIL ?=
 DEFAULT_COUNTRY ?=
+WEATHER ?=
 CDK_CONTEXT := -c stage=$(STAGE) $(if $(REGION),-c region=$(REGION)) \
   $(if $(SENDER_EMAIL),-c sender_email=$(SENDER_EMAIL)) \
   $(if $(SMS_ORIGINATION),-c sms_origination=$(SMS_ORIGINATION)) \
   $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
-  $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY))
+  $(if $(DEFAULT_COUNTRY),-c default_country=$(DEFAULT_COUNTRY)) \
+  $(if $(WEATHER),-c weather=$(WEATHER))
 
 .PHONY: help venv npm browser-setup test $(TIERS) lint types pytest serve dynamodb-local demo bench openapi build synth deploy destroy lock clean
 

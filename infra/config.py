@@ -13,6 +13,7 @@ from asusual.settings import check_trigger_holdouts
 STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 LOCALES = ("ru", "en")
+WEATHER_PROVIDERS = ("off", "open-meteo")  # asusual.settings.Settings.weather
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class StageConfig:
     # never order_status or consent_confirmation (a kind the dispatcher does not know refuses to start)
     trigger_holdouts: dict[str, int] = field(default_factory=dict)
     trigger_conversion_days: int = 7  # an order within this many days of a message counts for it
+    # weather-aware offers and words (docs/weather.md): off, or open-meteo (egress to the internet,
+    # which Lambda functions outside a VPC have; this stack puts none in a VPC)
+    weather: str = "off"
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -59,6 +63,14 @@ class StageConfig:
         check_trigger_holdouts(self.trigger_holdouts)  # names the kind: "trigger holdouts: ..."
         if not 1 <= self.trigger_conversion_days <= 90:
             raise ValueError(f"trigger_conversion_days: {self.trigger_conversion_days} must be 1 to 90")
+        if self.weather not in WEATHER_PROVIDERS:
+            raise ValueError(f"weather: {self.weather!r} must be one of {', '.join(WEATHER_PROVIDERS)}")
+
+    @property
+    def weather_environment(self) -> dict[str, str]:
+        """What a function that looks up the day's weather (decisions, the dispatcher) is given:
+        nothing while the feature is off (the settings' default)."""
+        return {"ASUSUAL_WEATHER": self.weather} if self.weather != "off" else {}
 
     @property
     def retain_data(self) -> bool:
@@ -106,4 +118,5 @@ class StageConfig:
             default_locale=get("default_locale"),
             trigger_holdouts=percents("trigger_holdouts"),
             trigger_conversion_days=int(get("trigger_conversion_days") or 7),
+            weather=get("weather") or "off",
         )

@@ -49,6 +49,8 @@ from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.segments import cached_definitions
+from asusual.store.weather import weather_source
+from asusual.weather.rules import WeatherSource
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ()
@@ -67,6 +69,7 @@ class Dependencies:
     limiter: RateLimiter  # a page's route: per key, and per key and visitor
     limits: VisitorLimits
     segments: CachedDefinitions  # the live segments a customer's answer shows membership of
+    weather: WeatherSource | None  # the day's weather where the customer is (None: off)
 
 
 @cache
@@ -93,6 +96,7 @@ def dependencies() -> Dependencies:
             visitor_burst=settings.visitor_burst,
         ),
         segments=cached_definitions(),
+        weather=weather_source(settings),
     )
 
 
@@ -127,6 +131,7 @@ def post_decide() -> Decision:
         default_country=get_settings().default_country,
         tenure=deps.tenure,
         live_segments=deps.segments.live,
+        weather=deps.weather,
     )
 
 
@@ -175,6 +180,7 @@ def post_visitor_decision() -> Response[str]:
         default_country=get_settings().default_country,
         tenure=deps.tenure,
         now=clock.now(),
+        weather=deps.weather,
     )
     return json_response(decision, headers={"Cache-Control": "no-store"})  # one visitor's answer
 

@@ -35,6 +35,7 @@ from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import decode_intent, intent_ids
 from asusual.store.secrets import link_secrets
 from asusual.store.segments import member_words
+from asusual.store.weather import weather_source
 
 processor = LoggedBatchProcessor(describe=intent_ids)
 
@@ -91,6 +92,7 @@ def dependencies() -> DispatchDeps:
         holdouts=holdouts(),
         exposures=DynamoConversionRepository(db, settings.table_name),
         segment_words=member_words(),
+        weather=weather_source(settings),
     )
 
 

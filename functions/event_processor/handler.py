@@ -24,6 +24,7 @@ from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.segments.live import LiveMembership
 from asusual.settings import get_settings
 from asusual.store import clients
+from asusual.store.abandonment import DynamoTimerRepository
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.interests import DynamoInterestRepository
@@ -31,6 +32,7 @@ from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
 from asusual.store.triggers import DynamoTriggerRepository
+from asusual.triggers.abandonment import AbandonmentPolicy
 from asusual.triggers.service import TriggerServices, process
 
 processor = LoggedBatchProcessor(describe=event_ids)
@@ -56,6 +58,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         conversions=DynamoConversionRepository(db, settings.table_name),
         interests=DynamoInterestRepository(db, settings.table_name),
         interest_window=timedelta(days=settings.interest_days),
+        timers=DynamoTimerRepository(db, settings.table_name),
+        abandonment=AbandonmentPolicy.from_settings(settings),
     )
     # the definitions are read once a minute per container, not per event
     segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))

@@ -22,7 +22,7 @@ class Decisions(Construct):
             description="Real-time decisions for site, app, POS and call center: greeting, offer, price",
             timeout=Duration.seconds(10),
             memory_mb=1024,
-            environment={},
+            environment={**base.weather_environment},  # the day's weather (docs/weather.md)
         )
         base.storage.grant_items(
             self.decide_api, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"

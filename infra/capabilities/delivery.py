@@ -146,6 +146,7 @@ class Delivery(Construct):
                 "ASUSUAL_DELIVERY_MODE": "aws",
                 **channel_environment(config),
                 **holdout_environment(config),
+                **base.weather_environment,  # the day's weather (docs/weather.md)
             },
         )
         base.storage.grant_items(

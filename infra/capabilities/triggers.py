@@ -1,4 +1,5 @@
-"""Triggers: the hourly sweeps that turn due birthdays and replenishment reminders into intents.
+"""Triggers: the sweeps that turn due birthdays, replenishment reminders and abandonment timers
+into intents.
 They read their index partitions (never scan) and send to the intents queue. (Order status
 triggers run in the event processor: Profiles.) And the stock worker: the fan-out of a restock or
 price drop (the stock queue, which catalog uploads write to: Admin) to the customers in the
@@ -15,15 +16,22 @@ from infra.foundation import Foundation
 from infra.foundation.queues import CONSUMER_TIMEOUT
 from infra.foundation.schedules import every
 
-# sweep → (description, the item actions it needs besides querying gsi1)
+# sweep → (description, how often it runs, the item actions it needs besides querying gsi1)
 SWEEPS = {
     "birthday_sweep": (
         "Hourly: congratulates customers whose local birthday window is open, once a year",
+        Duration.hours(1),
         ("dynamodb:UpdateItem",),
     ),
     "replenishment_sweep": (
         "Hourly: emits the replenishment reminders that are due",
+        Duration.hours(1),
         ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"),
+    ),
+    "abandonment_sweep": (
+        "Every 15 minutes: reminds customers of carts and browsed products they left, once",
+        Duration.minutes(15),
+        ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"),
     ),
 }
 
@@ -33,7 +41,7 @@ class Triggers(Construct):
         super().__init__(scope, construct_id)
         intents = base.queues["intents"]
         self.sweeps: dict[str, lambda_.Function] = {}
-        for name, (description, item_actions) in SWEEPS.items():
+        for name, (description, rate, item_actions) in SWEEPS.items():
             sweep = base.function(
                 self,
                 name,
@@ -45,7 +53,7 @@ class Triggers(Construct):
             base.storage.grant_index_query(sweep, GSI1)
             base.storage.grant_items(sweep, *item_actions)
             intents.queue.grant_send_messages(sweep)
-            every(self, name.title().replace("_", ""), Duration.hours(1), sweep)
+            every(self, name.title().replace("_", ""), rate, sweep)
             self.sweeps[name] = sweep
 
         # one page a message: the product (GetItem), its interest index (gsi1), the customers'

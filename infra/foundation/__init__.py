@@ -5,7 +5,7 @@ each capability as one :class:`Foundation`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Duration, Stack
@@ -27,6 +27,8 @@ class Foundation:
     functions: Functions
     api: Api
     observability: Observability
+    # the functions that look up the day's weather get this (docs/weather.md; empty: off)
+    weather_environment: dict[str, str] = field(default_factory=dict)
 
     def function(
         self,
@@ -89,5 +91,10 @@ def build_foundation(scope: Construct, config: StageConfig, *, code_dir: Path, l
     for queue in queues.by_name.values():
         observability.watch_queue(queue)
     return Foundation(
-        storage=storage, queues=queues, functions=functions, api=api, observability=observability
+        storage=storage,
+        queues=queues,
+        functions=functions,
+        api=api,
+        observability=observability,
+        weather_environment=config.weather_environment,
     )

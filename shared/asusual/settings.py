@@ -54,6 +54,28 @@ class Settings(BaseSettings):
     reminder_lookback_days: int = Field(
         default=2, ge=0, le=14, description="the replenishment sweep re-reads due partitions this far back"
     )
+    # -- behaviour (docs/behaviour.md) ----------------------------------------------------------
+    cart_abandonment_minutes: int = Field(
+        default=240, ge=10, le=7 * 24 * 60, description="a cart untouched this long gets its reminder"
+    )
+    cart_max_age_days: int = Field(
+        default=14, ge=1, le=90, description="a product put in the cart longer ago no longer counts"
+    )
+    browse_abandonment_minutes: int = Field(
+        default=24 * 60,
+        ge=10,
+        le=14 * 24 * 60,
+        description="a browsed product not viewed for this long is recalled",
+    )
+    browse_abandonment_views: int = Field(
+        default=3, ge=2, le=20, description="views of a product within the window that make it browsed"
+    )
+    browse_abandonment_window_days: int = Field(
+        default=7, ge=1, le=30, description="the views that count fall within this many days"
+    )
+    abandonment_lookback_days: int = Field(
+        default=2, ge=0, le=14, description="the abandonment sweep re-reads due partitions this far back"
+    )
     # -- delivery (docs/delivery.md) -------------------------------------------------------------
     delivery_mode: Literal["aws", "outbox"] = Field(
         default="outbox", description="aws: SES/SNS/webhooks; outbox: the local outbox (local mode, tests)"
@@ -159,6 +181,23 @@ class Settings(BaseSettings):
     )
     trigger_conversion_days: int = Field(
         default=7, ge=1, le=90, description="an order this many days after a trigger's message counts for it"
+    )
+
+    # -- weather-aware offers and words (docs/weather.md); off unless switched on ---------------
+    weather: Literal["off", "open-meteo"] = Field(
+        default="off", description="off: no weather (the season rule alone); open-meteo: Open-Meteo, no key"
+    )
+    weather_timeout_ms: int = Field(
+        default=800, ge=50, le=5_000, description="one weather lookup (geocoding and forecast) waits at most"
+    )
+    weather_cache_seconds: int = Field(
+        default=3_600, ge=0, le=86_400, description="how long a Lambda keeps a city's forecast"
+    )
+    weather_geocoding_url: str = Field(
+        default="https://geocoding-api.open-meteo.com/v1/search", description="Open-Meteo's geocoding"
+    )
+    weather_forecast_url: str = Field(
+        default="https://api.open-meteo.com/v1/forecast", description="Open-Meteo's forecast"
     )
 
     @field_validator("trigger_holdouts", mode="before")

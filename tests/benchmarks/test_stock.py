@@ -1,5 +1,5 @@
 """Issue 21, item 7: the fan-out cost of a back-in-stock event for 10,000 interested customers,
-and what the interest index adds to the event processor, on DynamoDB Local (section h).
+and what the interest index adds to the event processor, on DynamoDB Local (section i).
 
 (1) Interest writes. Through the real intake and event processor handlers (test_capacity's
 ``Driver`` and ``Meter``: ReturnConsumedCapacity on every call, AWS's rules where DynamoDB Local
@@ -48,7 +48,7 @@ from tests.benchmarks.support import process_state, quiet_logs
 from tests.benchmarks.test_capacity import Driver, Meter, Tally
 from tests.conftest import T0
 
-SECTION = "h"
+SECTION = "i"
 INTERESTED = 10_000
 WORKERS = 8
 # the interests' TTL ten years on: DynamoDB Local's TTL deleted some items whose expires_at (30

@@ -24,6 +24,7 @@ def synthesized(tmp_path_factory):
         retailer_name="Лавка «Ромашка»",
         brand_color="#0b6e4f",
         trigger_holdouts={"welcome": 10},
+        weather="open-meteo",
     )
     # each worker stages its own code: a shared build/code would be emptied under another's synth
     app = create_app(config, outdir=str(outdir), code_dir=tmp_path_factory.mktemp("code") / "code")

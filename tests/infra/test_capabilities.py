@@ -29,7 +29,7 @@ OWNED = {
     "Intake": {"intake_api"},
     "Profiles": {"event_processor", "profiles_api"},
     "Admin": {"admin_api"},
-    "Triggers": {"birthday_sweep", "replenishment_sweep", "stock_worker"},
+    "Triggers": {"birthday_sweep", "replenishment_sweep", "abandonment_sweep", "stock_worker"},
     "Delivery": {"dispatcher", "deferred_sweep", "messages_api"},
     "Decisions": {"decide_api"},
     "Segments": {"segments_sweep", "segments_worker"},
@@ -138,7 +138,14 @@ def test_capability_alone_routes_exactly_its_api_functions_routes(tmp_path, capa
 @pytest.mark.parametrize(
     ("capability", "schedules"),
     [
-        ("Triggers", {"birthdaysweep": "rate(1 hour)", "replenishmentsweep": "rate(1 hour)"}),
+        (
+            "Triggers",
+            {
+                "birthdaysweep": "rate(1 hour)",
+                "replenishmentsweep": "rate(1 hour)",
+                "abandonmentsweep": "rate(15 minutes)",
+            },
+        ),
         ("Delivery", {"deferredsweep": "rate(15 minutes)"}),
         ("Intake", {}),
         ("Profiles", {}),

@@ -246,6 +246,7 @@ def test_stock_worker_reads_the_interest_index_sends_intents_and_its_next_page_o
     [
         ("birthdaysweep", {"dynamodb:UpdateItem"}),
         ("replenishmentsweep", {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"}),
+        ("abandonmentsweep", {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"}),
     ],
 )
 def test_sweep_roles_query_gsi1_only_and_send_intents(synthesized, function, items):
@@ -256,13 +257,17 @@ def test_sweep_roles_query_gsi1_only_and_send_intents(synthesized, function, ite
     assert json.dumps(query["Resource"]).endswith('"/index/gsi1"]]}')  # the index, never the table: no scan
 
 
-def test_sweeps_run_hourly_on_eventbridge_with_retries(synthesized):
+def test_sweeps_run_on_eventbridge_at_their_rate_with_retries(synthesized):
     _, template, _ = synthesized
     rules = resources(template, "AWS::Events::Rule")
     by_target = {json.dumps(r["Properties"]["Targets"][0]["Arn"]): r for r in rules.values()}
-    for function in ("birthdaysweep", "replenishmentsweep"):
+    for function, rate in (
+        ("birthdaysweep", "rate(1 hour)"),
+        ("replenishmentsweep", "rate(1 hour)"),
+        ("abandonmentsweep", "rate(15 minutes)"),  # a cart reminder at most 15 minutes late
+    ):
         rule = next(r for arn, r in by_target.items() if function in arn.lower())
-        assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+        assert rule["Properties"]["ScheduleExpression"] == rate
         assert rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 2
 
 

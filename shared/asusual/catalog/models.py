@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from asusual.weather.rules import Weather
+
 
 class Season(StrEnum):
     WINTER = "winter"
@@ -58,6 +60,12 @@ class CatalogProduct(Product):
         description="can be bought now; an out-of-stock product is never offered, and its return to "
         "stock tells the customers who wanted it (back_in_stock)",
     )
+    # -- weather (docs/weather.md): ranks first on such a day, never outside its seasons --------
+    weather: frozenset[Weather] = Field(
+        default_factory=frozenset,
+        description="cold, rain, heat: offered first on such a day where the customer is (when the "
+        "weather feature is on); empty: no weather of its own",
+    )
     updated_at: datetime | None = Field(default=None, description="set by asusual when stored")
 
     @field_validator("currency", mode="before")
@@ -69,6 +77,11 @@ class CatalogProduct(Product):
     def _sorted_seasons(self, seasons: frozenset[Season]) -> list[str]:
         order = list(Season)
         return [s.value for s in sorted(seasons, key=order.index)]
+
+    @field_serializer("weather")
+    def _sorted_weather(self, weather: frozenset[Weather]) -> list[str]:
+        order = list(Weather)
+        return [w.value for w in sorted(weather, key=order.index)]
 
     def priced(self) -> PricedProduct:
         """The product as a message or decision shows it now: the catalog's current price."""

@@ -57,6 +57,7 @@ from asusual.content.context import (
 )
 from asusual.errors import AsusualError
 from asusual.profiles.view import TenureStage
+from asusual.weather.rules import Weather
 
 MESSAGE_CHANNELS = frozenset({"email", "sms", "push", "store", "call_center"})
 PLACEMENT_CHANNELS = frozenset({"web", "app", "store", "call_center"})
@@ -69,12 +70,14 @@ SUBJECT_ALLOWED = frozenset({"email", "push"})  # an email subject, a push title
 ALWAYS_PRESENT = frozenset({
     "locale", "channel", "trigger", "greeting", "hello", "salutation", "signature",
     "has_name", "gender_known", "has_daypart", "has_season", "has_holiday", "has_offer", "has_products",
+    "has_weather",
     "tenure", "is_new", "is_returning", "is_loyal", "order_count", "products", "promo", "today",
+    "more_products",
 })  # fmt: skip
 WHEN_KNOWN = frozenset({
     "name", "polite_name", "formal_name", "name_dative", "polite_dative",
     "middle_name", "last_name", "title", "gender",
-    "daypart", "season", "holiday", "country", "product", "offer",
+    "daypart", "season", "holiday", "country", "product", "offer", "weather",
     "order_id", "order_status", "previous_status", "order_channel", "details",
     "tracking_number", "tracking_url", "carrier", "pickup_location",
     "days_since", "birthday", "celebrated_on", "subscribed_channels",
@@ -157,6 +160,7 @@ class Situation:
     has_offer: bool
     has_products: bool
     gender_known: bool
+    weather: Weather | None = None  # docs/weather.md: None when unknown or the feature is off
 
 
 class Conditions(BaseModel):
@@ -174,8 +178,11 @@ class Conditions(BaseModel):
     has_offer: bool | None = None
     has_products: bool | None = None
     gender_known: bool | None = None
+    weather: frozenset[Weather] | None = Field(
+        default=None, description="cold, rain, heat: never holds when the weather is unknown"
+    )
 
-    @field_validator("tenure", "daypart", "season", "country")
+    @field_validator("tenure", "daypart", "season", "country", "weather")
     @classmethod
     def _not_empty(cls, value: frozenset[Any] | None) -> frozenset[Any] | None:
         if value is not None and not value:
@@ -201,6 +208,7 @@ class Conditions(BaseModel):
             and (self.has_offer is None or situation.has_offer is self.has_offer)
             and (self.has_products is None or situation.has_products is self.has_products)
             and (self.gender_known is None or situation.gender_known is self.gender_known)
+            and (self.weather is None or situation.weather in self.weather)
         )
 
 

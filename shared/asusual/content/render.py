@@ -41,6 +41,7 @@ from asusual.errors import AsusualError
 from asusual.localtime import own_zone
 from asusual.observability import tracer
 from asusual.profiles.view import ProfileView, TenureStage
+from asusual.weather.rules import Weather
 
 NEUTRAL_PRODUCT = {"ru": "товар из вашего заказа", "en": "your item"}
 NEUTRAL_OFFER = {"ru": "товар, подобранный для вас", "en": "an item picked for you"}
@@ -73,6 +74,9 @@ class ContentInput(BaseModel):
         "request or Accept-Language); None: the profile's locale. Greeting, text and why follow it",
     )
     confirm_url: str | None = Field(default=None, description="the signed link confirming an opt-in")
+    weather: Weather | None = Field(
+        default=None, description="the day's weather where the customer is (docs/weather.md); None: unknown"
+    )
 
     @field_validator("now")
     @classmethod
@@ -134,6 +138,7 @@ class _Scene:
     country: str | None
     today: date
     address: Address
+    weather: Weather | None
 
 
 def _scene(request: ContentInput, locale: str) -> _Scene:
@@ -146,6 +151,7 @@ def _scene(request: ContentInput, locale: str) -> _Scene:
         country=country,
         today=local_today(request.now, request.zones),
         address=address(request.profile, locale),
+        weather=request.weather,
     )
 
 
@@ -196,6 +202,8 @@ def _fact_variables(facts: Mapping[str, Any]) -> dict[str, object]:
     days = facts.get("days_since")
     if isinstance(days, int) and not isinstance(days, bool) and days >= 0:
         out["days_since"] = days
+    more = facts.get("more")  # a cart's products beyond those a message names (0: none, or not a cart)
+    out["more_products"] = more if isinstance(more, int) and not isinstance(more, bool) and more > 0 else 0
     channels = facts.get("channels")
     if isinstance(channels, list | tuple):
         names = [c for c in channels if isinstance(c, str) and c]
@@ -263,6 +271,7 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
         "has_daypart": scene.daypart is not None,
         "has_season": scene.season is not None,
         "has_holiday": scene.holiday is not None,
+        "has_weather": scene.weather is not None,
         "has_offer": offer is not None,
         "has_products": bool(products),
         "tenure": stage.value,
@@ -287,6 +296,7 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
         "daypart": scene.daypart.value if scene.daypart else None,
         "season": scene.season.value if scene.season else None,
         "holiday": scene.holiday,
+        "weather": scene.weather.value if scene.weather else None,
         "country": scene.country,
         "product": products[0] if products else None,
         "offer": offer,
@@ -308,6 +318,7 @@ def _situation(request: ContentInput, scene: _Scene) -> Situation:
         has_offer=request.offer is not None,
         has_products=bool(request.products),
         gender_known=scene.address.gender is not None,
+        weather=scene.weather,
     )
 
 
@@ -556,6 +567,8 @@ def compose(pack: ContentPack, request: ContentInput) -> Rendered:
                 "locale": locale,
                 "requested_locale": requested,
                 "skipped": skipped,
+                # the day's weather, when known (docs/weather.md): off, nothing is added
+                **({"weather": scene.weather.value} if scene.weather else {}),
             },
         )
     reasons = "; ".join(f"{s['variant']}: {s['reason']}" for s in skipped)

@@ -23,11 +23,13 @@ from asusual.identity.extract import lookup_identifier
 from asusual.localtime import country_zones
 from asusual.offers.models import DecisionRepository
 from asusual.offers.service import OfferPool, choose_offer, customer_day, todays_offer
+from asusual.offers.weather import customer_weather
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
 from asusual.triggers.models import Topic
+from asusual.weather.rules import Weather, WeatherSource
 
 ANONYMOUS = "anonymous"
 
@@ -145,6 +147,7 @@ class Audience:
     day: date
     offer: PricedProduct | None
     known: KnownContact
+    weather: Weather | None = None  # where the customer is, today (docs/weather.md)
 
 
 def anonymous_audience(
@@ -177,13 +180,16 @@ def customer_audience(
     now: datetime,
     tenure: TenurePolicy,
     decided_on: str,
+    weather_source: WeatherSource | None = None,
 ) -> Audience:
-    """A customer as their profile says: their zone, country and name, and the day's offer every
-    channel shows them (asusual.offers.service.todays_offer: the first channel to ask decides)."""
+    """A customer as their profile says: their zone, country and name, the day's weather where
+    they are (``weather_source``: None, the feature is off), and the day's offer every channel
+    shows them (asusual.offers.service.todays_offer: the first channel to ask decides)."""
     zones = plausible_zones(state, default_country)
     day = customer_day(now, zones)
+    weather = customer_weather(weather_source, state, default_country, now)
     offer = todays_offer(
-        decisions, products, state, common_season(now, zones), profile_id, day, now, decided_on
+        decisions, products, state, common_season(now, zones), profile_id, day, now, decided_on, weather
     ).offer
     return Audience(
         profile_id=profile_id,
@@ -193,6 +199,7 @@ def customer_audience(
         day=day,
         offer=offer,
         known=known_contact(state),
+        weather=weather,
     )
 
 
@@ -217,6 +224,7 @@ def render(
             facts={},
             offer=audience.offer.shown() if audience.offer is not None else None,
             locale=locale,
+            weather=audience.weather,
         ),
     )
 
@@ -245,8 +253,10 @@ def decide(
     default_country: str | None,
     tenure: TenurePolicy,
     live_segments: Callable[[], Mapping[str, str]] | None = None,
+    weather: WeatherSource | None = None,
 ) -> Decision:
-    """``live_segments``: the live segments (id → incarnation) whose membership the answer shows."""
+    """``live_segments``: the live segments (id → incarnation) whose membership the answer shows;
+    ``weather``: where the day's weather comes from (None: the feature is off)."""
     identifier = lookup_identifier(request.identifier.type, request.identifier.value, default_country)
     owner = profiles.owners([identifier]).get(identifier)
     profile = live_profiles(profiles, {owner}).get(owner) if owner else None
@@ -263,6 +273,7 @@ def decide(
             now=now,
             tenure=tenure,
             decided_on=f"{request.channel.value}:{request.placement.value}",
+            weather_source=weather,
         )
     locale = reader_locale(request.locale, None, pack.locales)
     rendered = render(pack, audience, request.placement, request.channel, now, locale)

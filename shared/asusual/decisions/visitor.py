@@ -62,6 +62,7 @@ from asusual.offers.service import OfferPool
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.view import TenurePolicy
+from asusual.weather.rules import WeatherSource
 
 
 class VisitorPlacement(StrEnum):
@@ -207,7 +208,9 @@ def decide_for_visitor(
     default_country: str | None,
     tenure: TenurePolicy,
     now: datetime,
+    weather: WeatherSource | None = None,
 ) -> VisitorDecision:
+    """``weather``: where the day's weather comes from (docs/weather.md; None: the feature is off)."""
     principal = authenticate(
         key_from_authorization(call.authorization), keys, now=now, allowed=tuple(KeyScope)
     )
@@ -264,6 +267,7 @@ def decide_for_visitor(
             now=now,
             tenure=tenure,
             decided_on=f"{channel.value}:{placement.value}",
+            weather_source=weather,
         )
         if recognition is Recognition.ANONYMOUS:
             audience = dataclasses.replace(audience, known=NOBODY)

@@ -80,6 +80,7 @@ from asusual.localtime import local_dates, local_now, zone
 from asusual.observability import tracer
 from asusual.offers.models import DecisionRepository
 from asusual.offers.service import OfferPool, customer_day, in_season, todays_offer
+from asusual.offers.weather import customer_weather
 from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileLoader, live_profiles
@@ -88,6 +89,7 @@ from asusual.profiles.view import ProfileView, TenurePolicy, view
 from asusual.triggers.kinds import kind_of
 from asusual.triggers.models import Intent, Topic
 from asusual.triggers.reminders import CatalogReader
+from asusual.weather.rules import WeatherSource
 
 MAX_ATTEMPTS = 8
 CAPS_KEPT = timedelta(days=8)  # a local week plus a day covers every zone's current week
@@ -135,6 +137,8 @@ class DispatchDeps:
     # trigger kinds' holdouts, and where their exposures are written (none: nobody held out)
     holdouts: HoldoutPolicy = field(default_factory=HoldoutPolicy)
     exposures: ExposureRecorder | None = None
+    # the day's weather where the customer is (docs/weather.md); None: the feature is off
+    weather: WeatherSource | None = None
 
 
 @dataclass(frozen=True)
@@ -355,6 +359,7 @@ def _compose(
     state = customer.state
     day = customer_day(now, customer.zones)
     season = common_season(now, customer.zones)
+    weather = customer_weather(deps.weather, state, deps.default_country, now)
     kind = kind_of(intent.facts)
     wanted = set(kind.product_ids(intent.facts))
     catalog = deps.catalog.get_products(wanted) if wanted else {}
@@ -374,6 +379,7 @@ def _compose(
             day,
             now,
             f"message:{message_id}",
+            weather,
         ).offer
     quantities = kind.quantities(intent.facts)
     why_url = deps.links.why_url(message_id, profile_id, channel.value, intent.topic.value, now)
@@ -412,6 +418,7 @@ def _compose(
         preferences_url=preferences_url,
         message_id=message_id,
         confirm_url=confirm_url,
+        weather=weather,
     )
     try:
         rendered = compose(pack, request)

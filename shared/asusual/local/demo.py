@@ -331,6 +331,7 @@ class Story:
         self.next_morning()
         self.late_duplicate()
         self.birthdays()
+        self.abandoned_cart()
         self.store_purchase_by_phone()
         self.pet_segment_and_campaign()
         self.weeks_later()
@@ -629,9 +630,52 @@ class Story:
         till = self.decide("olga", "phone", "8 (916) 200-30-40", "pos_greeting", "store")
         self.notes["olga_site_till"] = (site, till)
 
+    def abandoned_cart(self) -> None:
+        """Behaviour: a cart left on the site gets one reminder, 4 hours after its last activity,
+        naming what is in it at today's price; a product added to the same cart later reminds
+        nobody again."""
+        web = self.client("web_local_key")
+        when = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+        self.advance(when, "Dec 4 to Dec 6")
+        self.step(when, MOSCOW, "Olga puts a blanket and a kettle in her cart on the site, and leaves")
+        for n, (pid, price) in enumerate((("blanket", 1990), ("kettle", 2990))):
+            self.advance(when + timedelta(minutes=3 * n))
+            web.track(
+                "olga-31",
+                "Product Added",
+                {"product_id": pid, "quantity": 1, "price": price, "currency": "RUB"},
+            )
+            self.sync()
+        self.advance(datetime(2026, 12, 6, 13, 0, tzinfo=UTC), "the abandonment sweep, every 15 minutes")
+        carts = [m for m in self.messages("olga") if m["trigger"] == "cart_abandonment"]
+        body = carts[0]["body"] if carts else ""
+        self.expect(
+            len(carts) == 1
+            and carts[0]["local_sent_at"].startswith("2026-12-06T15:15")
+            and "Чайник электрический" in body
+            and "Плед флисовый" in body
+            and "2\xa0990,00\xa0₽" in body,
+            "Olga's cart: one reminder at 15:15 in Moscow, 4 hours after she left, naming the kettle and "
+            "the blanket at today's prices",
+        )
+        why = str(self.why(carts[0])["why"]) if carts else ""
+        self.expect("корзине" in why, f"it says why: {why!r}")
+        self.step(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), MOSCOW, "Olga adds mittens to the same cart")
+        web.track(
+            "olga-31",
+            "Product Added",
+            {"product_id": "wool-mittens", "quantity": 1, "price": 1490, "currency": "RUB"},
+        )
+        self.sync()
+        self.advance(datetime(2026, 12, 8, 10, 0, tzinfo=UTC), "Dec 7 to Dec 8")
+        self.expect(
+            len([m for m in self.messages("olga") if m["trigger"] == "cart_abandonment"]) == 1,
+            "a product added to a cart already reminded of reminds nobody again: once per cart",
+        )
+
     def store_purchase_by_phone(self) -> None:
         when = datetime(2026, 12, 14, 10, 0, tzinfo=UTC)
-        self.advance(when, "Dec 4 to Dec 14")
+        self.advance(when, "Dec 8 to Dec 14")
         self.step(when, MOSCOW, "Boris buys cat food again, in the store; the POS knows only his phone")
         till = self.decide("boris", "phone", "8 (903) 555-12-34", "pos_greeting", "store")
         self.client("store_local_key").track(

@@ -78,6 +78,9 @@ BIRTHDAY_SWEEP = LocalFunction(
 REPLENISHMENT_SWEEP = LocalFunction(
     name="replenishment_sweep", module="functions.replenishment_sweep.handler", every=timedelta(hours=1)
 )
+ABANDONMENT_SWEEP = LocalFunction(
+    name="abandonment_sweep", module="functions.abandonment_sweep.handler", every=timedelta(minutes=15)
+)
 
 DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handler", consumes="intents")
 DEFERRED_SWEEP = LocalFunction(
@@ -103,6 +106,7 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     ADMIN_API,
     BIRTHDAY_SWEEP,
     REPLENISHMENT_SWEEP,
+    ABANDONMENT_SWEEP,
     DISPATCHER,
     DEFERRED_SWEEP,
     CAMPAIGN_SWEEP,

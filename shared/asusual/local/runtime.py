@@ -45,6 +45,7 @@ from asusual.store.dynamo import from_item, item_key, to_item
 from asusual.store.queues import QUEUES, QueueSpec
 from asusual.store.secrets import reset_secrets
 from asusual.store.tables import TableMismatch, ensure_main_table
+from asusual.store.weather import Transport, use_transport
 
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
@@ -204,6 +205,9 @@ class LocalRuntime:
     # a clock jump fires the missed ticks of this last stretch only: the sweeps read their own
     # look-back, so older ticks would find nothing new, and a months-long jump stays fast
     catch_up: timedelta = timedelta(hours=24)
+    # with ASUSUAL_WEATHER=open-meteo: answers instead of Open-Meteo's (tests: recorded answers);
+    # None: the network (docs/weather.md)
+    weather_transport: Transport | None = None
     region: str = field(default=REGION, init=False)  # set by start(): see dynamodb_region
     table_created: bool = field(default=False, init=False)  # set by start(): False when reused
     queues: LocalQueues = field(default_factory=lambda: LocalQueues(ACCOUNT), init=False)
@@ -261,6 +265,7 @@ class LocalRuntime:
         self.queues = LocalQueues(ACCOUNT, monotonic=LocalElapsed(self.clock))
         clients.prepare("sqs", self.queues.attach)
         self.outbox.clear()
+        use_transport(self.weather_transport)
         self._reset_caches()
         self.table_created = self._ensure_table()
         for spec in QUEUES:
@@ -289,6 +294,7 @@ class LocalRuntime:
             self._mock.stop()
             self._mock = None
         clients.prepare("sqs", None)
+        use_transport(None)
         moto_dynamodb.uninstall()
         self._reset_caches()
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from asusual.catalog.models import PricedProduct
+from asusual.weather.rules import Weather
 
 
 class DayOffer(BaseModel):
@@ -21,6 +22,7 @@ class DayOffer(BaseModel):
     offer: PricedProduct | None
     decided_at: datetime
     decided_on: str = Field(description="the channel or message that decided first")
+    weather: Weather | None = Field(default=None, description="the day's weather the choice ranked by")
 
 
 class DayPrice(BaseModel):

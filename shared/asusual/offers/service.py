@@ -4,7 +4,9 @@ of that day show the same product at the same price (design.md principle 3).
 
 The choice is pure: in season where the customer is (unknown season: all-year products only),
 never a sensitive product (an offer may be shown on a screen), not something they bought in the
-last 30 days; categories they bought from first, then a stable per-day rotation.
+last 30 days; categories they bought from first, then a stable per-day rotation. When the day's
+weather where the customer is is known (docs/weather.md), products made for it rank first among
+those in season; the season rule stays the guard (no down jacket in July, however cold the day).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from asusual.catalog.models import CatalogProduct, Season
 from asusual.localtime import local_now
 from asusual.offers.models import DayOffer, DecisionRepository
 from asusual.profiles.state import ProfileState
+from asusual.weather.rules import Weather
 
 RECENT_PURCHASE_DAYS = 30
 
@@ -41,6 +44,7 @@ def choose_offer(
     season: Season | None,
     profile_id: str,
     day: date,
+    weather: Weather | None = None,
 ) -> CatalogProduct | None:
     recent_cutoff = datetime.combine(day, datetime.min.time()) - timedelta(days=RECENT_PURCHASE_DAYS)
     recent: set[str] = set()
@@ -63,10 +67,11 @@ def choose_offer(
     if not eligible:
         return None
 
-    def rank(product: CatalogProduct) -> tuple[int, str]:
+    def rank(product: CatalogProduct) -> tuple[int, int, str]:
+        for_weather = 0 if weather is not None and weather in product.weather else 1
         category = categories.index(product.category) if product.category in categories else len(categories)
         rotation = hashlib.sha256(f"{profile_id}|{day}|{product.product_id}".encode()).hexdigest()
-        return category, rotation
+        return for_weather, category, rotation
 
     return min(eligible, key=rank)
 
@@ -80,14 +85,21 @@ def todays_offer(
     day: date,
     now: datetime,
     decided_on: str,
+    weather: Weather | None = None,
 ) -> DayOffer:
-    """The stored offer of the day, or a new one (the first channel to ask decides, conditionally)."""
+    """The stored offer of the day, or a new one (the first channel to ask decides, conditionally;
+    the weather of that moment counts, and the offer then holds all day whatever the sky does)."""
     stored = decisions.day_offer(profile_id, day)
     if stored is None:
-        chosen = choose_offer(pool, state, season, profile_id, day)
+        chosen = choose_offer(pool, state, season, profile_id, day, weather)
         offer = chosen.priced() if chosen is not None else None
         candidate = DayOffer(
-            profile_id=profile_id, day=day, offer=offer, decided_at=now, decided_on=decided_on
+            profile_id=profile_id,
+            day=day,
+            offer=offer,
+            decided_at=now,
+            decided_on=decided_on,
+            weather=weather if offer is not None else None,
         )
         stored = decisions.keep_day_offer(candidate)
     if stored.offer is None:

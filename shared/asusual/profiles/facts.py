@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,10 +14,23 @@ from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
 from asusual.localtime import utc_offset
 from asusual.profiles.consent import ADDRESS_TRAIT, confirmed_assertion, confirmed_stamp, needs_confirmation
 from asusual.profiles.limits import MAX_LINE_TEXT, MAX_ORDER_LINES, fits_trait
-from asusual.profiles.state import OrderFact, ProductLine, ProductViews, ProfileState, Stamped, snake
+from asusual.profiles.state import (
+    MAX_CART_LINES,
+    CartLine,
+    OrderFact,
+    ProductLine,
+    ProductViews,
+    ProfileState,
+    Stamped,
+    snake,
+)
 
 ORDER_PLACED = "Order Completed"
 PRODUCT_VIEWED = "Product Viewed"
+PRODUCT_ADDED = "Product Added"
+PRODUCT_REMOVED = "Product Removed"
+CART_LISTS = ("Cart Viewed", "Checkout Started")  # Segment e-commerce v2: products[] is the whole cart
+CART_EVENTS = (PRODUCT_ADDED, PRODUCT_REMOVED, *CART_LISTS)
 MAX_LOCALE = 35  # the longest BCP 47 tag in common use ("zh-Hant-TW" is 10); a longer one is noise
 CHANNELS = ("email", "sms", "push", "web", "app", "store", "call_center")
 TOPICS = ("marketing", "transactional")
@@ -215,16 +228,56 @@ def _view(event: IntakeEvent) -> dict[str, ProductViews]:
     if event.type is not EventType.TRACK or event.event != PRODUCT_VIEWED:
         return {}
     props = event.properties
-    raw = next((props[k] for k in ("product_id", "sku", "id") if props.get(k) not in (None, "")), None)
-    if not isinstance(raw, str | int) or isinstance(raw, bool):
+    product_id = product_id_of(props)
+    if product_id is None:
         return {}
     category = _line_text(props.get("category"))
     category = category.strip() if category and category.strip() else None
     return {
-        str(raw)[:MAX_ID_LENGTH]: ProductViews(
+        product_id: ProductViews(
             at=(event.timestamp,), category=category, category_at=event.timestamp if category else None
         )
     }
+
+
+def product_id_of(props: dict[str, Any]) -> str | None:
+    """A product's id as the e-commerce spec names it: ``product_id``, else ``sku`` or ``id``."""
+    raw = next((props[k] for k in ("product_id", "sku", "id") if props.get(k) not in (None, "")), None)
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        return None
+    return str(raw)[:MAX_ID_LENGTH]
+
+
+def _cart_line(props: dict[str, Any], event: IntakeEvent, added: bool) -> tuple[str, CartLine] | None:
+    product_id = product_id_of(props)
+    if product_id is None:
+        return None
+    quantity = number(props.get("quantity"))
+    category = _line_text(props.get("category"))
+    return product_id, CartLine(
+        at=event.timestamp,
+        msg=event.message_id,
+        added=added,
+        quantity=quantity if added and quantity is not None and quantity > 0 else None,
+        name=_line_text(props.get("name")) if added else None,
+        category=category.strip() or None if added and category else None,
+    )
+
+
+def _cart(event: IntakeEvent) -> tuple[dict[str, CartLine], datetime | None]:
+    """The cart lines an event states, and the time it listed the whole cart (Cart Viewed or
+    Checkout Started with ``products[]``): a product put in or taken out, or the cart as listed."""
+    if event.type is not EventType.TRACK or event.event not in CART_EVENTS:
+        return {}, None
+    props = event.properties
+    if event.event in CART_LISTS:
+        products = props.get("products")
+        if not isinstance(products, list):
+            return {}, None
+        lines = (_cart_line(p, event, True) for p in products[:MAX_CART_LINES] if isinstance(p, dict))
+        return dict(line for line in lines if line is not None), event.timestamp
+    line = _cart_line(props, event, added=event.event == PRODUCT_ADDED)
+    return (dict([line]) if line is not None else {}), None
 
 
 def anonymous_ties(event: IntakeEvent, linked: Iterable[Identifier]) -> dict[str, frozenset[str]]:
@@ -259,6 +312,7 @@ def contribution(
     # an offset instead of a zone (RudderStack's browser SDK: "GMT+0300") only narrows the zones
     offset = None if context_tz else utc_offset(event.context.get("timezone"))
     order = _order(event)
+    cart, cart_listed_at = _cart(event)
     return ProfileState(
         traits={k: stamped(v) for k, v in sorted(traits.items())},
         subscriptions=subscriptions,
@@ -275,4 +329,6 @@ def contribution(
         anonymous_ties=anonymous_ties(event, linked),
         pending_consents=pending,
         views=_view(event),
+        cart=cart,
+        cart_listed_at=cart_listed_at,
     )

@@ -1,6 +1,7 @@
 """Profile state as a join-semilattice: every part merges by a rule that is commutative,
 associative and idempotent — traits last-writer-wins by (event time, messageId), seen times by
-min/max, channels and identifiers by union, orders by order id, product views by a bounded union.
+min/max, channels and identifiers by union, orders by order id, product views by a bounded union,
+cart lines by the latest event of each product.
 So the profile built from a set of events does not depend on their order or on duplicates, and
 merging two profiles is a join."""
 
@@ -152,6 +153,43 @@ def _join_views(a: dict[str, ProductViews], b: dict[str, ProductViews]) -> dict[
     return out
 
 
+# the cart (Segment ``Product Added`` / ``Product Removed`` / ``Cart Viewed`` / ``Checkout Started``):
+# the latest word on each product, bounded like the views so a profile stays small
+MAX_CART_LINES = 50
+
+
+class CartLine(BaseModel):
+    """The latest cart event of one product: put in (with what the shop said of it) or taken out.
+    Only the latest matters — an add after a removal puts it back — so a line is one stamp."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    msg: str
+    added: bool = True
+    quantity: float | None = Field(default=None, exclude_if=lambda v: v is None)
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    category: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+    def stamp(self) -> tuple[datetime, str]:
+        return (self.at, self.msg)
+
+
+def _join_cart(a: dict[str, CartLine], b: dict[str, CartLine]) -> dict[str, CartLine]:
+    """The later line of each product (by event time, then messageId), then the MAX_CART_LINES
+    products with the latest lines. A line the bound drops has that many later lines of other
+    products beside it in any union, and only a later line of its own product can replace it: so
+    the join stays commutative, associative and idempotent (a top-k of a last-writer-wins map)."""
+    if not a or not b:
+        return a or b
+    out = dict(a)
+    for pid, line in b.items():
+        mine = out.get(pid)
+        out[pid] = line if mine is None or line.stamp() > mine.stamp() else mine
+    kept = sorted(out, key=lambda pid: (out[pid].stamp(), pid), reverse=True)[:MAX_CART_LINES]
+    return {pid: out[pid] for pid in sorted(kept)}
+
+
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
@@ -200,6 +238,18 @@ class ProfileState(BaseModel):
         f"{MAX_VIEWED_PRODUCTS} products, {MAX_VIEWS_PER_PRODUCT} views each",
     )
 
+    cart: dict[str, CartLine] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description=f"product id → its latest cart event; at most {MAX_CART_LINES} products",
+    )
+    cart_listed_at: datetime | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="the latest Cart Viewed / Checkout Started that listed the whole cart: a line "
+        "older than it and not in that list has left the cart",
+    )
+
     def join(self, other: ProfileState) -> ProfileState:
         orders = dict(self.orders)
         for order_id, order in other.orders.items():
@@ -221,6 +271,8 @@ class ProfileState(BaseModel):
             anonymous_ties=_join_ties(self.anonymous_ties, other.anonymous_ties),
             pending_consents=_join_maps(self.pending_consents, other.pending_consents),
             views=_join_views(self.views, other.views),
+            cart=_join_cart(self.cart, other.cart),
+            cart_listed_at=_max(self.cart_listed_at, other.cart_listed_at),
         )
 
     def without_identifiers(self, removed: frozenset[Identifier]) -> ProfileState:

@@ -52,6 +52,7 @@ from asusual.store.dynamo import (
     from_item,
     item_key,
     query_all,
+    query_due,
     to_item,
     to_values,
     translate_errors,
@@ -331,13 +332,7 @@ class DynamoCampaignRepository:
 
     @translate_errors
     def due_releases(self, bucket: str, until: datetime) -> list[Exposure]:
-        items = query_all(
-            self._db,
-            TableName=self._table,
-            IndexName=GSI1.name,
-            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
-            ExpressionAttributeValues=to_values({":p": bucket, ":u": f"{utc_stamp(until)}#~"}),
-        )
+        items = query_due(self._db, self._table, bucket, f"{utc_stamp(until)}#~")
         return [exposure_from_item(item) for item in items]
 
     @translate_errors

@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from asusual.errors import Throttled, TransientError
+from asusual.store.tables import GSI1
 
 BATCH_GET = 100  # BatchGetItem's limit of keys per call
 
@@ -127,6 +128,21 @@ def query_all(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
         if "LastEvaluatedKey" not in response:
             return
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def query_due(
+    client: Any, table_name: str, partition: str, until: str, **extra: Any
+) -> Iterator[dict[str, Any]]:
+    """Every item of one partition of a due-time index (gsi1) whose sort key is at or below
+    ``until``: what a sweep reads, never more."""
+    return query_all(
+        client,
+        TableName=table_name,
+        IndexName=GSI1.name,
+        KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
+        ExpressionAttributeValues=to_values({":p": partition, ":u": until}),
+        **extra,
+    )
 
 
 def batch_get(

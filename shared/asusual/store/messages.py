@@ -40,6 +40,7 @@ from asusual.store.dynamo import (
     from_item,
     item_key,
     query_all,
+    query_due,
     to_item,
     to_values,
     translate_errors,
@@ -339,13 +340,7 @@ class DynamoMessageRepository:
 
     @translate_errors
     def due_deferred(self, bucket: str, until: datetime) -> list[Deferred]:
-        items = query_all(
-            self._db,
-            TableName=self._table,
-            IndexName=GSI1.name,
-            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
-            ExpressionAttributeValues=to_values({":p": bucket, ":u": utc_stamp(until) + "~"}),
-        )
+        items = query_due(self._db, self._table, bucket, utc_stamp(until) + "~")
         return [Deferred.model_validate_json(data_of(i)) for i in items]
 
     @translate_errors

@@ -43,6 +43,7 @@ from asusual.store.dynamo import (
     from_item,
     item_key,
     query_all,
+    query_due,
     to_item,
     to_values,
     translate_errors,
@@ -357,14 +358,7 @@ class DynamoSegmentRepository:
     # -- the sweep ---------------------------------------------------------------------------
     @translate_errors
     def due_profiles(self, bucket: str, until: datetime) -> list[str]:
-        items = query_all(
-            self._db,
-            TableName=self._table,
-            IndexName=GSI1.name,
-            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :u",
-            ExpressionAttributeValues=to_values({":p": bucket, ":u": f"{_utc(until)}#~"}),
-            ProjectionExpression="pk",
-        )
+        items = query_due(self._db, self._table, bucket, f"{_utc(until)}#~", ProjectionExpression="pk")
         return [str(from_item(item)["pk"]).removeprefix("PROFILE#") for item in items]
 
 

@@ -136,6 +136,44 @@ class CampaignFacts(BaseModel):
     )
 
 
+class AbandonedProduct(BaseModel):
+    """A product a customer left in the cart, or looked at again and again (the catalog's name
+    when the reminder was made; the message shows the catalog's price of the day)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    name: str
+    at: datetime = Field(description="put in the cart (cart), or first of the views that counted (browse)")
+    quantity: float | None = None
+    sensitive: bool = Field(default=False, description="then the reminder goes by email only")
+
+
+class CartAbandonmentFacts(BaseModel):
+    """Products left in the cart with no order (asusual.triggers.abandonment)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["cart_abandonment"] = "cart_abandonment"
+    cart_id: str = Field(
+        description="when the oldest product left in the cart was put in: one reminder per cart"
+    )
+    products: tuple[AbandonedProduct, ...] = Field(description="the products named, latest put in first")
+    more: int = Field(default=0, description="products left in the cart beyond those named")
+    last_activity_at: datetime = Field(description="the cart's last event before the reminder")
+
+
+class BrowseAbandonmentFacts(BaseModel):
+    """Products viewed several times, never put in the cart nor bought (a softer reminder)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger: Literal["browse_abandonment"] = "browse_abandonment"
+    products: tuple[AbandonedProduct, ...]
+    views: int = Field(description="views of the named products that counted")
+    last_viewed_at: datetime
+
+
 # -- back in stock and price drop (asusual.triggers.stock) ---------------------------------------
 Interested = Literal["viewed", "added"]
 
@@ -187,6 +225,8 @@ Facts = Annotated[
     | WelcomeFacts
     | ConsentConfirmationFacts
     | CampaignFacts
+    | CartAbandonmentFacts
+    | BrowseAbandonmentFacts
     | BackInStockFacts
     | PriceDropFacts,
     Field(discriminator="trigger"),

@@ -25,6 +25,7 @@ from asusual.profiles.derived import SegmentHook
 from asusual.profiles.facts import ORDER_PLACED, number
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.profiles.state import ProfileState
+from asusual.triggers.abandonment import AbandonmentPolicy, TimerRepository, arm_timers, arms_timers
 from asusual.triggers.models import ConsentConfirmationFacts, Intent, Topic, WelcomeFacts, make_intent
 from asusual.triggers.orders import (
     OrderRepository,
@@ -59,6 +60,9 @@ class TriggerServices:
     # the products a customer viewed or added, for back-in-stock and price-drop news (triggers.stock)
     interests: InterestRecorder | None = None
     interest_window: timedelta = timedelta(days=30)
+    # cart and browse abandonment timers (asusual.triggers.abandonment); None: not armed
+    timers: TimerRepository | None = None
+    abandonment: AbandonmentPolicy = field(default_factory=AbandonmentPolicy)
 
 
 @dataclass
@@ -127,6 +131,15 @@ def evaluate_triggers(
     result.intents += confirmation_intents(event, outcome, now, services.news_max_age, default_country)
     if result.intents:
         services.publisher.publish(result.intents)
+    if (
+        services.timers is not None
+        and outcome.profile is not None
+        and outcome.profile_id is not None
+        and arms_timers(event)
+        and now - event.timestamp <= services.news_max_age  # an imported history reminds nobody
+    ):
+        state = outcome.profile.state()
+        arm_timers(event, outcome.profile_id, state, services.timers, services.abandonment)
     if outcome.profile is not None and _is_purchase(event) and services.conversions is not None:
         order = order_conversion(event, tuple(sorted(outcome.profile.parts)))
         if order is not None:

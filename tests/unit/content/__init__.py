@@ -130,6 +130,25 @@ def minimal_facts(trigger: str) -> dict[str, Any]:
         if trigger == "price_drop":
             wanted |= {"price": "2400", "previous_price": "3000", "currency": "RUB"}
         return wanted
+    if trigger in ("cart_abandonment", "browse_abandonment"):
+        products = [
+            {
+                "product_id": "sku_1",
+                "name": "Корм",
+                "at": NOW.isoformat(),
+                "quantity": None,
+                "sensitive": False,
+            }
+        ]
+        if trigger == "browse_abandonment":
+            return {"trigger": trigger, "products": products, "views": 3, "last_viewed_at": NOW.isoformat()}
+        return {
+            "trigger": trigger,
+            "cart_id": NOW.isoformat(),
+            "products": products,
+            "more": 0,
+            "last_activity_at": NOW.isoformat(),
+        }
     if trigger == "welcome":
         return {
             "trigger": "welcome",

@@ -24,10 +24,13 @@ from asusual.triggers.kinds import (
 from asusual.triggers.kinds.base import Recipient
 from asusual.triggers.kinds.campaign import channel_templates
 from asusual.triggers.models import (
+    AbandonedProduct,
     BackInStockFacts,
     BirthdayFacts,
+    BrowseAbandonmentFacts,
     CampaignContent,
     CampaignFacts,
+    CartAbandonmentFacts,
     ConsentConfirmationFacts,
     OrderLine,
     OrderStatus,
@@ -79,6 +82,14 @@ CAMPAIGN = CampaignFacts(
     },
     release_at=NOW,
 )
+CART = CartAbandonmentFacts(
+    cart_id="2027-03-04T09:00:00.000000Z",
+    products=(AbandonedProduct(product_id="food", name="Cat food", at=NOW, quantity=2),),
+    last_activity_at=NOW,
+)
+BROWSE = BrowseAbandonmentFacts(
+    products=(AbandonedProduct(product_id="cup", name="Mug", at=NOW),), views=3, last_viewed_at=NOW
+)
 CUP = CatalogProduct(product_id="cup", name="Mug", price=Decimal("300"), currency="RUB", category="kitchen")
 FOOD = CatalogProduct(product_id="food", name="Cat food 2 kg", price=Decimal("1290"), currency="RUB")
 
@@ -91,6 +102,8 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         WelcomeFacts,
         ConsentConfirmationFacts,
         CampaignFacts,
+        CartAbandonmentFacts,
+        BrowseAbandonmentFacts,
         BackInStockFacts,
         PriceDropFacts,
     }
@@ -101,6 +114,8 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         "welcome": WelcomeFacts,
         "consent_confirmation": ConsentConfirmationFacts,
         "campaign": CampaignFacts,
+        "cart_abandonment": CartAbandonmentFacts,
+        "browse_abandonment": BrowseAbandonmentFacts,
         "back_in_stock": BackInStockFacts,
         "price_drop": PriceDropFacts,
     }
@@ -109,8 +124,8 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
 def test_registry_facts_model_without_a_kind_refuses_to_load():
     with pytest.raises(
         ValueError,
-        match=r"^no trigger kind for BackInStockFacts, CampaignFacts, ConsentConfirmationFacts, "
-        r"PriceDropFacts, WelcomeFacts$",
+        match=r"^no trigger kind for BackInStockFacts, BrowseAbandonmentFacts, CampaignFacts, "
+        r"CartAbandonmentFacts, ConsentConfirmationFacts, PriceDropFacts, WelcomeFacts$",
     ):
         registry((order_status.KIND, birthday.KIND, replenishment.KIND), facts_models())
 
@@ -140,6 +155,8 @@ def test_registry_two_kinds_for_one_trigger_refuses_to_load():
         (WELCOME, "welcome"),
         (CONFIRMATION, "consent_confirmation"),
         (CAMPAIGN, "campaign"),
+        (CART, "cart_abandonment"),
+        (BROWSE, "browse_abandonment"),
     ],
 )
 def test_template_key_each_kind_its_template(facts, key):
@@ -152,7 +169,7 @@ def test_useful_until_each_kind_its_life():
     zones = ("Europe/Kaliningrad", "Asia/Kamchatka")
     life = {
         facts.trigger: useful_until(make_intent("p_1", Topic.MARKETING, "k", facts, NOW), zones)
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION, CART, BROWSE)
     }
     assert life == {
         "order_status": None,
@@ -160,6 +177,8 @@ def test_useful_until_each_kind_its_life():
         "replenishment": NOW + timedelta(days=7),
         "welcome": NOW + timedelta(days=3),
         "consent_confirmation": None,
+        "cart_abandonment": NOW + timedelta(days=2),
+        "browse_abandonment": NOW + timedelta(days=3),
     }
 
 
@@ -181,7 +200,7 @@ def test_deferral_horizon_a_day_past_every_kinds_useful_life():
 def test_read_request_each_kind_its_products_and_day_items():
     asked = {
         facts.trigger: read_request(make_intent("p_1", Topic.MARKETING, "k", facts, NOW), NOW, {"extra"})
-        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION)
+        for facts in (ORDER, BIRTHDAY, REPLENISHMENT, WELCOME, CONFIRMATION, CART, BROWSE)
     }
     days = (date(2027, 3, 4), date(2027, 3, 5))
     assert {t: (r.product_ids, r.days) for t, r in asked.items()} == {
@@ -190,6 +209,8 @@ def test_read_request_each_kind_its_products_and_day_items():
         "replenishment": (("extra", "food"), days),
         "welcome": (("extra",), days),
         "consent_confirmation": (("extra",), ()),
+        "cart_abandonment": (("extra", "food"), days),
+        "browse_abandonment": (("cup", "extra"), days),
     }
 
 

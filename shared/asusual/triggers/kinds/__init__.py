@@ -16,7 +16,9 @@ from pydantic import BaseModel
 from asusual.triggers.kinds import (
     back_in_stock,
     birthday,
+    browse_abandonment,
     campaign,
+    cart_abandonment,
     consent_confirmation,
     order_status,
     price_drop,
@@ -62,6 +64,8 @@ KINDS = registry(
         # back in stock and price drop (asusual.triggers.stock)
         back_in_stock.KIND,
         price_drop.KIND,
+        cart_abandonment.KIND,
+        browse_abandonment.KIND,
     ),
     facts_models(),
 )
