@@ -717,4 +717,4 @@ def test_every_function_is_deployed_with_every_setting_its_handler_requires(synt
         for needed in handler.REQUIRED_SETTINGS:
             assert any(f"ASUSUAL_{n.upper()}" in env for n in needed.split("|")), (package, needed)
         checked.add(package)
-    assert len(checked) == len(functions) == 14
+    assert len(checked) == len(functions) == 15
