@@ -72,7 +72,7 @@ from asusual.store.access import DynamoAccessRepository, cached_key_lookup
 from asusual.store.campaigns import DynamoCampaignRepository, preview_deps
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
-from asusual.store.queues import SqsSegmentJobs
+from asusual.store.queues import SqsSegmentJobs, SqsStockJobs
 from asusual.store.segments import DynamoSegmentRepository
 
 app = make_resolver()
@@ -90,7 +90,11 @@ _NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a new key
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start;
 # the link secrets derive public sources' identity secrets (asusual.access.identity)
-REQUIRED_SETTINGS: tuple[str, ...] = ("link_secrets_arn|link_secrets", "segments_queue_url")
+REQUIRED_SETTINGS: tuple[str, ...] = (
+    "link_secrets_arn|link_secrets",
+    "segments_queue_url",
+    "stock_queue_url",
+)
 get_settings().require(*REQUIRED_SETTINGS)
 
 
@@ -103,6 +107,12 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository, DynamoAcce
         DynamoCatalogRepository(db, settings.table_name),
         DynamoAccessRepository(db, settings.table_name),
     )
+
+
+@cache
+def stock_jobs() -> SqsStockJobs:
+    settings = get_settings()
+    return SqsStockJobs(clients.sqs(), settings.stock_queue_url, workers=settings.sqs_send_workers)
 
 
 @app.post(
@@ -123,7 +133,14 @@ def dependencies() -> tuple[CachedKeyLookup, DynamoCatalogRepository, DynamoAcce
 def post_products() -> UploadResult:
     keys, repo, _ = dependencies()
     require_key(app, keys, (KeyScope.ADMIN,), clock.now())
-    result = catalog.upload(repo, json_payload(app), clock.now())
+    settings = get_settings()
+    result = catalog.upload(
+        repo,
+        json_payload(app),
+        clock.now(),
+        announcer=stock_jobs(),  # restocks and price drops: their fan-out (asusual.triggers.stock)
+        drop_share=settings.price_drop_share,
+    )
     logger.info(
         "catalog upload",
         accepted=len(result.accepted),

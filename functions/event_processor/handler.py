@@ -27,6 +27,7 @@ from asusual.store import clients
 from asusual.store.abandonment import DynamoTimerRepository
 from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
+from asusual.store.interests import DynamoInterestRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
@@ -55,6 +56,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
         news_max_age=timedelta(hours=settings.news_max_age_hours),
         conversions=DynamoConversionRepository(db, settings.table_name),
+        interests=DynamoInterestRepository(db, settings.table_name),
+        interest_window=timedelta(days=settings.interest_days),
         timers=DynamoTimerRepository(db, settings.table_name),
         abandonment=AbandonmentPolicy.from_settings(settings),
     )
@@ -118,6 +121,8 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name=f"OrderStatusIgnored_{reason}", unit=MetricUnit.Count, value=1)
     if processed.conversions:
         metrics.add_metric(name="ConversionsCounted", unit=MetricUnit.Count, value=processed.conversions)
+    if processed.interest:
+        metrics.add_metric(name="InterestsRecorded", unit=MetricUnit.Count, value=1)
     if processed.reminders:
         metrics.add_metric(name="RemindersPlanned", unit=MetricUnit.Count, value=len(processed.reminders))
 

@@ -37,12 +37,15 @@ class Admin(Construct):
             environment={
                 "ASUSUAL_LINK_SECRETS_ARN": link_secret.secret_arn,
                 "ASUSUAL_SEGMENTS_QUEUE_URL": base.queues["segments"].queue.queue_url,
+                "ASUSUAL_STOCK_QUEUE_URL": base.queues["stock"].queue.queue_url,
                 # the trigger holdouts: the uplift report lists each kind with its percent
                 **holdout_environment(config),
             },
         )
         # a new, changed or deleted segment's first page (back-fill or deletion) goes to the worker
         base.queues["segments"].queue.grant_send_messages(self.admin_api)
+        # a catalog upload's restocks and price drops go to the stock worker (asusual.triggers.stock)
+        base.queues["stock"].queue.grant_send_messages(self.admin_api)
         link_secret.grant_read(self.admin_api)  # GET /v1/sources/{id}/identity-secret
         base.storage.grant_items(
             self.admin_api,

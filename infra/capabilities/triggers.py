@@ -1,7 +1,9 @@
 """Triggers: the sweeps that turn due birthdays, replenishment reminders and abandonment timers
 into intents.
 They read their index partitions (never scan) and send to the intents queue. (Order status
-triggers run in the event processor: Profiles.)"""
+triggers run in the event processor: Profiles.) And the stock worker: the fan-out of a restock or
+price drop (the stock queue, which catalog uploads write to: Admin) to the customers in the
+product's interest index, a page a message."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from constructs import Construct
 
 from asusual.store.tables import GSI1
 from infra.foundation import Foundation
+from infra.foundation.queues import CONSUMER_TIMEOUT
 from infra.foundation.schedules import every
 
 # sweep → (description, how often it runs, the item actions it needs besides querying gsi1)
@@ -52,3 +55,26 @@ class Triggers(Construct):
             intents.queue.grant_send_messages(sweep)
             every(self, name.title().replace("_", ""), rate, sweep)
             self.sweeps[name] = sweep
+
+        # one page a message: the product (GetItem), its interest index (gsi1), the customers'
+        # profiles (BatchGetItem: merges, consent), the fan-out's progress (GetItem, UpdateItem
+        # conditional on the position); intents to the intents queue, the next page to its own
+        stock = base.queues["stock"]
+        self.stock_worker = base.function(
+            self,
+            "stock_worker",
+            description="Tells who viewed or added a product that it is back in stock or cheaper",
+            timeout=CONSUMER_TIMEOUT,
+            memory_mb=1024,
+            environment={
+                "ASUSUAL_INTENTS_QUEUE_URL": intents.queue.queue_url,
+                "ASUSUAL_STOCK_QUEUE_URL": stock.queue.queue_url,
+            },
+        )
+        base.storage.grant_index_query(self.stock_worker, GSI1)
+        base.storage.grant_items(
+            self.stock_worker, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"
+        )
+        intents.queue.grant_send_messages(self.stock_worker)
+        stock.queue.grant_send_messages(self.stock_worker)  # the next page
+        base.queues.consume("stock", self.stock_worker, batch_size=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import time
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal, Self
 
@@ -158,6 +159,19 @@ class Settings(BaseSettings):
     )
     segment_sweep_lookback_hours: int = Field(
         default=6, ge=0, le=72, description="the segments sweep re-reads due partitions this far back"
+    )
+    # -- back in stock and price drop (asusual.triggers.stock) -----------------------------------
+    stock_queue_url: str = Field(
+        default="", description="SQS queue of the back-in-stock and price-drop fan-out"
+    )
+    interest_days: int = Field(
+        default=30, ge=1, le=365, description="a view or add makes the customer hear of the product this long"
+    )
+    price_drop_share: Decimal = Field(
+        default=Decimal("0.10"), gt=0, lt=1, description="a price drop is news from this share of the price"
+    )
+    stock_page_size: int = Field(
+        default=500, ge=1, le=1000, description="interested customers per fan-out page (one message)"
     )
     # -- holdouts and uplift (docs/segments.md, "Holdouts and uplift") ---------------------------
     trigger_holdouts: dict[str, int] = Field(

@@ -29,7 +29,7 @@ OWNED = {
     "Intake": {"intake_api"},
     "Profiles": {"event_processor", "profiles_api"},
     "Admin": {"admin_api"},
-    "Triggers": {"birthday_sweep", "replenishment_sweep", "abandonment_sweep"},
+    "Triggers": {"birthday_sweep", "replenishment_sweep", "abandonment_sweep", "stock_worker"},
     "Delivery": {"dispatcher", "deferred_sweep", "messages_api"},
     "Decisions": {"decide_api"},
     "Segments": {"segments_sweep", "segments_worker"},

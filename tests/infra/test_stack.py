@@ -209,6 +209,38 @@ def test_segments_worker_consumes_its_queue_one_page_at_a_time_and_sends_the_nex
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_stock_worker_reads_the_interest_index_sends_intents_and_its_next_page_one_page_at_a_time(
+    synthesized,
+):
+    _, template, _ = synthesized
+    statements = role_statements(template, "stockworker")
+    assert actions_of(statements) == BASE_ACTIONS | SEND | {
+        "dynamodb:Query",  # gsi1 only (the product's interest index): never a scan
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+    }
+    queries = [json.dumps(s["Resource"]) for s in statements if "dynamodb:Query" in s["Action"]]
+    assert len(queries) == 1 and queries[0].endswith('"/index/gsi1"]]}')
+    sends = [json.dumps(s["Resource"]) for s in statements if "sqs:SendMessage" in s["Action"]]
+    assert sorted("StockQueue" in r for r in sends) == [False, True]
+    assert any("IntentsQueue" in r for r in sends)
+    [mapping] = [
+        m
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "StockQueue" in json.dumps(m["Properties"]["EventSourceArn"])
+    ]
+    assert mapping["Properties"]["BatchSize"] == 1
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queues = {name for name in resources(template, "AWS::SQS::Queue")}
+    assert any("StockQueue" in q for q in queues) and any(
+        "StockDlq" in q or "StockDLQ" in q.upper() for q in queues
+    )
+
+
 @pytest.mark.parametrize(
     ("function", "items"),
     [
@@ -256,8 +288,9 @@ def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
         }
         | SEND
     )  # a segment's first back-fill or deletion page
-    send = next(s for s in statements if "sqs:SendMessage" in s["Action"])
-    assert "SegmentsQueue" in json.dumps(send["Resource"])
+    sends = [json.dumps(s["Resource"]) for s in statements if "sqs:SendMessage" in s["Action"]]
+    assert any("SegmentsQueue" in r for r in sends)
+    assert any("StockQueue" in r for r in sends)  # a catalog upload's restocks and price drops
     queries = [json.dumps(s["Resource"]) for s in statements if "dynamodb:Query" in s["Action"]]
     assert len(queries) == 2 and sum(q.endswith('"/index/gsi1"]]}') for q in queries) == 1
     assert all(s["Effect"] == "Allow" for s in statements)
@@ -684,4 +717,4 @@ def test_every_function_is_deployed_with_every_setting_its_handler_requires(synt
         for needed in handler.REQUIRED_SETTINGS:
             assert any(f"ASUSUAL_{n.upper()}" in env for n in needed.split("|")), (package, needed)
         checked.add(package)
-    assert len(checked) == len(functions) == 14
+    assert len(checked) == len(functions) == 15

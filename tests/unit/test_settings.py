@@ -186,6 +186,6 @@ def test_dispatcher_with_an_unknown_kind_held_out_refuses_to_start_at_import():
     )
     assert result.returncode == 1
     assert (
-        "ValueError: trigger holdouts: unknown trigger kind 'welcom'; one of birthday, browse_abandonment, "
-        "cart_abandonment, replenishment, welcome" in (result.stderr)
+        "ValueError: trigger holdouts: unknown trigger kind 'welcom'; one of back_in_stock, birthday, "
+        "browse_abandonment, cart_abandonment, price_drop, replenishment, welcome" in result.stderr
     )

@@ -74,7 +74,7 @@ class Messages:
 def run_every_step() -> None:
     resolve([Identifier(kind="email", value="anna@example.com")], {}, {}, IdentityPolicy())
     evaluate_triggers(Processed(outcome=Outcome(profile_id=None)), event(), Outcome(profile_id="p_1"),
-                      SimpleNamespace(news_max_age=None, timers=None), T0)  # fmt: skip
+                      SimpleNamespace(news_max_age=None, interests=None, timers=None), T0)  # fmt: skip
     customer = state()
     choice = choose_channel(birthday_intent(), customer, None, addresses(customer, ()))
     assert choice.reason == "no_channel"

@@ -8,25 +8,52 @@ body is invalid (there is nothing else in it to accept).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
+from asusual.catalog.changes import ProductChange, detect
 from asusual.catalog.models import CatalogProduct
 from asusual.errors import BadRequest, NotFound
 
 MAX_PRODUCTS = 1000
+DEFAULT_DROP_SHARE = Decimal("0.10")
+
+
+@dataclass
+class Stored:
+    """What a store of products did: the product_ids not written (a newer version is stored), and
+    for each written one the version it replaced and the changes that version still owed (their
+    announcement failed)."""
+
+    superseded: list[str] = field(default_factory=list)
+    replaced: dict[str, CatalogProduct] = field(default_factory=dict)
+    owed: dict[str, list[ProductChange]] = field(default_factory=dict)
 
 
 class CatalogRepository(Protocol):
-    def put_products(self, products: list[CatalogProduct]) -> list[str]:
-        """Store each product unless a newer version (by ``updated_at``) is stored already;
-        return the product_ids that were not written for that reason."""
+    def store_products(self, products: list[CatalogProduct]) -> Stored:
+        """Store each product unless a newer version (by ``updated_at``) is stored already; say
+        which were not written, and what each written one replaced (race-free: from the write)."""
+        ...
+
+    def owe_changes(self, product: CatalogProduct, changes: list[ProductChange]) -> None:
+        """Keep on the stored ``product`` (if still that version) the changes whose announcement
+        failed: the next store of the product announces them."""
         ...
 
     def get_products(self, product_ids: set[str]) -> dict[str, CatalogProduct]:
         """The stored products among ``product_ids``, by product_id."""
+        ...
+
+
+class ChangeAnnouncer(Protocol):
+    def announce(self, changes: Sequence[ProductChange]) -> None:
+        """Durably enqueue each change for its fan-out, or raise."""
         ...
 
 
@@ -64,8 +91,18 @@ class UploadResult(BaseModel):
     )
 
 
-def upload(repo: CatalogRepository, payload: Any, now: datetime) -> UploadResult:
-    """Validate, stamp ``updated_at=now``, de-duplicate and store an upload body (parsed JSON)."""
+def upload(
+    repo: CatalogRepository,
+    payload: Any,
+    now: datetime,
+    *,
+    announcer: ChangeAnnouncer | None = None,
+    drop_share: Decimal = DEFAULT_DROP_SHARE,
+) -> UploadResult:
+    """Validate, stamp ``updated_at=now``, de-duplicate and store an upload body (parsed JSON);
+    then announce each restock and price drop it made (:mod:`asusual.catalog.changes`). When the
+    announcement fails, the changes stay owed on the stored products and the error propagates (the
+    client retries: the retry's store finds them and announces them)."""
     items, single = _items(payload)
     rejected: list[ProductRejection] = []
     valid: dict[str, tuple[int, CatalogProduct]] = {}  # product_id -> the last valid item with it
@@ -87,13 +124,47 @@ def upload(repo: CatalogRepository, payload: Any, now: datetime) -> UploadResult
             )
         valid[outcome.product_id] = (index, outcome)
     products = [product for _, product in sorted(valid.values(), key=lambda pair: pair[0])]
-    superseded = repo.put_products(products) if products else []
-    kept_back = set(superseded)
+    stored = repo.store_products(products) if products else Stored()
+    if announcer is not None:
+        _announce(repo, announcer, products, stored, drop_share)
+    kept_back = set(stored.superseded)
     return UploadResult(
         accepted=[p.product_id for p in products if p.product_id not in kept_back],
         rejected=sorted(rejected, key=lambda r: r.index),
         superseded=[p.product_id for p in products if p.product_id in kept_back],
     )
+
+
+def changes_made(product: CatalogProduct, stored: Stored, drop_share: Decimal) -> list[ProductChange]:
+    """The changes storing ``product`` made, with those its replaced version still owed."""
+    found = [*stored.owed.get(product.product_id, [])]
+    made = detect(stored.replaced.get(product.product_id), product, drop_share)
+    if made is not None:
+        found.append(made)
+    return list({c.change_id: c for c in found}.values())
+
+
+def _announce(
+    repo: CatalogRepository,
+    announcer: ChangeAnnouncer,
+    products: list[CatalogProduct],
+    stored: Stored,
+    drop_share: Decimal,
+) -> None:
+    kept_back = set(stored.superseded)
+    changes = {
+        p.product_id: (p, made)
+        for p in products
+        if p.product_id not in kept_back and (made := changes_made(p, stored, drop_share))
+    }
+    if not changes:
+        return
+    try:
+        announcer.announce([c for _, made in changes.values() for c in made])
+    except Exception:
+        for product, made in changes.values():
+            repo.owe_changes(product, made)
+        raise
 
 
 def get_product(repo: CatalogRepository, product_id: str) -> CatalogProduct:

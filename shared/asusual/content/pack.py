@@ -83,6 +83,7 @@ WHEN_KNOWN = frozenset({
     "days_since", "birthday", "celebrated_on", "subscribed_channels",
     "confirm_url", "campaign_id", "segment_name", "segment_reason",
     "city",  # the address's city, else the IP's in the locale's language (asusual.profiles.location)
+    "interest", "interested_on",
 })  # fmt: skip
 VARIABLES = ALWAYS_PRESENT | WHEN_KNOWN
 FILTERS = frozenset({"money", "number", "plural", "plural_word", "short_date", "long_date"})

@@ -187,6 +187,8 @@ def _fact_variables(facts: Mapping[str, Any]) -> dict[str, object]:
         ("campaign_id", "campaign_id"),
         ("segment_name", "segment_name"),
         ("segment_reason", "segment_reason"),
+        ("interest", "interest"),  # back in stock, price drop: viewed | added
+        ("interested_on", "interested_on"),
     ):
         if (value := _text(facts.get(key))) is not None:
             out[name] = value

@@ -92,6 +92,7 @@ SEGMENTS_SWEEP = LocalFunction(
 SEGMENTS_WORKER = LocalFunction(
     name="segments_worker", module="functions.segments_worker.handler", consumes="segments"
 )
+STOCK_WORKER = LocalFunction(name="stock_worker", module="functions.stock_worker.handler", consumes="stock")
 CAMPAIGN_SWEEP = LocalFunction(
     name="campaign_sweep", module="functions.campaign_sweep.handler", every=timedelta(minutes=5)
 )
@@ -113,6 +114,7 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     MESSAGES_API,
     SEGMENTS_SWEEP,
     SEGMENTS_WORKER,
+    STOCK_WORKER,
 )
 API_FUNCTIONS = tuple(f for f in FUNCTIONS if f.api)
 QUEUE_CONSUMERS = tuple(f for f in FUNCTIONS if f.consumes)

@@ -4,7 +4,9 @@ Product   pk=PRODUCT#<product_id>   sk=PRODUCT   entity, data (JSON), updated_at
                                                  promoted ones also gsi1pk=OFFERS, gsi1sk=<product_id>
 
 A write is conditional on ``updated_at``: a slower upload of an older version never overwrites a
-newer one that landed first.
+newer one that landed first. It returns the version it replaced (``ReturnValues=ALL_OLD``), which
+the upload compares with to find restocks and price drops; ``owed`` (JSON list, set only when
+announcing them failed) keeps those changes until the next write of the product announces them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from asusual import clock
+from asusual.catalog.changes import ProductChange
 from asusual.catalog.models import CatalogProduct
+from asusual.catalog.service import Stored
 from asusual.store.dynamo import (
     Item,
     batch_get,
@@ -30,6 +36,7 @@ from asusual.store.tables import GSI1
 
 MAX_WORKERS = 8
 OFFER_POOL = "OFFERS"
+_CHANGES = TypeAdapter(list[ProductChange])
 
 
 def _product_key(product_id: str) -> Item:
@@ -63,13 +70,43 @@ class DynamoCatalogRepository:
         self._workers = max(1, min(workers, MAX_WORKERS))
 
     @translate_errors
+    def store_products(self, products: list[CatalogProduct]) -> Stored:
+        """Write each product unless a newer one is stored; what was not written, and what each
+        write replaced."""
+        stored = Stored()
+        if not products:
+            return stored
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(products))) as pool:
+            outcomes = list(pool.map(self._put, products))
+        for product, (written, old) in zip(products, outcomes, strict=True):
+            if not written:
+                stored.superseded.append(product.product_id)
+            elif old:
+                stored.replaced[product.product_id] = product_from_item(old)
+                if "owed" in old:
+                    stored.owed[product.product_id] = _CHANGES.validate_json(old["owed"]["S"])
+        return stored
+
     def put_products(self, products: list[CatalogProduct]) -> list[str]:
         """Write each product unless a newer one is stored; the product_ids not written."""
-        if not products:
-            return []
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(products))) as pool:
-            written = list(pool.map(self._put, products))
-        return [product.product_id for product, ok in zip(products, written, strict=True) if not ok]
+        return self.store_products(products).superseded
+
+    @translate_errors
+    def owe_changes(self, product: CatalogProduct, changes: list[ProductChange]) -> None:
+        if product.updated_at is None:
+            raise ValueError(f"product {product.product_id!r} has no updated_at")
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_product_key(product.product_id),
+                UpdateExpression="SET owed = :owed",
+                ConditionExpression="updated_at = :mine",
+                ExpressionAttributeValues=to_values(
+                    {":owed": _CHANGES.dump_json(changes).decode(), ":mine": utc_stamp(product.updated_at)}
+                ),
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return  # a newer version replaced it meanwhile: that write carried them on (ALL_OLD)
 
     @translate_errors
     def get_products(self, product_ids: set[str]) -> dict[str, CatalogProduct]:
@@ -89,20 +126,22 @@ class DynamoCatalogRepository:
         )
         return [product_from_item(i) for i in items]
 
-    def _put(self, product: CatalogProduct) -> bool:
+    def _put(self, product: CatalogProduct) -> tuple[bool, Item | None]:
+        """Whether it was written, and the item it replaced."""
         if product.updated_at is None:
             raise ValueError(f"product {product.product_id!r} has no updated_at")
         stamp = utc_stamp(product.updated_at)
         try:
-            self._db.put_item(
+            response = self._db.put_item(
                 TableName=self._table,
                 Item=_product_item(product, stamp),
                 ConditionExpression="attribute_not_exists(pk) OR updated_at <= :mine",
                 ExpressionAttributeValues=to_values({":mine": stamp}),
+                ReturnValues="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return False, None
+        return True, response.get("Attributes") or None
 
 
 class CachedOfferPool:

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
+from asusual.catalog.changes import ProductChange
 from asusual.errors import TransientError
 from asusual.intake.models import IntakeEvent
 from asusual.segments.models import SegmentJob
 from asusual.store.dynamo import classify_aws_error
 from asusual.triggers.models import Intent
+from asusual.triggers.stock import StockJob
 
 MAX_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
@@ -175,7 +177,8 @@ class QueueSpec:
 EVENTS_QUEUE = QueueSpec("events", max_receive_count=5, settings_field="events_queue_url")
 INTENTS_QUEUE = QueueSpec("intents", max_receive_count=5, settings_field="intents_queue_url")
 SEGMENTS_QUEUE = QueueSpec("segments", max_receive_count=5, settings_field="segments_queue_url")
-QUEUES = (EVENTS_QUEUE, INTENTS_QUEUE, SEGMENTS_QUEUE)
+STOCK_QUEUE = QueueSpec("stock", max_receive_count=5, settings_field="stock_queue_url")
+QUEUES = (EVENTS_QUEUE, INTENTS_QUEUE, SEGMENTS_QUEUE, STOCK_QUEUE)
 
 
 def decode_segment_job(body: str) -> SegmentJob:
@@ -208,3 +211,40 @@ class SqsSegmentJobs:
             if typed is None:
                 raise
             raise typed from exc
+
+
+# -- the stock queue: back-in-stock and price-drop fan-out pages (asusual.triggers.stock) ----------
+def encode_stock_job(job: StockJob) -> dict[str, Any]:
+    return {
+        "MessageBody": job.model_dump_json(),
+        "MessageAttributes": {"change": {"DataType": "String", "StringValue": job.change.change.value}},
+    }
+
+
+def decode_stock_job(body: str) -> StockJob:
+    return StockJob.model_validate_json(body)
+
+
+def stock_job_ids(body: dict[str, Any]) -> dict[str, object]:
+    """What a log may say of a stock message it could not process."""
+    change = body.get("change")
+    change = change if isinstance(change, dict) else {}
+    return {
+        "change": change.get("change"),
+        "product_id": change.get("product_id"),
+        "cursor": body.get("cursor"),
+    }
+
+
+class SqsStockJobs(SqsPublisher[StockJob]):
+    """The stock queue: a catalog upload announces its changes (each the first page of its
+    fan-out: asusual.catalog.service.ChangeAnnouncer); the worker sends the next page."""
+
+    def __init__(self, client: Any, queue_url: str, *, workers: int = 8) -> None:
+        super().__init__(client, queue_url, encode_stock_job, what="the stock queue", workers=workers)
+
+    def send(self, jobs: Sequence[StockJob]) -> None:
+        self.publish(jobs)
+
+    def announce(self, changes: Sequence[ProductChange]) -> None:
+        self.publish([StockJob(change=c) for c in changes])

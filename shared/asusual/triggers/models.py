@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -173,6 +174,50 @@ class BrowseAbandonmentFacts(BaseModel):
     last_viewed_at: datetime
 
 
+# -- back in stock and price drop (asusual.triggers.stock) ---------------------------------------
+Interested = Literal["viewed", "added"]
+
+
+class Interest(BaseModel):
+    """A customer viewed a product or added it to the cart (Segment ``Product Viewed`` / ``Product
+    Added``): kept per (profile, product) with the latest time, in the product's interest index."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_id: str
+    product_id: str
+    at: datetime = Field(description="event time of the latest view or add recorded")
+    how: Interested
+
+
+class WantedProductFacts(BaseModel):
+    """What back-in-stock and price-drop facts share: the product and what the customer did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    product_name: str | None
+    interest: Interested = Field(description="what the customer did: viewed it or added it to the cart")
+    interested_at: datetime
+    interested_on: date = Field(description="that day, in the customer's local time")
+    changed_at: datetime = Field(description="when the catalog made the change (updated_at)")
+
+
+class BackInStockFacts(WantedProductFacts):
+    """A product the customer viewed or added to the cart is in stock again."""
+
+    trigger: Literal["back_in_stock"] = "back_in_stock"
+
+
+class PriceDropFacts(WantedProductFacts):
+    """A product the customer viewed or added to the cart costs at least the configured share less."""
+
+    trigger: Literal["price_drop"] = "price_drop"
+    price: Decimal = Field(description="the lowered price (the message shows the catalog's current one)")
+    previous_price: Decimal
+    currency: str
+
+
 Facts = Annotated[
     OrderStatusFacts
     | BirthdayFacts
@@ -181,7 +226,9 @@ Facts = Annotated[
     | ConsentConfirmationFacts
     | CampaignFacts
     | CartAbandonmentFacts
-    | BrowseAbandonmentFacts,
+    | BrowseAbandonmentFacts
+    | BackInStockFacts
+    | PriceDropFacts,
     Field(discriminator="trigger"),
 ]
 

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from asusual.triggers.models import Intent
+from asusual.triggers.models import Intent, Interest
 
 
 class IntentPublisher(Protocol):
@@ -34,4 +34,11 @@ class ConversionRecorder(Protocol):
     def record_order(self, order: OrderConversion) -> int:
         """Count the order once for each exposure of its customer whose window holds its time (a
         redelivered order counts nothing more); returns how many it was counted for now."""
+        ...
+
+
+class InterestRecorder(Protocol):
+    def record_interest(self, interest: Interest, expires_at: datetime) -> bool:
+        """Keep the interest in the product's interest index unless a later one of the same profile
+        and product is kept already (conditional); whether it was written."""
         ...

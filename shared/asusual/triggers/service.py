@@ -35,9 +35,10 @@ from asusual.triggers.orders import (
     order_lines,
     status_change,
 )
-from asusual.triggers.ports import ConversionRecorder, IntentPublisher, OrderConversion
+from asusual.triggers.ports import ConversionRecorder, IntentPublisher, InterestRecorder, OrderConversion
 from asusual.triggers.reminders import CatalogReader, Reminder, ReminderRepository, schedule_purchase
 from asusual.triggers.replenishment import ReplenishmentPolicy
+from asusual.triggers.stock import interest_of
 
 MAX_ATTEMPTS = 8
 MAX_ORDER_REVENUE = 10**12  # above: a unit mix-up, counted as an order without revenue
@@ -56,6 +57,9 @@ class TriggerServices:
     news_max_age: timedelta = timedelta(hours=72)
     # counts completed orders for the customer's exposures (campaign and trigger holdout groups)
     conversions: ConversionRecorder | None = None
+    # the products a customer viewed or added, for back-in-stock and price-drop news (triggers.stock)
+    interests: InterestRecorder | None = None
+    interest_window: timedelta = timedelta(days=30)
     # cart and browse abandonment timers (asusual.triggers.abandonment); None: not armed
     timers: TimerRepository | None = None
     abandonment: AbandonmentPolicy = field(default_factory=AbandonmentPolicy)
@@ -68,6 +72,7 @@ class Processed:
     ignored: list[str] = field(default_factory=list)  # why a status produced nothing
     reminders: list[Reminder] = field(default_factory=list)
     conversions: int = 0  # exposures this event's order was counted for now
+    interest: bool = False  # a view or add was written to the product's interest index
 
 
 def process(
@@ -109,8 +114,8 @@ def evaluate_triggers(
     default_country: str | None = None,
 ) -> None:
     """The triggers that react to an event applied to its profile: order status and welcome intents
-    (published together), then the replenishment plan of a purchase; what they did goes in
-    ``result``."""
+    (published together), then the replenishment plan of a purchase, and a view or add kept in the
+    product's interest index; what they did goes in ``result``."""
     result.outcome = outcome
     change = status_change(event)
     if change is not None:
@@ -151,6 +156,11 @@ def evaluate_triggers(
                 services.replenishment,
                 now,
             )
+    if services.interests is not None:
+        interest = interest_of(event, outcome, services.interest_window, now)
+        if interest is not None:
+            expires_at = interest.at + services.interest_window
+            result.interest = services.interests.record_interest(interest, expires_at)
 
 
 def order_status(

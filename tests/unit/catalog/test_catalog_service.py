@@ -5,9 +5,11 @@ from decimal import Decimal
 
 import pytest
 
+from asusual.catalog.changes import ChangeKind, ProductChange
 from asusual.catalog.models import CatalogProduct, Season
-from asusual.catalog.service import MAX_PRODUCTS, get_product, upload
-from asusual.errors import BadRequest, NotFound
+from asusual.catalog.service import MAX_PRODUCTS, Stored, get_product, upload
+from asusual.errors import BadRequest, NotFound, TransientError
+from tests.changes import price_drop
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -17,11 +19,12 @@ class FakeCatalog:
 
     def __init__(self) -> None:
         self.products: dict[str, CatalogProduct] = {}
+        self.owed: dict[str, list[ProductChange]] = {}
         self.calls = 0
 
-    def put_products(self, products: list[CatalogProduct]) -> list[str]:
+    def store_products(self, products: list[CatalogProduct]) -> Stored:
         self.calls += 1
-        superseded = []
+        stored_now = Stored()
         for product in products:
             stored = self.products.get(product.product_id)
             assert product.updated_at is not None
@@ -30,10 +33,18 @@ class FakeCatalog:
                 and stored.updated_at is not None
                 and stored.updated_at > product.updated_at
             ):
-                superseded.append(product.product_id)
+                stored_now.superseded.append(product.product_id)
             else:
+                if stored is not None:
+                    stored_now.replaced[product.product_id] = stored
+                if owed := self.owed.pop(product.product_id, None):
+                    stored_now.owed[product.product_id] = owed
                 self.products[product.product_id] = product
-        return superseded
+        return stored_now
+
+    def owe_changes(self, product: CatalogProduct, changes: list[ProductChange]) -> None:
+        if self.products.get(product.product_id) == product:
+            self.owed[product.product_id] = changes
 
     def get_products(self, product_ids: set[str]) -> dict[str, CatalogProduct]:
         return {p: self.products[p] for p in product_ids if p in self.products}
@@ -134,3 +145,83 @@ def test_get_product_returns_the_stored_product_or_raises_not_found(repo):
     assert get_product(repo, "sku-1").name == "Cat food"
     with pytest.raises(NotFound, match=r"^product_id: "):
         get_product(repo, "sku-2")
+
+
+# -- restocks and price drops (asusual.catalog.changes) --------------------------------------------
+class Announcer:
+    def __init__(self, fail: bool = False) -> None:
+        self.announced: list[ProductChange] = []
+        self.fail = fail
+
+    def announce(self, changes):
+        if self.fail:
+            raise TransientError("the stock queue cannot be reached; retry")
+        self.announced.extend(changes)
+
+
+def changes_of(repo, before: dict, after: dict) -> list[tuple[str, str, str]]:
+    announcer = Announcer()
+    upload(repo, item(**before), NOW - timedelta(hours=1), announcer=announcer)
+    upload(repo, item(**after), NOW, announcer=announcer)
+    return [(c.change.value, f"{c.previous_price:f}", f"{c.price:f}") for c in announcer.announced]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ({"price": "3000", "in_stock": False}, {"price": "3000"}, [("back_in_stock", "3000", "3000")]),
+        ({"price": "3000", "in_stock": False}, {"price": "2400"}, [("back_in_stock", "3000", "2400")]),
+        ({"price": "3000"}, {"price": "2400"}, [("price_drop", "3000", "2400")]),
+        ({"price": "3000"}, {"price": "2700"}, [("price_drop", "3000", "2700")]),  # exactly 10 %
+        ({"price": "3000"}, {"price": "2701"}, []),  # less than 10 %
+        ({"price": "3000"}, {"price": "3000"}, []),  # equal
+        ({"price": "3000"}, {"price": "3600"}, []),  # a rise
+        ({"price": "3000"}, {"price": "2400", "in_stock": False}, []),  # cheaper but sold out
+        ({"price": "3000", "in_stock": False}, {"price": "2400", "in_stock": False}, []),
+        ({"price": "3000", "currency": "RUB"}, {"price": "30", "currency": "EUR"}, []),  # another currency
+        ({"price": "0"}, {"price": "0"}, []),
+    ],
+)
+def test_upload_announces_a_restock_or_a_drop_of_at_least_the_share_only(repo, before, after, expected):
+    assert changes_of(repo, before, after) == expected
+
+
+def test_upload_of_a_new_product_announces_nothing(repo):
+    announcer = Announcer()
+    upload(repo, item(price="2400"), NOW, announcer=announcer)
+    assert announcer.announced == []
+
+
+def test_upload_with_a_larger_share_needs_a_larger_drop(repo):
+    announcer = Announcer()
+    upload(
+        repo, item(price="3000"), NOW - timedelta(hours=1), announcer=announcer, drop_share=Decimal("0.25")
+    )
+    upload(repo, item(price="2400"), NOW, announcer=announcer, drop_share=Decimal("0.25"))
+    assert announcer.announced == []
+
+
+def test_upload_whose_announcement_fails_keeps_the_change_owed_and_the_retry_announces_it_once(repo):
+    upload(repo, item(price="3000", in_stock=False), NOW - timedelta(hours=1), announcer=Announcer())
+    with pytest.raises(TransientError):
+        upload(repo, item(price="3000"), NOW, announcer=Announcer(fail=True))
+    retry = Announcer()
+    result = upload(repo, item(price="3000"), NOW + timedelta(seconds=5), announcer=retry)
+    assert result.accepted == ["sku-1"]
+    assert [(c.change, c.changed_at) for c in retry.announced] == [(ChangeKind.BACK_IN_STOCK, NOW)]
+    later = Announcer()
+    upload(repo, item(price="3000"), NOW + timedelta(seconds=10), announcer=later)
+    assert later.announced == []
+
+
+def test_change_holds_only_while_in_stock_and_at_or_below_the_dropped_price():
+    change = price_drop(NOW)
+    product = CatalogProduct(product_id="sku-1", name="Cat food", price=Decimal(2400), currency="RUB")
+    assert change.holds(product)
+    assert change.holds(product.model_copy(update={"price": Decimal(2000)}))
+    assert not change.holds(product.model_copy(update={"price": Decimal(3000)}))
+    assert not change.holds(product.model_copy(update={"in_stock": False}))
+    assert not change.holds(None)
+    restock = change.model_copy(update={"change": ChangeKind.BACK_IN_STOCK})
+    assert restock.holds(product.model_copy(update={"price": Decimal(3000)}))
+    assert restock.change_id != change.change_id

@@ -117,6 +117,19 @@ def minimal_facts(trigger: str) -> dict[str, Any]:
             "expected_runout_at": NOW.isoformat(),
             "basis": "catalog",
         }
+    if trigger in ("back_in_stock", "price_drop"):
+        wanted = {
+            "trigger": trigger,
+            "product_id": "sku_1",
+            "product_name": None,
+            "interest": "viewed",
+            "interested_at": (NOW - timedelta(days=3)).isoformat(),
+            "interested_on": (NOW - timedelta(days=3)).date().isoformat(),
+            "changed_at": NOW.isoformat(),
+        }
+        if trigger == "price_drop":
+            wanted |= {"price": "2400", "previous_price": "3000", "currency": "RUB"}
+        return wanted
     if trigger in ("cart_abandonment", "browse_abandonment"):
         products = [
             {

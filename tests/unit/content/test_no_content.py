@@ -20,7 +20,15 @@ from asusual.triggers.models import OrderStatus
 from tests.unit.content import WHY_URL, minimal_facts, product, profile, request
 
 ORDER_TRIGGERS = tuple(f"order_{status.value}" for status in OrderStatus)
-MARKETING_TRIGGERS = ("birthday", "replenishment", "welcome", "cart_abandonment", "browse_abandonment")
+MARKETING_TRIGGERS = (
+    "birthday",
+    "replenishment",
+    "welcome",
+    "cart_abandonment",
+    "browse_abandonment",
+    "back_in_stock",
+    "price_drop",
+)
 MESSAGE_TRIGGERS = (*MARKETING_TRIGGERS, *ORDER_TRIGGERS)
 WEBHOOK_CHANNELS = ("store", "call_center")
 LOCALES = ("ru", "en")

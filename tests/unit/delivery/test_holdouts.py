@@ -95,8 +95,8 @@ def test_holdout_policy_of_valid_percents_keeps_them_and_the_window():
     [
         (
             {"welcom": 10},
-            "unknown trigger kind 'welcom'; one of birthday, browse_abandonment, cart_abandonment, "
-            "replenishment, welcome",
+            "unknown trigger kind 'welcom'; one of back_in_stock, birthday, browse_abandonment, "
+            "cart_abandonment, price_drop, replenishment, welcome",
         ),
         ({"order_status": 10}, "'order_status' is never held out"),
         ({"consent_confirmation": 5}, "'consent_confirmation' is never held out"),

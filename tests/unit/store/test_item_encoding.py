@@ -1111,6 +1111,7 @@ def test_put_products_writes_the_promoted_one_into_the_offer_pool(stub: Stubber)
                 },
                 "ConditionExpression": "attribute_not_exists(pk) OR updated_at <= :mine",
                 "ExpressionAttributeValues": {":mine": S(AT_STAMP)},
+                "ReturnValues": "ALL_OLD",
             },
         )
 

@@ -25,6 +25,7 @@ from asusual.triggers.kinds.base import Recipient
 from asusual.triggers.kinds.campaign import channel_templates
 from asusual.triggers.models import (
     AbandonedProduct,
+    BackInStockFacts,
     BirthdayFacts,
     BrowseAbandonmentFacts,
     CampaignContent,
@@ -34,6 +35,7 @@ from asusual.triggers.models import (
     OrderLine,
     OrderStatus,
     OrderStatusFacts,
+    PriceDropFacts,
     ReplenishmentFacts,
     Topic,
     WelcomeFacts,
@@ -102,6 +104,8 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         CampaignFacts,
         CartAbandonmentFacts,
         BrowseAbandonmentFacts,
+        BackInStockFacts,
+        PriceDropFacts,
     }
     assert {name: kind.facts_model for name, kind in KINDS.items()} == {
         "order_status": OrderStatusFacts,
@@ -112,14 +116,16 @@ def test_registry_covers_every_facts_model_of_the_intent_exactly():
         "campaign": CampaignFacts,
         "cart_abandonment": CartAbandonmentFacts,
         "browse_abandonment": BrowseAbandonmentFacts,
+        "back_in_stock": BackInStockFacts,
+        "price_drop": PriceDropFacts,
     }
 
 
 def test_registry_facts_model_without_a_kind_refuses_to_load():
     with pytest.raises(
         ValueError,
-        match=r"^no trigger kind for BrowseAbandonmentFacts, CampaignFacts, CartAbandonmentFacts, "
-        r"ConsentConfirmationFacts, WelcomeFacts$",
+        match=r"^no trigger kind for BackInStockFacts, BrowseAbandonmentFacts, CampaignFacts, "
+        r"CartAbandonmentFacts, ConsentConfirmationFacts, PriceDropFacts, WelcomeFacts$",
     ):
         registry((order_status.KIND, birthday.KIND, replenishment.KIND), facts_models())
 

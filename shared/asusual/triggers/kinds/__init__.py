@@ -14,12 +14,14 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from asusual.triggers.kinds import (
+    back_in_stock,
     birthday,
     browse_abandonment,
     campaign,
     cart_abandonment,
     consent_confirmation,
     order_status,
+    price_drop,
     replenishment,
     welcome,
 )
@@ -59,6 +61,9 @@ KINDS = registry(
         welcome.KIND,
         consent_confirmation.KIND,
         campaign.KIND,
+        # back in stock and price drop (asusual.triggers.stock)
+        back_in_stock.KIND,
+        price_drop.KIND,
         cart_abandonment.KIND,
         browse_abandonment.KIND,
     ),
