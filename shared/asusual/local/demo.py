@@ -332,6 +332,7 @@ class Story:
         self.late_duplicate()
         self.birthdays()
         self.abandoned_cart()
+        self.price_drop()
         self.store_purchase_by_phone()
         self.pet_segment_and_campaign()
         self.weeks_later()
@@ -673,9 +674,53 @@ class Story:
             "a product added to a cart already reminded of reminds nobody again: once per cart",
         )
 
+    def price_drop(self) -> None:
+        """Behaviour: a product the customer looked at gets cheaper; she is told once, at the
+        catalog's new price, and the message says why (she viewed it on that day)."""
+        web = self.client("web_local_key")
+        cookie = self.notes["anna_cookie"]
+        when = datetime(2026, 12, 9, 15, 0, tzinfo=UTC)
+        self.advance(when, "Dec 8 to Dec 9")
+        self.step(when, MOSCOW, "Anna looks at the electric kettle twice in the evening, and leaves it")
+        for n in range(2):
+            self.advance(when + timedelta(minutes=20 * n))
+            web.track(
+                anonymous_id=cookie,
+                event="Product Viewed",
+                properties={"product_id": "kettle", "price": 2990, "currency": "RUB"},
+                context={"timezone": MOSCOW},
+            )
+            self.sync()
+        drop = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+        self.step(drop, MOSCOW, "The merchandiser cuts the kettle from 2 990 ₽ to 2 390 ₽")
+        kettle = dict(next(p for p in CATALOG if p["product_id"] == "kettle"))
+        self.api.ok("POST", "/v1/catalog/products", ADMIN_KEY, {**kettle, "price": "2390.00"})
+        self.sync()
+        drops = [m for m in self.messages("anna") if m["trigger"] == "price_drop"]
+        body = drops[0]["body"] if drops else ""
+        self.expect(
+            len(drops) == 1
+            and drops[0]["local_sent_at"].startswith("2026-12-10T12:00")
+            and "Чайник электрический" in body
+            and "2\xa0390,00\xa0₽" in body,
+            "Anna viewed the kettle yesterday: one price-drop email at 12:00 in Moscow, at the new 2 390 ₽",
+        )
+        why = str(self.why(drops[0])["why"]) if drops else ""
+        self.expect("смотрели этот товар" in why, f"it says why: {why!r}")
+        olga = [m for m in self.messages("olga") if m["trigger"] == "price_drop"]
+        self.expect(
+            len(olga) == 1,
+            "Olga, who still has the kettle in her cart, is told too, once",
+        )
+        self.advance(datetime(2026, 12, 11, 9, 0, tzinfo=UTC), "Dec 10 to Dec 11")
+        self.expect(
+            len([m for m in self.messages("anna") if m["trigger"] == "price_drop"]) == 1,
+            "nothing more about the kettle: each change is told once",
+        )
+
     def store_purchase_by_phone(self) -> None:
         when = datetime(2026, 12, 14, 10, 0, tzinfo=UTC)
-        self.advance(when, "Dec 8 to Dec 14")
+        self.advance(when, "Dec 11 to Dec 14")
         self.step(when, MOSCOW, "Boris buys cat food again, in the store; the POS knows only his phone")
         till = self.decide("boris", "phone", "8 (903) 555-12-34", "pos_greeting", "store")
         self.client("store_local_key").track(
