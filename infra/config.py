@@ -42,6 +42,7 @@ class StageConfig:
     # never order_status or consent_confirmation (a kind the dispatcher does not know refuses to start)
     trigger_holdouts: dict[str, int] = field(default_factory=dict)
     trigger_conversion_days: int = 7  # an order within this many days of a message counts for it
+    recommendations_every_hours: int = 1  # the recommendations job folds the new baskets this often
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -59,6 +60,10 @@ class StageConfig:
         check_trigger_holdouts(self.trigger_holdouts)  # names the kind: "trigger holdouts: ..."
         if not 1 <= self.trigger_conversion_days <= 90:
             raise ValueError(f"trigger_conversion_days: {self.trigger_conversion_days} must be 1 to 90")
+        if not 1 <= self.recommendations_every_hours <= 24:
+            raise ValueError(
+                f"recommendations_every_hours: {self.recommendations_every_hours} must be 1 to 24"
+            )
 
     @property
     def retain_data(self) -> bool:
@@ -106,4 +111,5 @@ class StageConfig:
             default_locale=get("default_locale"),
             trigger_holdouts=percents("trigger_holdouts"),
             trigger_conversion_days=int(get("trigger_conversion_days") or 7),
+            recommendations_every_hours=int(get("recommendations_every_hours") or 1),
         )

@@ -31,7 +31,7 @@ from asusual.api import (
 )
 from asusual.content.pack import ContentPack
 from asusual.content.render import default_pack
-from asusual.decisions.decide import DecideRequest, Decision, decide
+from asusual.decisions.decide import DecideRequest, Decision, Recommender, decide
 from asusual.decisions.visitor import (
     VisitorCall,
     VisitorDecision,
@@ -48,6 +48,7 @@ from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.recommendations import DynamoRecommendationRepository
 from asusual.store.segments import cached_definitions
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
@@ -67,6 +68,7 @@ class Dependencies:
     limiter: RateLimiter  # a page's route: per key, and per key and visitor
     limits: VisitorLimits
     segments: CachedDefinitions  # the live segments a customer's answer shows membership of
+    recommender: Recommender  # the recommendation model's rows and the catalog
 
 
 @cache
@@ -93,6 +95,10 @@ def dependencies() -> Dependencies:
             visitor_burst=settings.visitor_burst,
         ),
         segments=cached_definitions(),
+        recommender=Recommender(
+            model=DynamoRecommendationRepository(db, settings.table_name),
+            catalog=DynamoCatalogRepository(db, settings.table_name),
+        ),
     )
 
 
@@ -105,7 +111,8 @@ app = make_resolver(origins=lambda: dependencies().origins)  # a page asks for i
     "call_center_script)",
     description="The offer and its price are decided once per customer and local day and then shown "
     "the same on every channel; the greeting follows the customer's local time of day. An unknown "
-    "identifier gets a neutral answer (profile_id null).",
+    "identifier gets a neutral answer (profile_id null). `recommendations` (0 to 10, default 5) asks "
+    "for that many recommended products, each with why.",
     operation_id="decide",
     tags=["decide"],
     security=KEY_SECURITY,
@@ -127,6 +134,7 @@ def post_decide() -> Decision:
         default_country=get_settings().default_country,
         tenure=deps.tenure,
         live_segments=deps.segments.live,
+        recommender=deps.recommender,
     )
 
 

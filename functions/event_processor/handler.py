@@ -28,6 +28,7 @@ from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
+from asusual.store.recommendations import DynamoRecommendationRepository
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.service import TriggerServices, process
@@ -53,6 +54,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         publisher=SqsIntentPublisher(clients.sqs(), settings.intents_queue_url),
         news_max_age=timedelta(hours=settings.news_max_age_hours),
         conversions=DynamoConversionRepository(db, settings.table_name),
+        baskets=DynamoRecommendationRepository(db, settings.table_name),
+        basket_view_window=timedelta(days=settings.recommendations_view_days),
     )
     # the definitions are read once a minute per container, not per event
     segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))
@@ -116,6 +119,8 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="ConversionsCounted", unit=MetricUnit.Count, value=processed.conversions)
     if processed.reminders:
         metrics.add_metric(name="RemindersPlanned", unit=MetricUnit.Count, value=len(processed.reminders))
+    if processed.basket_logged:
+        metrics.add_metric(name="BasketsLogged", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

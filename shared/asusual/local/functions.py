@@ -78,6 +78,9 @@ BIRTHDAY_SWEEP = LocalFunction(
 REPLENISHMENT_SWEEP = LocalFunction(
     name="replenishment_sweep", module="functions.replenishment_sweep.handler", every=timedelta(hours=1)
 )
+RECOMMENDATIONS_JOB = LocalFunction(
+    name="recommendations_job", module="functions.recommendations_job.handler", every=timedelta(hours=1)
+)
 
 DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handler", consumes="intents")
 DEFERRED_SWEEP = LocalFunction(
@@ -102,6 +105,7 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     ADMIN_API,
     BIRTHDAY_SWEEP,
     REPLENISHMENT_SWEEP,
+    RECOMMENDATIONS_JOB,
     DISPATCHER,
     DEFERRED_SWEEP,
     CAMPAIGN_SWEEP,

@@ -35,3 +35,27 @@ class ConversionRecorder(Protocol):
         """Count the order once for each exposure of its customer whose window holds its time (a
         redelivered order counts nothing more); returns how many it was counted for now."""
         ...
+
+
+class BasketRecord(BaseModel):
+    """One completed order as the recommendations learn it (docs/recommendations.md): what was
+    bought together, what the customer bought the time before and what she viewed before buying.
+    No customer id: the log says which products go together, not who bought them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    at: datetime = Field(description="the order's event time")
+    recorded_at: datetime = Field(description="when it was logged: its hour is the log's bucket")
+    products: tuple[str, ...] = Field(description="the order's products, sorted")
+    previous: tuple[str, ...] = Field(default=(), description="the products of her order before this one")
+    viewed: tuple[str, ...] = Field(
+        default=(), description="products she viewed in the days before, not bought here"
+    )
+
+
+class BasketLog(Protocol):
+    def record_basket(self, basket: BasketRecord) -> bool:
+        """Log the basket once per order id (a redelivered or re-reported order logs nothing more);
+        whether it was logged now."""
+        ...

@@ -25,6 +25,7 @@ from asusual.profiles.derived import SegmentHook
 from asusual.profiles.facts import ORDER_PLACED, number
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.profiles.state import ProfileState
+from asusual.triggers.baskets import basket_record
 from asusual.triggers.models import ConsentConfirmationFacts, Intent, Topic, WelcomeFacts, make_intent
 from asusual.triggers.orders import (
     OrderRepository,
@@ -34,7 +35,7 @@ from asusual.triggers.orders import (
     order_lines,
     status_change,
 )
-from asusual.triggers.ports import ConversionRecorder, IntentPublisher, OrderConversion
+from asusual.triggers.ports import BasketLog, ConversionRecorder, IntentPublisher, OrderConversion
 from asusual.triggers.reminders import CatalogReader, Reminder, ReminderRepository, schedule_purchase
 from asusual.triggers.replenishment import ReplenishmentPolicy
 
@@ -55,6 +56,9 @@ class TriggerServices:
     news_max_age: timedelta = timedelta(hours=72)
     # counts completed orders for the customer's exposures (campaign and trigger holdout groups)
     conversions: ConversionRecorder | None = None
+    # the recommendations' basket log (docs/recommendations.md), and how far back a view counts
+    baskets: BasketLog | None = None
+    basket_view_window: timedelta = timedelta(days=7)
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Processed:
     ignored: list[str] = field(default_factory=list)  # why a status produced nothing
     reminders: list[Reminder] = field(default_factory=list)
     conversions: int = 0  # exposures this event's order was counted for now
+    basket_logged: bool = False  # the order's basket was added to the recommendations' log now
 
 
 def process(
@@ -138,6 +143,27 @@ def evaluate_triggers(
                 services.replenishment,
                 now,
             )
+    # recommendations: the order's basket, logged once per order id for the hourly job to learn
+    if outcome.profile is not None and _is_purchase(event) and services.baskets is not None:
+        log_basket(result, event, outcome.profile.state(), services, now)
+
+
+def log_basket(
+    result: Processed, event: IntakeEvent, state: ProfileState, services: TriggerServices, now: datetime
+) -> None:
+    change = status_change(event)
+    if change is None or services.baskets is None:
+        return
+    basket = basket_record(
+        change.order_id[:MAX_ID_LENGTH],
+        _product_ids(event),
+        event.timestamp,
+        state,
+        now,
+        services.basket_view_window,
+    )
+    if basket is not None:
+        result.basket_logged = services.baskets.record_basket(basket)
 
 
 def order_status(
