@@ -31,7 +31,7 @@ from asusual.api import (
 )
 from asusual.content.pack import ContentPack
 from asusual.content.render import default_pack
-from asusual.decisions.decide import DecideRequest, Decision, Recommender, decide
+from asusual.decisions.decide import DecideRequest, Decision, decide
 from asusual.decisions.visitor import (
     VisitorCall,
     VisitorDecision,
@@ -41,6 +41,7 @@ from asusual.decisions.visitor import (
 )
 from asusual.observability import logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
+from asusual.recommendations.serve import Recommender
 from asusual.segments.live import CachedDefinitions
 from asusual.settings import get_settings
 from asusual.store import clients

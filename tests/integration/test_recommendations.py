@@ -104,3 +104,42 @@ def test_recommendations_bought_together_learned_by_the_job_are_recommended_in_d
     ]
     assert recommended(decide_api, "c3", count=1) == picks[:1]
     assert recommended(decide_api, "c3", count=0) == []
+
+
+def test_recommendations_campaign_message_lists_them_with_the_catalog_price(
+    send, catalog, at, admin_api, runtime, outbox
+):
+    consent = {"email": {"marketing": True}}
+    people = [identify(u) for u in ("c1", "c2", "c3")]
+    for person in people:
+        person["traits"] |= {"subscriptions": consent, "petOwner": True}
+    send("store_local_key", *people)
+    send(
+        "store_local_key",
+        order("c1", ["food", "bowl", "ointment"], "2026-11-10T10:00:00Z"),
+        order("c2", ["food", "bowl", "ointment"], "2026-11-12T10:00:00Z"),
+        order("c3", ["food"], "2026-11-20T10:00:00Z"),
+    )
+    at("2026-11-23T11:00:00Z")  # the job learned the baskets
+    segment = {"segment_id": "pets", "name": "Pets", "rule": {"trait": "pet_owner", "eq": True}}
+    assert admin_api("POST", "/v1/segments", segment).status == 201
+    runtime.run()
+    body = "{{ hello }}!{% for p in recommendations %}\n- {{ p.name }}: {{ p.price_text }}{% endfor %}"
+    created = admin_api(
+        "POST",
+        "/v1/campaigns",
+        {
+            "campaign_id": "pets-recs",
+            "segment_id": "pets",
+            "topic": "marketing",
+            "send_at": {"local_date": "2026-11-24", "local_time": "10:00"},
+            "holdout_percent": 0,
+            "conversion_window_days": 7,
+            "content": {"en": {"subject": "For your pets", "body": body}},
+        },
+    )
+    assert created.status == 201, created.body
+    at("2026-11-24T08:00:00Z")  # 11:00 in Moscow
+    [message] = [m for m in outbox() if m["trigger"] == "campaign" and m["to"] == "c3@example.com"]
+    assert message["body"].splitlines()[1:3] == ["- Миска: RUB\xa0100.00", "- Мышка: RUB\xa0100.00"]
+    assert "Мазь" not in message["body"]

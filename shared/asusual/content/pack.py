@@ -70,6 +70,7 @@ ALWAYS_PRESENT = frozenset({
     "locale", "channel", "trigger", "greeting", "hello", "salutation", "signature",
     "has_name", "gender_known", "has_daypart", "has_season", "has_holiday", "has_offer", "has_products",
     "tenure", "is_new", "is_returning", "is_loyal", "order_count", "products", "promo", "today",
+    "recommendations", "has_recommendations",  # docs/recommendations.md; an empty list when none
 })  # fmt: skip
 WHEN_KNOWN = frozenset({
     "name", "polite_name", "formal_name", "name_dative", "polite_dative",
@@ -236,6 +237,21 @@ class ContentPack(BaseModel):
             for channel, locales in channels.items():
                 for locale, variants in locales.items():
                     yield trigger, channel, locale, variants
+
+
+def uses_variable(pack: ContentPack, trigger: str, channel: str, name: str) -> bool:
+    """Whether a variant of the template, in any locale, reads the top-level variable ``name``
+    (what a variable costs to compute is spent only for a template that prints it)."""
+    for locale, variants in pack.templates.get(trigger, {}).get(channel, {}).items():
+        for variant in variants:
+            if any(source and name in _globals(locale, source) for source in (variant.subject, variant.body)):
+                return True
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _globals(locale: str, source: str) -> frozenset[str]:
+    return frozenset(parse(locale, source).analyze().globals)
 
 
 def template_id(trigger: str, channel: str) -> str:

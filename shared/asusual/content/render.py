@@ -73,6 +73,9 @@ class ContentInput(BaseModel):
         "request or Accept-Language); None: the profile's locale. Greeting, text and why follow it",
     )
     confirm_url: str | None = Field(default=None, description="the signed link confirming an opt-in")
+    recommendations: tuple[ContentProduct, ...] = Field(
+        default=(), description="products recommended to her, best first (docs/recommendations.md)"
+    )
 
     @field_validator("now")
     @classmethod
@@ -292,6 +295,10 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     out.update(_fact_variables(request.facts))
+    # recommendations (docs/recommendations.md): products like ``products``, never sensitive ones
+    # (the recommender leaves them out; a discreet channel would show a neutral name anyway)
+    recommended = [_product(p, locale, discreet, NEUTRAL_OFFER) for p in request.recommendations]
+    out.update({"recommendations": recommended, "has_recommendations": bool(recommended)})
     return out
 
 
@@ -381,7 +388,11 @@ def leak(text: str, data: re.Pattern[str] | None = None) -> str | None:
 
 
 def _sensitive_names(request: ContentInput) -> list[str]:
-    items = [*request.products, *([request.offer] if request.offer is not None else [])]
+    items = [
+        *request.products,
+        *([request.offer] if request.offer is not None else []),
+        *request.recommendations,
+    ]
     return sorted({name for p in items if p.sensitive and (name := _text(p.name))}, key=len, reverse=True)
 
 

@@ -27,12 +27,11 @@ from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
-from asusual.recommendations.model import ModelSource
 from asusual.recommendations.serve import (
     DEFAULT_RECOMMENDATIONS,
     MAX_RECOMMENDATIONS,
-    CatalogReader,
     Recommended,
+    Recommender,
     recommendations_for,
     why_text,
 )
@@ -105,14 +104,6 @@ class RecommendationView(BaseModel):
         "popular"
     )
     why: str = Field(description="one line the customer may read, e.g. 'Often bought together with Purina'")
-
-
-@dataclass(frozen=True)
-class Recommender:
-    """Where recommendations come from: the stored model and the catalog."""
-
-    model: ModelSource
-    catalog: CatalogReader
 
 
 def recommendation_views(recommended: Sequence[Recommended], locale: str) -> list[RecommendationView]:
@@ -331,8 +322,7 @@ def decide(
     if recommender is not None and request.recommendations:
         recommended = recommendations_for(
             profile.state() if profile is not None else ProfileState(),
-            recommender.model,
-            recommender.catalog,
+            recommender,
             products,
             common_season(now, audience.zones),
             now,

@@ -5,13 +5,15 @@ each with why (docs/recommendations.md, "Serving").
 :func:`~asusual.recommendations.cooccurrence.ranked` (the backtest's scoring), keeping only what the
 day's offer could be (asusual.offers.service.offerable: priced, in stock, in season where she is,
 never sensitive, not bought in the last 30 days). Where data is thin — none of her purchases or
-views is known to the model — the current ranking (the offer pool's: categories she bought from
-first) comes first; any list still short is padded by it, then by the model's popular products.
+views is known to the model — only her own repeat purchases keep their rank, then comes the current
+ranking (the offer pool's: categories she bought from first), then the model's popular products;
+otherwise the model's ranking is kept whole and any list still short is padded by the current one.
 :func:`recommendations_for` reads what it needs through small interfaces."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -26,7 +28,8 @@ from asusual.recommendations.model import ModelSource, served_model
 MAX_RECOMMENDATIONS = 10
 DEFAULT_RECOMMENDATIONS = 5
 VIEW_DAYS = 30  # her views older than this say nothing more about what she wants now
-HISTORY_PRODUCTS = 50  # her latest purchased products whose rows are read
+HISTORY_PRODUCTS = 20  # her latest purchased products whose rows are read
+VIEWED_PRODUCTS = 20  # her latest viewed products whose rows are read
 CANDIDATES = 40  # ranked beyond k: room for what the catalog leaves out
 
 
@@ -57,9 +60,11 @@ def history_of(state: ProfileState) -> dict[str, Bought]:
 
 
 def views_of(state: ProfileState, now: datetime) -> dict[str, datetime]:
-    """Her products viewed in the last VIEW_DAYS: the latest view of each."""
+    """Her products viewed in the last VIEW_DAYS (the latest VIEWED_PRODUCTS): the latest view of each."""
     since = now - timedelta(days=VIEW_DAYS)
-    return {pid: max(v.at) for pid, v in state.views.items() if v.at and max(v.at) >= since}
+    latest = {pid: max(v.at) for pid, v in state.views.items() if v.at and max(v.at) >= since}
+    kept = sorted(latest, key=lambda pid: (latest[pid], pid), reverse=True)[:VIEWED_PRODUCTS]
+    return {pid: latest[pid] for pid in kept}
 
 
 def _picks(model: CoOccurrence, state: ProfileState, now: datetime, k: int) -> list[Pick]:
@@ -108,10 +113,8 @@ def recommend_products(
             take(product, "popular_in_category" if product.category in categories else "popular")
 
     picks = _picks(model, state, now, k)
-    if not known:
-        current_ranking()
-    for pick in picks:
-        if pick.reason is not Reason.POPULAR or known:
+    for pick in picks:  # thin data: her own products first, the model's popular ones last
+        if known or pick.reason is not Reason.POPULAR:
             take(catalog.get(pick.product_id), pick.reason.value, pick.via)
     current_ranking()
     for pick in picks:
@@ -123,10 +126,17 @@ class CatalogReader(Protocol):
     def get_products(self, product_ids: set[str]) -> dict[str, CatalogProduct]: ...
 
 
+@dataclass(frozen=True)
+class Recommender:
+    """Where recommendations come from: the stored model and the catalog."""
+
+    model: ModelSource
+    catalog: CatalogReader
+
+
 def recommendations_for(
     state: ProfileState,
-    source: ModelSource,
-    catalog: CatalogReader,
+    recommender: Recommender,
     pool: Sequence[CatalogProduct],
     season: Season | None,
     now: datetime,
@@ -140,10 +150,11 @@ def recommendations_for(
         return []
     k = min(k, MAX_RECOMMENDATIONS)
     mine = set(history_of(state)) | set(views_of(state, now))
+    source = recommender.model
     model = served_model(source.neighbours(mine).values() if mine else (), source.popularity())
     picks = _picks(model, state, now, k)
     wanted = {p.product_id for p in picks} | {p.via for p in picks if p.via}
-    products = catalog.get_products(wanted) if wanted else {}
+    products = recommender.catalog.get_products(wanted) if wanted else {}
     return recommend_products(state, model, products, pool, season, now, day, profile_id, k)
 
 
