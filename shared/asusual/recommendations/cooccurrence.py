@@ -144,63 +144,66 @@ class Pick:
     via: str | None = None  # the product of her history the reason names
 
 
-class _Scores:
-    """Each product's score and its strongest personal term (popularity only when none: it is added
-    last, and a customer is told the reason that is about her)."""
-
-    def __init__(self) -> None:
-        self.total: dict[str, float] = {}
-        self.best: dict[str, tuple[float, Reason, str | None]] = {}
-
-    def add(self, product: str, value: float, reason: Reason, via: str | None = None) -> None:
-        self.total[product] = self.total.get(product, 0.0) + value
-        best = self.best.get(product)
-        if best is None or (reason is not Reason.POPULAR and value > best[0]):
-            self.best[product] = (value, reason, via)
-
-
-def ranked(
+def _seeds(
     model: CoOccurrence,
     history: Mapping[str, Bought],
+    views: Mapping[str, datetime],
+    now: datetime,
+    blend: Blend,
+) -> list[tuple[str, float, Counter[str], Reason]]:
+    """Each related term's seed: (product of hers, its share, its neighbours, the reason)."""
+    seeds = []
+    for product, bought in history.items():
+        seen = model.baskets.get(product, 0)
+        if seen:
+            share = (
+                blend.related * recency((now - bought.last_at).total_seconds(), blend.half_life_days) / seen
+            )
+            for table, reason in (
+                (model.together, Reason.BOUGHT_TOGETHER),
+                (model.after, Reason.BOUGHT_AFTER),
+            ):
+                if product in table:
+                    seeds.append((product, share, table[product], reason))
+    for product, at in views.items():
+        viewers = model.viewers.get(product, 0)
+        if viewers and product in model.viewed:
+            share = blend.related * recency((now - at).total_seconds(), blend.half_life_days) / viewers
+            seeds.append((product, share, model.viewed[product], Reason.VIEWED_THEN_BOUGHT))
+    return seeds
+
+
+def _repeat(bought: Bought, now: datetime, blend: Blend) -> float:
+    weight = recency((now - bought.last_at).total_seconds(), blend.half_life_days)
+    return blend.repeat * weight * math.log2(1 + bought.count)
+
+
+def _top(
+    model: CoOccurrence,
+    history: Mapping[str, Bought],
+    views: Mapping[str, datetime],
     now: datetime,
     k: int,
-    exclude: frozenset[str] = frozenset(),
-    blend: Blend | None = None,
-    views: Mapping[str, datetime] | None = None,
-) -> list[Pick]:
-    """The ``k`` best products for a customer with ``history`` (and her recent ``views``: product →
-    latest view) at ``now`` (module docstring), none in ``exclude``, each with its strongest personal reason;
-    fewer only when the model knows fewer products."""
-    blend = blend or Blend()
-    scores = _Scores()
+    exclude: frozenset[str],
+    blend: Blend,
+) -> tuple[list[str], dict[str, float], list[tuple[str, float, Counter[str], Reason]]]:
+    scores: dict[str, float] = {}
     for product, bought in history.items():
-        weight = recency((now - bought.last_at).total_seconds(), blend.half_life_days)
-        scores.add(product, blend.repeat * weight * math.log2(1 + bought.count), Reason.BOUGHT_BEFORE)
-        seen = model.baskets.get(product, 0)
-        if not seen:
-            continue
-        share = blend.related * weight / seen
-        for table, reason in ((model.together, Reason.BOUGHT_TOGETHER), (model.after, Reason.BOUGHT_AFTER)):
-            for other, count in table.get(product, Counter()).items():
-                scores.add(other, share * count, reason, product)
-    for product, at in (views or {}).items():
-        viewers = model.viewers.get(product, 0)
-        if not viewers:
-            continue
-        share = blend.related * recency((now - at).total_seconds(), blend.half_life_days) / viewers
-        for other, count in model.viewed.get(product, Counter()).items():
-            scores.add(other, share * count, Reason.VIEWED_THEN_BOUGHT, product)
+        scores[product] = scores.get(product, 0.0) + _repeat(bought, now, blend)
+    seeds = _seeds(model, history, views, now, blend)
+    for _seed, share, neighbours, _reason in seeds:
+        for other, count in neighbours.items():
+            scores[other] = scores.get(other, 0.0) + share * count
     top = model.top_count()
     if top:
         for product in model.popular(model.pool):
-            scores.add(product, blend.popularity * model.baskets[product] / top, Reason.POPULAR)
-    total = scores.total
+            scores[product] = scores.get(product, 0.0) + blend.popularity * model.baskets[product] / top
     best = heapq.nsmallest(
         k,
-        (product for product in total if product not in exclude),
-        key=lambda product: (-total[product], -model.baskets.get(product, 0), product),
+        (product for product in scores if product not in exclude),
+        key=lambda product: (-scores[product], -model.baskets.get(product, 0), product),
     )
-    return [Pick(p, total[p], scores.best[p][1], scores.best[p][2]) for p in best]
+    return best, scores, seeds
 
 
 def recommend(
@@ -211,8 +214,34 @@ def recommend(
     exclude: frozenset[str] = frozenset(),
     blend: Blend | None = None,
 ) -> list[str]:
-    """The product ids of :func:`ranked` (the backtest's ``asusual`` method)."""
-    return [pick.product_id for pick in ranked(model, history, now, k, exclude, blend)]
+    """The ``k`` best products for a customer with ``history`` at ``now`` (module docstring), none in
+    ``exclude``; fewer only when the model knows fewer products (the backtest's ``asusual``)."""
+    return _top(model, history, {}, now, k, exclude, blend or Blend())[0]
+
+
+def ranked(
+    model: CoOccurrence,
+    history: Mapping[str, Bought],
+    now: datetime,
+    k: int,
+    views: Mapping[str, datetime] | None = None,
+    blend: Blend | None = None,
+) -> list[Pick]:
+    """:func:`recommend` with her recent ``views`` (product → latest view) too, each product with its
+    strongest personal term (popular only when none contributed): what she is told."""
+    blend = blend or Blend()
+    best, scores, seeds = _top(model, history, views or {}, now, k, frozenset(), blend)
+    picks = []
+    for product in best:
+        reason, via, strongest = Reason.POPULAR, None, 0.0
+        if product in history:
+            reason, strongest = Reason.BOUGHT_BEFORE, _repeat(history[product], now, blend)
+        for seed, share, neighbours, kind in seeds:
+            value = share * neighbours.get(product, 0)
+            if value > strongest:
+                reason, via, strongest = kind, seed, value
+        picks.append(Pick(product, scores[product], reason, via))
+    return picks
 
 
 def buy_again(model: CoOccurrence, history: Mapping[str, Bought], k: int) -> list[str]:

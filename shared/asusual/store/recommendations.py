@@ -38,6 +38,10 @@ def basket_partition(bucket: str) -> str:
     return f"BASKETS#{bucket}"
 
 
+def basket_key(order_id: str) -> Item:
+    return item_key(f"BASKET#{order_id}", "BASKET")
+
+
 def _row_key(product_id: str) -> Item:
     return item_key(f"RECO#{product_id}", "RECO")
 
@@ -55,7 +59,7 @@ class DynamoRecommendationRepository:
     @translate_errors
     def record_basket(self, basket: BasketRecord) -> bool:
         item = {
-            **item_key(f"BASKET#{basket.order_id}", "BASKET"),
+            **basket_key(basket.order_id),
             **to_item(
                 {
                     "entity": "basket",
