@@ -50,6 +50,7 @@ class StageConfig:
     # weather-aware offers and words (docs/weather.md): off, or open-meteo (egress to the internet,
     # which Lambda functions outside a VPC have; this stack puts none in a VPC)
     weather: str = "off"
+    recommendations_every_hours: int = 1  # the recommendations job folds the new baskets this often
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -71,6 +72,10 @@ class StageConfig:
             raise ValueError(f"geoip_database: {self.geoip_database!r} is not a file (a City .mmdb)")
         if self.weather not in WEATHER_PROVIDERS:
             raise ValueError(f"weather: {self.weather!r} must be one of {', '.join(WEATHER_PROVIDERS)}")
+        if not 1 <= self.recommendations_every_hours <= 24:
+            raise ValueError(
+                f"recommendations_every_hours: {self.recommendations_every_hours} must be 1 to 24"
+            )
 
     @property
     def weather_environment(self) -> dict[str, str]:
@@ -126,4 +131,5 @@ class StageConfig:
             trigger_conversion_days=int(get("trigger_conversion_days") or 7),
             geoip_database=get("geoip_database"),
             weather=get("weather") or "off",
+            recommendations_every_hours=int(get("recommendations_every_hours") or 1),
         )

@@ -20,6 +20,7 @@ from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
 from infra.capabilities.privacy import Privacy
 from infra.capabilities.profiles import Profiles
+from infra.capabilities.recommendations import Recommendations
 from infra.capabilities.segments import Segments
 from infra.capabilities.triggers import Triggers
 from infra.config import StageConfig
@@ -53,6 +54,7 @@ class AsusualStack(Stack):
         self.decisions = Decisions(self, "Decisions", base=self.base)
         self.segments = Segments(self, "Segments", base=self.base)
         self.campaigns = Campaigns(self, "Campaigns", base=self.base)
+        self.recommendations = Recommendations(self, "Recommendations", base=self.base, config=config)
         self.base.api.require_every_handler_served()
         self._outputs()
 

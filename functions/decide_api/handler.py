@@ -41,6 +41,7 @@ from asusual.decisions.visitor import (
 )
 from asusual.observability import logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
+from asusual.recommendations.serve import Recommender
 from asusual.segments.live import CachedDefinitions
 from asusual.settings import get_settings
 from asusual.store import clients
@@ -48,6 +49,7 @@ from asusual.store.access import cached_key_lookup, public_origins
 from asusual.store.catalog import CachedOfferPool, DynamoCatalogRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.recommendations import DynamoRecommendationRepository
 from asusual.store.segments import cached_definitions
 from asusual.store.weather import weather_source
 from asusual.weather.rules import WeatherSource
@@ -70,6 +72,7 @@ class Dependencies:
     limits: VisitorLimits
     segments: CachedDefinitions  # the live segments a customer's answer shows membership of
     weather: WeatherSource | None  # the day's weather where the customer is (None: off)
+    recommender: Recommender  # the recommendation model's rows and the catalog
 
 
 @cache
@@ -97,6 +100,10 @@ def dependencies() -> Dependencies:
         ),
         segments=cached_definitions(),
         weather=weather_source(settings),
+        recommender=Recommender(
+            model=DynamoRecommendationRepository(db, settings.table_name),
+            catalog=DynamoCatalogRepository(db, settings.table_name),
+        ),
     )
 
 
@@ -109,7 +116,8 @@ app = make_resolver(origins=lambda: dependencies().origins)  # a page asks for i
     "call_center_script)",
     description="The offer and its price are decided once per customer and local day and then shown "
     "the same on every channel; the greeting follows the customer's local time of day. An unknown "
-    "identifier gets a neutral answer (profile_id null).",
+    "identifier gets a neutral answer (profile_id null). `recommendations` (0 to 10, default 5) asks "
+    "for that many recommended products, each with why.",
     operation_id="decide",
     tags=["decide"],
     security=KEY_SECURITY,
@@ -132,6 +140,7 @@ def post_decide() -> Decision:
         tenure=deps.tenure,
         live_segments=deps.segments.live,
         weather=deps.weather,
+        recommender=deps.recommender,
     )
 
 

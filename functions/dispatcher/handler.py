@@ -25,6 +25,7 @@ from asusual.delivery.links import LinkSigner
 from asusual.delivery.policy import DeliveryPolicy
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.profiles.view import TenurePolicy
+from asusual.recommendations.serve import Recommender
 from asusual.settings import get_settings
 from asusual.store import clients
 from asusual.store.campaigns import CachedProgramStatus, DynamoCampaignRepository
@@ -33,6 +34,7 @@ from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import decode_intent, intent_ids
+from asusual.store.recommendations import DynamoRecommendationRepository
 from asusual.store.secrets import link_secrets
 from asusual.store.segments import member_words
 from asusual.store.weather import weather_source
@@ -93,6 +95,9 @@ def dependencies() -> DispatchDeps:
         exposures=DynamoConversionRepository(db, settings.table_name),
         segment_words=member_words(),
         weather=weather_source(settings),
+        recommender=Recommender(
+            model=DynamoRecommendationRepository(db, settings.table_name), catalog=catalog
+        ),
     )
 
 

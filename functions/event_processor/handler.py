@@ -30,6 +30,7 @@ from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.interests import DynamoInterestRepository
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.queues import SqsIntentPublisher, decode_event, event_ids
+from asusual.store.recommendations import DynamoRecommendationRepository
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.abandonment import AbandonmentPolicy
@@ -60,6 +61,8 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
         interest_window=timedelta(days=settings.interest_days),
         timers=DynamoTimerRepository(db, settings.table_name),
         abandonment=AbandonmentPolicy.from_settings(settings),
+        baskets=DynamoRecommendationRepository(db, settings.table_name),
+        basket_view_window=timedelta(days=settings.recommendations_view_days),
     )
     # the definitions are read once a minute per container, not per event
     segments = live_membership(cached_definitions(DynamoSegmentRepository(db, settings.table_name)))
@@ -125,6 +128,8 @@ def record_handler(record: SQSRecord) -> None:
         metrics.add_metric(name="InterestsRecorded", unit=MetricUnit.Count, value=1)
     if processed.reminders:
         metrics.add_metric(name="RemindersPlanned", unit=MetricUnit.Count, value=len(processed.reminders))
+    if processed.basket_logged:
+        metrics.add_metric(name="BasketsLogged", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

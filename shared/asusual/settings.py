@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     abandonment_lookback_days: int = Field(
         default=2, ge=0, le=14, description="the abandonment sweep re-reads due partitions this far back"
     )
+    # -- recommendations (docs/recommendations.md) ----------------------------------------------
+    recommendations_view_days: int = Field(
+        default=7,
+        ge=0,
+        le=30,
+        description="a product viewed this many days before an order counts as viewed then bought",
+    )
+    recommendations_first_lookback_hours: int = Field(
+        default=48,
+        ge=1,
+        le=336,
+        description="the recommendations job's first run reads the basket log this far back",
+    )
     # -- delivery (docs/delivery.md) -------------------------------------------------------------
     delivery_mode: Literal["aws", "outbox"] = Field(
         default="outbox", description="aws: SES/SNS/webhooks; outbox: the local outbox (local mode, tests)"

@@ -17,6 +17,7 @@ from infra.capabilities.delivery import Delivery
 from infra.capabilities.intake import Intake
 from infra.capabilities.privacy import Privacy
 from infra.capabilities.profiles import Profiles
+from infra.capabilities.recommendations import Recommendations
 from infra.capabilities.segments import Segments
 from infra.capabilities.triggers import Triggers
 from infra.config import StageConfig
@@ -34,6 +35,7 @@ OWNED = {
     "Decisions": {"decide_api"},
     "Segments": {"segments_sweep", "segments_worker"},
     "Campaigns": {"campaign_sweep"},
+    "Recommendations": {"recommendations_job"},
     "Privacy": set(),
 }
 
@@ -93,6 +95,9 @@ BUILD = {
     "Decisions": lambda stack, base: Decisions(stack, "Decisions", base=base),
     "Segments": lambda stack, base: Segments(stack, "Segments", base=base),
     "Campaigns": lambda stack, base: Campaigns(stack, "Campaigns", base=base),
+    "Recommendations": lambda stack, base: Recommendations(
+        stack, "Recommendations", base=base, config=CONFIG
+    ),
 }
 
 
@@ -152,6 +157,7 @@ def test_capability_alone_routes_exactly_its_api_functions_routes(tmp_path, capa
         ("Admin", {}),
         ("Decisions", {}),
         ("Segments", {"segmentssweep": "rate(1 hour)"}),
+        ("Recommendations", {"recommendationsjob": "rate(1 hour)"}),
     ],
 )
 def test_capability_alone_schedules_exactly_its_sweeps(tmp_path, capability, schedules):

@@ -271,6 +271,30 @@ def test_sweeps_run_on_eventbridge_at_their_rate_with_retries(synthesized):
         assert rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 2
 
 
+def test_recommendations_job_role_queries_gsi1_only_and_writes_items_hourly(synthesized):
+    _, template, _ = synthesized
+    statements = role_statements(template, "recommendationsjob")
+    assert actions_of(statements) == BASE_ACTIONS | {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+    }
+    query = next(s for s in statements if s["Action"] == "dynamodb:Query")
+    assert json.dumps(query["Resource"]).endswith('"/index/gsi1"]]}')  # the log's hours, never a scan
+    rules = resources(template, "AWS::Events::Rule").values()
+    [rule] = [
+        r for r in rules if "recommendationsjob" in json.dumps(r["Properties"]["Targets"][0]["Arn"]).lower()
+    ]
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
+    assert rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def test_recommendations_every_hours_outside_1_to_24_is_refused():
+    with pytest.raises(ValueError, match="recommendations_every_hours: 0 must be 1 to 24"):
+        StageConfig(recommendations_every_hours=0)
+
+
 def test_admin_api_role_and_catalog_sources_and_keys_routes(synthesized):
     _, template, _ = synthesized
     statements = role_statements(template, "adminapi")
@@ -717,4 +741,4 @@ def test_every_function_is_deployed_with_every_setting_its_handler_requires(synt
         for needed in handler.REQUIRED_SETTINGS:
             assert any(f"ASUSUAL_{n.upper()}" in env for n in needed.split("|")), (package, needed)
         checked.add(package)
-    assert len(checked) == len(functions) == 15
+    assert len(checked) == len(functions) == 16

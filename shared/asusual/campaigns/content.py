@@ -1,8 +1,8 @@
 """A campaign's words, checked before it is kept: every locale must be one of the content pack's,
 every field Liquid that uses only the pack's variables and filters, and every field must render
-for each sample customer (named or not, with or without the day's offer, zone known or not), since
-a field that fails for one customer would leave her without the message. Errors name the locale
-and the field: ``content.ru.subject``."""
+for each sample customer (named or not, with or without the day's offer and recommendations, zone
+known or not), since a field that fails for one customer would leave her without the message. Errors
+name the locale and the field: ``content.ru.subject``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,11 @@ def sample_view(locale: str, named: bool) -> ProfileView:
 
 SAMPLE_OFFER = ContentProduct(
     product_id="sample-offer", name="Корм для кошек", price="1290.00", currency="RUB", category="корм"
+)
+# the products a campaign message may recommend (docs/recommendations.md): checked with two and none
+SAMPLE_RECOMMENDATIONS = (
+    ContentProduct(product_id="sample-bowl", name="Миска", price="490.00", currency="RUB", category="посуда"),
+    ContentProduct(product_id="sample-toy", name="Мышка", price="150.00", currency="RUB", category="игрушки"),
 )
 # a zone known (Moscow: a daypart and a season) and not (every zone of Russia: neither)
 SAMPLE_ZONES: tuple[tuple[str, ...], ...] = (("Europe/Moscow",), ("Europe/Moscow", "Asia/Vladivostok"))
@@ -137,6 +142,7 @@ def check_content(
                             now=now,
                             facts=facts_for(campaign_id, segment_id, segment_name, locale),
                             offer=offer,
+                            recommendations=SAMPLE_RECOMMENDATIONS if offer else (),
                             why_url=SAMPLE_WHY_URL,
                             locale=locale,
                         )

@@ -73,6 +73,7 @@ ALWAYS_PRESENT = frozenset({
     "has_weather",
     "tenure", "is_new", "is_returning", "is_loyal", "order_count", "products", "promo", "today",
     "more_products",
+    "recommendations", "has_recommendations",  # docs/recommendations.md; an empty list when none
 })  # fmt: skip
 WHEN_KNOWN = frozenset({
     "name", "polite_name", "formal_name", "name_dative", "polite_dative",
@@ -246,6 +247,21 @@ class ContentPack(BaseModel):
             for channel, locales in channels.items():
                 for locale, variants in locales.items():
                     yield trigger, channel, locale, variants
+
+
+def uses_variable(pack: ContentPack, trigger: str, channel: str, name: str) -> bool:
+    """Whether a variant of the template, in any locale, reads the top-level variable ``name``
+    (what a variable costs to compute is spent only for a template that prints it)."""
+    for locale, variants in pack.templates.get(trigger, {}).get(channel, {}).items():
+        for variant in variants:
+            if any(source and name in _globals(locale, source) for source in (variant.subject, variant.body)):
+                return True
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _globals(locale: str, source: str) -> frozenset[str]:
+    return frozenset(parse(locale, source).analyze().globals)
 
 
 def template_id(trigger: str, channel: str) -> str:

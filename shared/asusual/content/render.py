@@ -77,6 +77,9 @@ class ContentInput(BaseModel):
     weather: Weather | None = Field(
         default=None, description="the day's weather where the customer is (docs/weather.md); None: unknown"
     )
+    recommendations: tuple[ContentProduct, ...] = Field(
+        default=(), description="products recommended to her, best first (docs/recommendations.md)"
+    )
 
     @field_validator("now")
     @classmethod
@@ -310,6 +313,10 @@ def _variables(pack: ContentPack, request: ContentInput, scene: _Scene, discreet
     }
     out.update({k: v for k, v in optional.items() if v is not None})
     out.update(_fact_variables(request.facts))
+    # recommendations (docs/recommendations.md): products like ``products``, never sensitive ones
+    # (the recommender leaves them out; a discreet channel would show a neutral name anyway)
+    recommended = [_product(p, locale, discreet, NEUTRAL_OFFER) for p in request.recommendations]
+    out.update({"recommendations": recommended, "has_recommendations": bool(recommended)})
     return out
 
 
@@ -400,7 +407,11 @@ def leak(text: str, data: re.Pattern[str] | None = None) -> str | None:
 
 
 def _sensitive_names(request: ContentInput) -> list[str]:
-    items = [*request.products, *([request.offer] if request.offer is not None else [])]
+    items = [
+        *request.products,
+        *([request.offer] if request.offer is not None else []),
+        *request.recommendations,
+    ]
     return sorted({name for p in items if p.sensitive and (name := _text(p.name))}, key=len, reverse=True)
 
 

@@ -28,6 +28,14 @@ from asusual.profiles.birthday import country_of, plausible_zones
 from asusual.profiles.processor import ProfileRepository, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
+from asusual.recommendations.serve import (
+    DEFAULT_RECOMMENDATIONS,
+    MAX_RECOMMENDATIONS,
+    Recommended,
+    Recommender,
+    recommendations_for,
+    why_text,
+)
 from asusual.triggers.models import Topic
 from asusual.weather.rules import Weather, WeatherSource
 
@@ -70,11 +78,49 @@ class DecideRequest(BaseModel):
         description="the reader's language (en, en-US, ru): used when the content pack has it, else the "
         "customer's declared locale, else the pack's default",
     )
+    recommendations: int = Field(
+        default=DEFAULT_RECOMMENDATIONS,
+        ge=0,
+        le=MAX_RECOMMENDATIONS,
+        description="how many recommended products to answer (0 to 10; 0: none, no model read)",
+    )
 
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str | None) -> str | None:
         return language_tag(value) if value is not None else None
+
+
+class RecommendationView(BaseModel):
+    """A recommended product (docs/recommendations.md): never sensitive, in stock, in season, not
+    bought in the last 30 days; the catalog's current price; why, in the answer's locale."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    name: str
+    price: str = Field(description="exact decimal, the catalog's current price")
+    currency: str
+    reason: str = Field(
+        description="bought_before, bought_together, bought_after, viewed_then_bought, popular_in_category, "
+        "popular"
+    )
+    why: str = Field(description="one line the customer may read, e.g. 'Often bought together with Purina'")
+
+
+def recommendation_views(recommended: Sequence[Recommended], locale: str) -> list[RecommendationView]:
+    return [
+        RecommendationView(
+            product_id=r.product.product_id,
+            name=r.product.name,
+            price=str(r.product.price),
+            currency=r.product.currency or "",
+            reason=r.reason,
+            why=why_text(r, locale),
+        )
+        for r in recommended
+        if r.product.price is not None
+    ]
 
 
 class OfferView(BaseModel):
@@ -126,6 +172,10 @@ class Decision(BaseModel):
     context: dict[str, object] = Field(description="daypart, season, holiday, tenure the text used")
     known: KnownContact = Field(description="what the customer already gave us (no addresses, yes/no)")
     segments: list[str] = Field(default_factory=list, description="ids of the live segments she is in")
+    recommendations: list[RecommendationView] = Field(
+        default_factory=list,
+        description="products for her, best first, each with why (request: recommendations)",
+    )
 
 
 def offer_view(product: PricedProduct | None) -> OfferView | None:
@@ -254,9 +304,11 @@ def decide(
     tenure: TenurePolicy,
     live_segments: Callable[[], Mapping[str, str]] | None = None,
     weather: WeatherSource | None = None,
+    recommender: Recommender | None = None,
 ) -> Decision:
     """``live_segments``: the live segments (id → incarnation) whose membership the answer shows;
-    ``weather``: where the day's weather comes from (None: the feature is off)."""
+    ``weather``: where the day's weather comes from (None: the feature is off); ``recommender``:
+    where the recommendations come from (None: the answer has none)."""
     identifier = lookup_identifier(request.identifier.type, request.identifier.value, default_country)
     owner = profiles.owners([identifier]).get(identifier)
     profile = live_profiles(profiles, {owner}).get(owner) if owner else None
@@ -277,11 +329,24 @@ def decide(
         )
     locale = reader_locale(request.locale, None, pack.locales)
     rendered = render(pack, audience, request.placement, request.channel, now, locale)
+    recommended: list[Recommended] = []
+    if recommender is not None and request.recommendations:
+        recommended = recommendations_for(
+            profile.state() if profile is not None else ProfileState(),
+            recommender,
+            products,
+            common_season(now, audience.zones),
+            now,
+            audience.day,
+            audience.profile_id or ANONYMOUS,
+            request.recommendations,
+        )
     return Decision(
         profile_id=audience.profile_id,
         placement=request.placement,
         channel=request.channel,
         context=rendered.context,
         segments=profile.live_segments(live_segments()) if profile is not None and live_segments else [],
+        recommendations=recommendation_views(recommended, rendered.locale),
         **answer_fields(rendered, audience),
     )

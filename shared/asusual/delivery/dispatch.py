@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from asusual.catalog.models import PricedProduct
 from asusual.content.context import common_season
-from asusual.content.pack import ContentPack, with_templates
+from asusual.content.pack import ContentPack, uses_variable, with_templates
 from asusual.content.render import (
     ContentInput,
     ContentUnavailable,
@@ -86,6 +86,7 @@ from asusual.profiles.model import Profile
 from asusual.profiles.processor import ProfileLoader, live_profiles
 from asusual.profiles.state import ProfileState
 from asusual.profiles.view import ProfileView, TenurePolicy, view
+from asusual.recommendations.serve import Recommender, recommendations_for
 from asusual.triggers.kinds import kind_of
 from asusual.triggers.models import Intent, Topic
 from asusual.triggers.reminders import CatalogReader
@@ -139,6 +140,8 @@ class DispatchDeps:
     exposures: ExposureRecorder | None = None
     # the day's weather where the customer is (docs/weather.md); None: the feature is off
     weather: WeatherSource | None = None
+    # the recommendations a marketing template may print (None: an empty list)
+    recommender: Recommender | None = None
 
 
 @dataclass(frozen=True)
@@ -364,10 +367,18 @@ def _compose(
     wanted = set(kind.product_ids(intent.facts))
     catalog = deps.catalog.get_products(wanted) if wanted else {}
     products = kind.products(intent.facts, catalog)
+    pack = deps.pack
+    if (own := kind.templates(intent.facts)) is not None:
+        pack = with_templates(pack, template_key(intent), own)
+    recommended = _recommended(intent, customer, pack, channel, deps, now)
     priced_products = [p for p in products if p.price is not None]
-    if priced_products:  # the price shown today stays the price shown today, on every channel
-        kept = {p.product_id: p for p in deps.decisions.keep_prices(profile_id, day, priced_products)}
+    if priced_products or recommended:  # the price shown today stays the price shown today, on every channel
+        kept = {
+            p.product_id: p
+            for p in deps.decisions.keep_prices(profile_id, day, priced_products + recommended)
+        }
         products = [kept.get(p.product_id, p) for p in products]
+        recommended = [kept.get(p.product_id, p) for p in recommended]
     offer = None
     if kind.shows_offer:
         offer = todays_offer(
@@ -392,9 +403,6 @@ def _compose(
         message_id, profile_id, channel.value, intent.topic.value, now
     )
     facts = intent.facts.model_dump(mode="json")
-    pack = deps.pack
-    if (own := kind.templates(intent.facts)) is not None:
-        pack = with_templates(pack, template_key(intent), own)
     if (segment_id := kind.segment_id(intent.facts)) is not None:
         facts["segment_reason"] = _member_words(customer, segment_id, deps)
     confirms = kind.confirms(intent.facts)
@@ -419,6 +427,7 @@ def _compose(
         message_id=message_id,
         confirm_url=confirm_url,
         weather=weather,
+        recommendations=tuple(p.shown() for p in recommended),
     )
     try:
         rendered = compose(pack, request)
@@ -467,6 +476,37 @@ def _compose(
         campaign_id=kind.campaign_id(intent.facts),
     )
     return record, outgoing
+
+
+MESSAGE_RECOMMENDATIONS = 3  # products a marketing message may recommend
+
+
+def _recommended(
+    intent: Intent,
+    customer: Customer,
+    pack: ContentPack,
+    channel: DeliveryChannel,
+    deps: DispatchDeps,
+    now: datetime,
+) -> list[PricedProduct]:
+    """The products a marketing message recommends (docs/recommendations.md), read only when its
+    template prints ``recommendations``."""
+    kind = kind_of(intent.facts)
+    if deps.recommender is None or not kind.shows_offer:
+        return []
+    if not uses_variable(pack, template_key(intent), channel.value, "recommendations"):
+        return []
+    picks = recommendations_for(
+        customer.state,
+        deps.recommender,
+        deps.offers.offer_pool(),
+        common_season(now, customer.zones),
+        now,
+        customer_day(now, customer.zones),
+        customer.profile.profile_id,
+        MESSAGE_RECOMMENDATIONS,
+    )
+    return [pick.product for pick in picks]
 
 
 def _explain(

@@ -81,6 +81,9 @@ REPLENISHMENT_SWEEP = LocalFunction(
 ABANDONMENT_SWEEP = LocalFunction(
     name="abandonment_sweep", module="functions.abandonment_sweep.handler", every=timedelta(minutes=15)
 )
+RECOMMENDATIONS_JOB = LocalFunction(
+    name="recommendations_job", module="functions.recommendations_job.handler", every=timedelta(hours=1)
+)
 
 DISPATCHER = LocalFunction(name="dispatcher", module="functions.dispatcher.handler", consumes="intents")
 DEFERRED_SWEEP = LocalFunction(
@@ -107,6 +110,7 @@ FUNCTIONS: tuple[LocalFunction, ...] = (
     BIRTHDAY_SWEEP,
     REPLENISHMENT_SWEEP,
     ABANDONMENT_SWEEP,
+    RECOMMENDATIONS_JOB,
     DISPATCHER,
     DEFERRED_SWEEP,
     CAMPAIGN_SWEEP,

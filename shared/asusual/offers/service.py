@@ -38,6 +38,60 @@ def in_season(product: CatalogProduct, season: Season | None) -> bool:
     return not product.seasons or (season is not None and season in product.seasons)
 
 
+def recently_bought(state: ProfileState, day: date) -> set[str]:
+    """Products she bought in the RECENT_PURCHASE_DAYS before ``day``: never offered again yet."""
+    cutoff = datetime.combine(day, datetime.min.time()) - timedelta(days=RECENT_PURCHASE_DAYS)
+    return {
+        line.product_id
+        for order in state.orders.values()
+        if order.at.replace(tzinfo=None) >= cutoff
+        for line in order.products
+    }
+
+
+def categories_bought(state: ProfileState) -> list[str]:
+    """The categories she bought from, latest order first."""
+    categories: list[str] = []
+    for order in sorted(state.orders.values(), key=lambda o: o.stamp(), reverse=True):
+        for line in order.products:
+            if line.category and line.category not in categories:
+                categories.append(line.category)
+    return categories
+
+
+def offerable(product: CatalogProduct, season: Season | None, recent: set[str]) -> bool:
+    """A product a screen may show her now: priced, in stock, in season, not sensitive, not just bought."""
+    return (
+        not product.sensitive
+        and product.in_stock
+        and product.price is not None
+        and in_season(product, season)
+        and product.product_id not in recent
+    )
+
+
+def ranked_offers(
+    pool: Sequence[CatalogProduct],
+    state: ProfileState,
+    season: Season | None,
+    profile_id: str,
+    day: date,
+    weather: Weather | None = None,
+) -> list[CatalogProduct]:
+    """The offerable products of ``pool``, best first: made for the day's weather first (when it is
+    known), then categories she bought from, then a stable per-day rotation."""
+    recent = recently_bought(state, day)
+    categories = categories_bought(state)
+
+    def rank(product: CatalogProduct) -> tuple[int, int, str]:
+        for_weather = 0 if weather is not None and weather in product.weather else 1
+        category = categories.index(product.category) if product.category in categories else len(categories)
+        rotation = hashlib.sha256(f"{profile_id}|{day}|{product.product_id}".encode()).hexdigest()
+        return for_weather, category, rotation
+
+    return sorted((p for p in pool if offerable(p, season, recent)), key=rank)
+
+
 def choose_offer(
     pool: Sequence[CatalogProduct],
     state: ProfileState,
@@ -46,34 +100,8 @@ def choose_offer(
     day: date,
     weather: Weather | None = None,
 ) -> CatalogProduct | None:
-    recent_cutoff = datetime.combine(day, datetime.min.time()) - timedelta(days=RECENT_PURCHASE_DAYS)
-    recent: set[str] = set()
-    categories: list[str] = []
-    for order in sorted(state.orders.values(), key=lambda o: o.stamp(), reverse=True):
-        for line in order.products:
-            if order.at.replace(tzinfo=None) >= recent_cutoff:
-                recent.add(line.product_id)
-            if line.category and line.category not in categories:
-                categories.append(line.category)
-    eligible = [
-        p
-        for p in pool
-        if not p.sensitive
-        and p.in_stock
-        and p.price is not None
-        and in_season(p, season)
-        and p.product_id not in recent
-    ]
-    if not eligible:
-        return None
-
-    def rank(product: CatalogProduct) -> tuple[int, int, str]:
-        for_weather = 0 if weather is not None and weather in product.weather else 1
-        category = categories.index(product.category) if product.category in categories else len(categories)
-        rotation = hashlib.sha256(f"{profile_id}|{day}|{product.product_id}".encode()).hexdigest()
-        return for_weather, category, rotation
-
-    return min(eligible, key=rank)
+    ranked = ranked_offers(pool, state, season, profile_id, day, weather)
+    return ranked[0] if ranked else None
 
 
 def todays_offer(

@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from asusual.errors import Throttled, TransientError
+from asusual.errors import Conflict, Throttled, TransientError
 from asusual.store.tables import GSI1
 
 BATCH_GET = 100  # BatchGetItem's limit of keys per call
@@ -108,6 +108,21 @@ def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typed from exc
 
     return wrapper
+
+
+def versioned_put(client: Any, table_name: str, item: Item, expected_version: int | None) -> None:
+    """Put ``item`` if the stored one has ``expected_version`` (None: if there is none); Conflict
+    otherwise (the caller reads again and retries)."""
+    kwargs: dict[str, Any] = {"TableName": table_name, "Item": item}
+    if expected_version is None:
+        kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        kwargs["ConditionExpression"] = "version = :v"
+        kwargs["ExpressionAttributeValues"] = to_values({":v": expected_version})
+    try:
+        client.put_item(**kwargs)
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise Conflict("changed concurrently") from exc
 
 
 def is_conditional_failure(exc: Any) -> bool:

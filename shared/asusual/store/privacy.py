@@ -51,6 +51,7 @@ from asusual.store.profiles import (
     suppression_item,
     suppression_key,
 )
+from asusual.store.recommendations import basket_key
 from asusual.store.segments import DynamoSegmentRepository, counter_update, member_key
 from asusual.store.tables import GSI1
 from asusual.store.triggers import observation_key, order_key
@@ -199,6 +200,8 @@ class DynamoPrivacyRepository:
         add(_held(c, owner=owner) for c in claims if (owner := from_item(c).get("profile_id")) in ids)
         orders = [_held(o) for o in self._get(order_key(o) for o in footprint.order_ids)]
         add(o for o in orders if o.attributes.get("data", {}).get("profile_id") in ids | {None})
+        # her orders' baskets in the recommendations' log (products only, kept 14 days)
+        add(_held(i) for i in self._get(basket_key(o) for o in footprint.order_ids))
         observations = [
             observation
             for pid in ids

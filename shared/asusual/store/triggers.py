@@ -30,6 +30,7 @@ from asusual.store.dynamo import (
     to_item,
     to_values,
     translate_errors,
+    versioned_put,
 )
 from asusual.store.tables import GSI1
 from asusual.triggers.birthday import BirthdayCandidate
@@ -256,16 +257,7 @@ class DynamoTriggerRepository:
 
     # -- helpers -----------------------------------------------------------------------------
     def _conditional_put(self, item: dict[str, Any], expected_version: int | None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self._table, "Item": item}
-        if expected_version is None:
-            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            kwargs["ConditionExpression"] = "version = :v"
-            kwargs["ExpressionAttributeValues"] = to_values({":v": expected_version})
-        try:
-            self._db.put_item(**kwargs)
-        except self._db.exceptions.ConditionalCheckFailedException as exc:
-            raise Conflict("changed concurrently") from exc
+        versioned_put(self._db, self._table, item, expected_version)
 
     def _query_index(self, partition: str, until: str | None = None) -> Iterator[dict[str, Any]]:
         return query_all(

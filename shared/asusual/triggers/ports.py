@@ -42,3 +42,27 @@ class InterestRecorder(Protocol):
         """Keep the interest in the product's interest index unless a later one of the same profile
         and product is kept already (conditional); whether it was written."""
         ...
+
+
+class BasketRecord(BaseModel):
+    """One completed order as the recommendations learn it (docs/recommendations.md): what was
+    bought together, what the customer bought the time before and what she viewed before buying.
+    No customer id: the log says which products go together, not who bought them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    at: datetime = Field(description="the order's event time")
+    recorded_at: datetime = Field(description="when it was logged: its hour is the log's bucket")
+    products: tuple[str, ...] = Field(description="the order's products, sorted")
+    previous: tuple[str, ...] = Field(default=(), description="the products of her order before this one")
+    viewed: tuple[str, ...] = Field(
+        default=(), description="products she viewed in the days before, not bought here"
+    )
+
+
+class BasketLog(Protocol):
+    def record_basket(self, basket: BasketRecord) -> bool:
+        """Log the basket once per order id (a redelivered or re-reported order logs nothing more);
+        whether it was logged now."""
+        ...

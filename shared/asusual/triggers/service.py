@@ -26,6 +26,7 @@ from asusual.profiles.facts import ORDER_PLACED, number
 from asusual.profiles.processor import Outcome, ProfileRepository, process_event
 from asusual.profiles.state import ProfileState
 from asusual.triggers.abandonment import AbandonmentPolicy, TimerRepository, arm_timers, arms_timers
+from asusual.triggers.baskets import basket_record
 from asusual.triggers.models import ConsentConfirmationFacts, Intent, Topic, WelcomeFacts, make_intent
 from asusual.triggers.orders import (
     OrderRepository,
@@ -35,7 +36,13 @@ from asusual.triggers.orders import (
     order_lines,
     status_change,
 )
-from asusual.triggers.ports import ConversionRecorder, IntentPublisher, InterestRecorder, OrderConversion
+from asusual.triggers.ports import (
+    BasketLog,
+    ConversionRecorder,
+    IntentPublisher,
+    InterestRecorder,
+    OrderConversion,
+)
 from asusual.triggers.reminders import CatalogReader, Reminder, ReminderRepository, schedule_purchase
 from asusual.triggers.replenishment import ReplenishmentPolicy
 from asusual.triggers.stock import interest_of
@@ -63,6 +70,9 @@ class TriggerServices:
     # cart and browse abandonment timers (asusual.triggers.abandonment); None: not armed
     timers: TimerRepository | None = None
     abandonment: AbandonmentPolicy = field(default_factory=AbandonmentPolicy)
+    # the recommendations' basket log (docs/recommendations.md), and how far back a view counts
+    baskets: BasketLog | None = None
+    basket_view_window: timedelta = timedelta(days=7)
 
 
 @dataclass
@@ -73,6 +83,7 @@ class Processed:
     reminders: list[Reminder] = field(default_factory=list)
     conversions: int = 0  # exposures this event's order was counted for now
     interest: bool = False  # a view or add was written to the product's interest index
+    basket_logged: bool = False  # the order's basket was added to the recommendations' log now
 
 
 def process(
@@ -161,6 +172,27 @@ def evaluate_triggers(
         if interest is not None:
             expires_at = interest.at + services.interest_window
             result.interest = services.interests.record_interest(interest, expires_at)
+    # recommendations: the order's basket, logged once per order id for the hourly job to learn
+    if outcome.profile is not None and _is_purchase(event) and services.baskets is not None:
+        log_basket(result, event, outcome.profile.state(), services, now)
+
+
+def log_basket(
+    result: Processed, event: IntakeEvent, state: ProfileState, services: TriggerServices, now: datetime
+) -> None:
+    change = status_change(event)
+    if change is None or services.baskets is None:
+        return
+    basket = basket_record(
+        change.order_id[:MAX_ID_LENGTH],
+        _product_ids(event),
+        event.timestamp,
+        state,
+        now,
+        services.basket_view_window,
+    )
+    if basket is not None:
+        result.basket_logged = services.baskets.record_basket(basket)
 
 
 def order_status(
