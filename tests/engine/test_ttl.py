@@ -13,9 +13,9 @@ from tests.engine.events import EMAIL_MARKETING, MOSCOW, epoch, identify, mine, 
 
 pytestmark = pytest.mark.slow
 
-EXPIRING = {"MSG", "OBS", "MESSAGE", "DAY"}  # by the first part of the sort key
+EXPIRING = {"MSG", "OBS", "MESSAGE", "DAY", "BASKET"}  # by the first part of the sort key
 KEPT = {"SOURCE", "APIKEY", "PROFILE", "ID", "CONSENT", "BIRTHDAY", "REMIND", "CAPS", "SEND", "ORDER",
-        "PRODUCT", "STATS", "DEFER", "MERGE", "DIR",
+        "PRODUCT", "STATS", "DEFER", "MERGE", "DIR", "WATERMARK",
         "LOCAL"}  # fmt: skip  # local mode only, the table in DynamoDB Local: its suppression key
 
 
@@ -74,6 +74,8 @@ def test_ttl_expiring_items_carry_epoch_seconds_the_documented_time_ahead_and_th
             assert expires == epoch(now + timedelta(days=30)), pk
         elif sk == "OBS" or sk == "MESSAGE":  # interval observation: 400 days
             assert expires == epoch(now + timedelta(days=400)), pk
+        elif sk == "BASKET":  # the recommendations' basket log: logged + 14 days
+            assert expires == epoch(now + timedelta(days=14)), pk
         else:  # the day's offer and prices: three days after the customer's local day began (in UTC)
             assert sk.startswith("DAY#2026-11-23#"), sk
             assert expires == epoch(utc("2026-11-26T00:00:00Z")), sk
