@@ -119,37 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke = keys.add_parser("revoke", help="revoke a key by its id (from keys list)")
     key_revoke.add_argument("key_id")
 
-    replenishment = groups.add_parser("replenishment", help="replenishment timing").add_subparsers(
-        dest="action", required=True
+    replay = _backtest_parser(
+        groups,
+        "replenishment",
+        "replenishment timing",
+        "replay a purchase history: our method and two baselines (no AWS needed)",
+        "columns customer_id, product_id, quantity, timestamp [, product_type, product_category]",
     )
-    replay = replenishment.add_parser(
-        "backtest", help="replay a purchase history: our method and two baselines (no AWS needed)"
-    )
-    replay.add_argument(
-        "--purchases",
-        required=True,
-        type=Path,
-        metavar="FILE.csv",
-        help="columns customer_id, product_id, quantity, timestamp [, product_type, product_category]",
-    )
-    # SUPPRESS: without the flag here, a --json given before the group still counts
-    replay.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-
-    recommendations = groups.add_parser("recommendations", help="product recommendations").add_subparsers(
-        dest="action", required=True
-    )
-    recs = recommendations.add_parser(
-        "backtest", help="judge each next basket: our blend and two baselines (no AWS needed)"
-    )
-    recs.add_argument(
-        "--purchases",
-        required=True,
-        type=Path,
-        metavar="FILE.csv",
-        help="columns customer_id, product_id, quantity, timestamp [, basket_id]",
+    recs = _backtest_parser(
+        groups,
+        "recommendations",
+        "product recommendations",
+        "judge each next basket: our blend and two baselines (no AWS needed)",
+        "columns customer_id, product_id, quantity, timestamp [, basket_id]",
     )
     recs.add_argument("--k", type=_positive, default=10, help="products recommended per basket (default 10)")
-    recs.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    for replayer in (replay, recs):
+        # SUPPRESS: without the flag here, a --json given before the group still counts
+        replayer.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     webhook = groups.add_parser(
         "webhook-key", help="print the key store POS / call-center systems verify webhooks with"
     )
@@ -158,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _segment_commands(groups)
     _campaign_commands(groups)
+    return parser
+
+
+def _backtest_parser(groups: Any, group: str, group_help: str, help_text: str, columns: str) -> Any:
+    """``asusual <group> backtest --purchases FILE.csv``: a backtest over a purchase history."""
+    actions = groups.add_parser(group, help=group_help).add_subparsers(dest="action", required=True)
+    parser = actions.add_parser("backtest", help=help_text)
+    parser.add_argument("--purchases", required=True, type=Path, metavar="FILE.csv", help=columns)
     return parser
 
 

@@ -196,3 +196,15 @@ def log_text(capsys, caplog):
     yield text
     handler.setStream(previous)
     logger.setLevel(level)
+
+
+@pytest.fixture
+def no_aws(monkeypatch):
+    """A backtest must not build a DynamoDB client (nor read AWS settings)."""
+    from asusual import cli
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the backtest touched AWS")
+
+    monkeypatch.setattr(cli.clients, "dynamodb", refuse)
+    monkeypatch.setattr(cli, "DynamoAccessRepository", refuse)

@@ -6,17 +6,6 @@ from asusual import cli
 from tests.unit.triggers import every, write_purchases
 
 
-@pytest.fixture
-def no_aws(monkeypatch):
-    """The backtest must not build a DynamoDB client (nor read AWS settings)."""
-
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("the backtest touched AWS")
-
-    monkeypatch.setattr(cli.clients, "dynamodb", refuse)
-    monkeypatch.setattr(cli, "DynamoAccessRepository", refuse)
-
-
 def backtest(capsys, *argv):
     capsys.readouterr()
     code = cli.main(list(argv))

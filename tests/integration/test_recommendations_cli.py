@@ -1,7 +1,5 @@
 import json
 
-import pytest
-
 from asusual import cli
 
 PURCHASES = """customer_id,basket_id,product_id,quantity,timestamp
@@ -12,17 +10,6 @@ u1,3,c,1,2017-01-01T03:00:00Z
 u1,3,a,-1,2017-01-01T03:00:00Z
 u2,4,a,1,2017-01-01T04:00:00Z
 """
-
-
-@pytest.fixture
-def no_aws(monkeypatch):
-    """The backtest must not build a DynamoDB client (nor read AWS settings)."""
-
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("the backtest touched AWS")
-
-    monkeypatch.setattr(cli.clients, "dynamodb", refuse)
-    monkeypatch.setattr(cli, "DynamoAccessRepository", refuse)
 
 
 def run(capsys, *argv):

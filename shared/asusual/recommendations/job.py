@@ -72,20 +72,22 @@ def fold_bucket(
         if attempt:
             report.retries += 1
         stored = store.neighbours(pending)
-        todo: dict[str, Neighbours | None] = {}
+        rows_to_fold: dict[str, Neighbours | None] = {}
         for product in pending:
             row = stored.get(product)
             if row is not None and row.through is not None and row.through >= bucket:
                 report.rows_skipped += 1
                 totals[product] = row.baskets
             else:
-                todo[product] = row
-        model = load_rows(CoOccurrence(neighbours=NEIGHBOURS, pool=POOL), [r for r in todo.values() if r])
+                rows_to_fold[product] = row
+        model = load_rows(
+            CoOccurrence(neighbours=NEIGHBOURS, pool=POOL), [r for r in rows_to_fold.values() if r]
+        )
         for basket in sorted(baskets, key=lambda b: (b.at, b.order_id)):
             model.add_basket(basket.products, basket.previous, basket.viewed)
         conflicts: set[str] = set()
-        for product in sorted(todo):
-            old = todo[product]
+        for product in sorted(rows_to_fold):
+            old = rows_to_fold[product]
             row = row_of(model, product, bucket, (old.version if old else 0) + 1)
             try:
                 store.save_neighbours(row, old.version if old else None)
