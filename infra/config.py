@@ -15,6 +15,8 @@ STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 LOCALES = ("ru", "en")
 WEATHER_PROVIDERS = ("off", "open-meteo")  # asusual.settings.Settings.weather
+EVENTS_BATCH_SIZE = 100  # asusual.local.functions mirrors it (tests/infra/test_local_parity.py)
+MAX_EVENTS_BATCH = 1000  # a batch is processed in one invocation, within the consumers' 30 s timeout
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class StageConfig:
     # which Lambda functions outside a VPC have; this stack puts none in a VPC)
     weather: str = "off"
     recommendations_every_hours: int = 1  # the recommendations job folds the new baskets this often
+    # the event processor's SQS batches (docs/performance.md c): up to this many messages, waiting at
+    # most this long to fill one (above 10 messages AWS requires a window of at least 1 s)
+    events_batch_size: int = EVENTS_BATCH_SIZE
+    events_batching_window_seconds: int = 1
 
     def __post_init__(self) -> None:
         if not STAGE.match(self.stage):
@@ -72,6 +78,14 @@ class StageConfig:
             raise ValueError(f"geoip_database: {self.geoip_database!r} is not a file (a City .mmdb)")
         if self.weather not in WEATHER_PROVIDERS:
             raise ValueError(f"weather: {self.weather!r} must be one of {', '.join(WEATHER_PROVIDERS)}")
+        if not 1 <= self.events_batch_size <= MAX_EVENTS_BATCH:
+            raise ValueError(f"events_batch_size: {self.events_batch_size} must be 1 to {MAX_EVENTS_BATCH}")
+        if not 0 <= self.events_batching_window_seconds <= 300:
+            raise ValueError(
+                f"events_batching_window_seconds: {self.events_batching_window_seconds} must be 0 to 300"
+            )
+        if self.events_batch_size > 10 and self.events_batching_window_seconds < 1:
+            raise ValueError("events_batching_window_seconds: at least 1 when events_batch_size is above 10")
         if not 1 <= self.recommendations_every_hours <= 24:
             raise ValueError(
                 f"recommendations_every_hours: {self.recommendations_every_hours} must be 1 to 24"
@@ -132,4 +146,6 @@ class StageConfig:
             geoip_database=get("geoip_database"),
             weather=get("weather") or "off",
             recommendations_every_hours=int(get("recommendations_every_hours") or 1),
+            events_batch_size=int(get("events_batch_size") or EVENTS_BATCH_SIZE),
+            events_batching_window_seconds=int(get("events_batching_window_seconds") or 1),
         )

@@ -48,7 +48,7 @@ class AsusualStack(Stack):
         self.intake = Intake(
             self, "Intake", base=self.base, link_secret=links, geoip_database=config.geoip_database
         )
-        self.profiles = Profiles(self, "Profiles", base=self.base, privacy=self.privacy)
+        self.profiles = Profiles(self, "Profiles", base=self.base, privacy=self.privacy, config=config)
         self.admin = Admin(self, "Admin", base=self.base, link_secret=links, config=config)
         self.triggers = Triggers(self, "Triggers", base=self.base)
         self.decisions = Decisions(self, "Decisions", base=self.base)

@@ -10,12 +10,15 @@ from constructs import Construct
 from asusual.store.segments import SEGMENTS_PK
 from asusual.store.tables import GSI1
 from infra.capabilities.privacy import Privacy
+from infra.config import StageConfig
 from infra.foundation import Foundation
 from infra.foundation.queues import CONSUMER_TIMEOUT
 
 
 class Profiles(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, base: Foundation, privacy: Privacy) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, base: Foundation, privacy: Privacy, config: StageConfig
+    ) -> None:
         super().__init__(scope, construct_id)
         intents = base.queues["intents"]
 
@@ -43,7 +46,13 @@ class Profiles(Construct):
         # the segment definitions (cached a minute): her memberships are written with her profile
         base.storage.grant_partition_query(self.event_processor, SEGMENTS_PK)
         intents.queue.grant_send_messages(self.event_processor)
-        base.queues.consume("events", self.event_processor)
+        # whole batches: the processor reads, folds and writes a batch's profiles together
+        base.queues.consume(
+            "events",
+            self.event_processor,
+            batch_size=config.events_batch_size,
+            batching_window_seconds=config.events_batching_window_seconds,
+        )
 
         # channels read profiles (read key); operators unmerge and answer privacy requests (admin
         # key): an export or an erasure queries the person's partitions, gsi1 (message log, orders,

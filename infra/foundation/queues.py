@@ -49,8 +49,11 @@ class Queues(Construct):
     def __getitem__(self, name: str) -> Queue:
         return self.by_name[name]
 
-    def consume(self, name: str, function: lambda_.Function, *, batch_size: int = 10) -> None:
-        """Connect ``function`` to the queue with partial batch failures reported."""
+    def consume(
+        self, name: str, function: lambda_.Function, *, batch_size: int = 10, batching_window_seconds: int = 1
+    ) -> None:
+        """Connect ``function`` to the queue with partial batch failures reported: up to
+        ``batch_size`` messages an invocation, waiting at most ``batching_window_seconds`` to fill it."""
         queue = self.by_name[name].queue
         if function.timeout is None or function.timeout.to_seconds() > CONSUMER_TIMEOUT.to_seconds():
             raise ValueError(
@@ -60,7 +63,7 @@ class Queues(Construct):
             sources.SqsEventSource(
                 queue,
                 batch_size=batch_size,
-                max_batching_window=Duration.seconds(1),
+                max_batching_window=Duration.seconds(batching_window_seconds),
                 report_batch_item_failures=True,
             )
         )

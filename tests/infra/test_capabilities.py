@@ -85,7 +85,7 @@ def link_secret(stack):
 BUILD = {
     "Intake": lambda stack, base: Intake(stack, "Intake", base=base, link_secret=link_secret(stack)),
     "Profiles": lambda stack, base: Profiles(
-        stack, "Profiles", base=base, privacy=Privacy(stack, "Privacy", retain=False)
+        stack, "Profiles", base=base, privacy=Privacy(stack, "Privacy", retain=False), config=CONFIG
     ),
     "Admin": lambda stack, base: Admin(
         stack, "Admin", base=base, link_secret=link_secret(stack), config=CONFIG

@@ -664,6 +664,34 @@ def test_delivery_without_identities_grants_nothing():
     assert Template.from_stack(stack).find_resources("AWS::IAM::Policy") == {}
 
 
+def test_event_processor_receives_batches_of_100_within_a_1_second_window_by_default(synthesized):
+    _, template, _ = synthesized
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    [mapping] = [m for m in mappings if "EventsQueue" in json.dumps(m["Properties"]["EventSourceArn"])]
+    assert mapping["Properties"]["BatchSize"] == 100
+    assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] == 1
+
+
+def test_events_batch_is_read_from_cdk_context():
+    app = App(context={"events_batch_size": "250", "events_batching_window_seconds": "3"})
+    config = StageConfig.from_app(app)
+    assert (config.events_batch_size, config.events_batching_window_seconds) == (250, 3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"events_batch_size": 0}, "events_batch_size"),
+        ({"events_batch_size": 1001}, "events_batch_size"),
+        ({"events_batching_window_seconds": 301}, "events_batching_window_seconds"),
+        ({"events_batch_size": 11, "events_batching_window_seconds": 0}, "events_batching_window_seconds"),
+    ],
+)
+def test_events_batch_outside_what_sqs_mappings_allow_is_refused_naming_the_field(settings, field):
+    with pytest.raises(ValueError, match=field):
+        StageConfig(**settings)
+
+
 def test_stage_name_is_validated():
     with pytest.raises(ValueError, match="stage"):
         StageConfig(stage="Prod Stage")

@@ -21,6 +21,7 @@ class LocalFunction:
     module: str
     consumes: str | None = None  # the queue whose messages the function receives as SQS batches
     every: timedelta | None = None  # an EventBridge rate schedule invokes the function this often
+    batch_size: int = 10  # the most messages of ``consumes`` an invocation gets (infra/ sets the same)
 
     @property
     def api(self) -> bool:
@@ -68,7 +69,7 @@ class LocalFunction:
 INTAKE_API = LocalFunction(name="intake_api", module="functions.intake_api.handler")
 
 EVENT_PROCESSOR = LocalFunction(
-    name="event_processor", module="functions.event_processor.handler", consumes="events"
+    name="event_processor", module="functions.event_processor.handler", consumes="events", batch_size=100
 )
 PROFILES_API = LocalFunction(name="profiles_api", module="functions.profiles_api.handler")
 ADMIN_API = LocalFunction(name="admin_api", module="functions.admin_api.handler")
@@ -93,9 +94,11 @@ SEGMENTS_SWEEP = LocalFunction(
     name="segments_sweep", module="functions.segments_sweep.handler", every=timedelta(hours=1)
 )
 SEGMENTS_WORKER = LocalFunction(
-    name="segments_worker", module="functions.segments_worker.handler", consumes="segments"
+    name="segments_worker", module="functions.segments_worker.handler", consumes="segments", batch_size=1
 )
-STOCK_WORKER = LocalFunction(name="stock_worker", module="functions.stock_worker.handler", consumes="stock")
+STOCK_WORKER = LocalFunction(
+    name="stock_worker", module="functions.stock_worker.handler", consumes="stock", batch_size=1
+)
 CAMPAIGN_SWEEP = LocalFunction(
     name="campaign_sweep", module="functions.campaign_sweep.handler", every=timedelta(minutes=5)
 )

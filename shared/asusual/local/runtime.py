@@ -279,7 +279,8 @@ class LocalRuntime:
         self._seed_keys()
         for function in QUEUE_CONSUMERS:
             assert function.consumes is not None
-            self.add_consumer(function.consumes, Consumer(function.name, function.handler))
+            consumer = Consumer(function.name, function.handler, function.batch_size)
+            self.add_consumer(function.consumes, consumer)
         for function in SCHEDULED:
             assert function.every is not None
             self.add_schedule(Schedule(function.name, function.every, function.name, function.handler))
@@ -493,6 +494,25 @@ class LocalRuntime:
             self.clock.set(now)
         return fired
 
+    @staticmethod
+    def _receive_batch(url: str, size: int) -> list[dict[str, Any]]:
+        """Up to ``size`` messages, as the event source mapping gathers a batch: receives of at
+        most 10 (SQS's limit) until the batch is full or the queue has no more."""
+        sqs = clients.sqs()
+        messages: list[dict[str, Any]] = []
+        while len(messages) < size:
+            received = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, size - len(messages)),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=30,
+            ).get("Messages", [])
+            messages += received
+            if not received:
+                break
+        return messages
+
     def drain(self, max_rounds: int = 10_000, depths: bool = True) -> dict[str, dict[str, int]]:
         """Feed queued messages to their consumers as SQS batch events until no queue has work.
         Failed items are made visible again at once; SQS moves them to the DLQ after the queue's
@@ -503,13 +523,7 @@ class LocalRuntime:
             busy = False
             for name, consumer in self.consumers.items():
                 url = self.queue_urls[name]
-                messages = sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=consumer.batch_size,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                    VisibilityTimeout=30,
-                ).get("Messages", [])
+                messages = self._receive_batch(url, consumer.batch_size)
                 if not messages:
                     continue
                 busy = True
