@@ -7,8 +7,9 @@ where they are hours apart). Each phase's Segment messages go through the intake
 events queue and are taken off it as the event source mapping hands them over. Every message is
 then delivered twice, in two independent shuffles cut into batches of up to 100; a few batches a
 third time, at the same moment as their first delivery; and a few of the phase before's messages
-once more (a late duplicate). The batches are dealt to 8 forked worker processes (each one Lambda
-execution environment: its own clients and caches) calling
+once more (a late duplicate). In those first deliveries 2% of the DynamoDB calls fail, some
+after the write was made (its answer lost). The batches are dealt to 8 forked worker processes
+(each one Lambda execution environment: its own clients and caches) calling
 ``functions.event_processor.handler.lambda_handler``; a record reported in ``batchItemFailures``
 (or of an invocation that raised) is delivered again in the next round, as SQS would, until none
 fails. What the workers publish (the intents) is carried to the test's queues, and the
@@ -34,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from asusual.local.functions import DISPATCHER, EVENT_PROCESSOR, LocalFunction
 from asusual.local.runtime import ACCOUNT, LocalContext, LocalRuntime, sqs_record
 from asusual.store import clients
 from asusual.store.profiles import DynamoProfileRepository
@@ -43,11 +45,16 @@ from asusual.store.triggers import DynamoTriggerRepository
 pytestmark = pytest.mark.slow
 
 WORKERS = 8
-BATCH = 100  # the most records the event source mapping hands one invocation (asusual.local.functions)
+BATCH = EVENT_PROCESSOR.batch_size  # the most records the event source mapping hands one invocation
 CUSTOMERS = 200
 ORDERS = 2000
 PHASE = timedelta(hours=2)
 MAX_ROUNDS = 10  # deliveries of a record that keeps failing, beyond its first two
+# in the first delivery of each phase, this share of the workers' DynamoDB calls fails: half
+# before the call (nothing done), half of the writes after it (done, but the answer is lost)
+FAULT_RATE = 0.02
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+READS = frozenset({"GetItem", "BatchGetItem", "Query", "TransactGetItems"})
 SEGMENTS = {
     "tea-twice": {"purchased": {"category": "tea", "min_count": 2}},
     "many-orders": {"orders": {"count_gte": 12}},
@@ -215,10 +222,10 @@ class Workload:
         return out
 
 
-def take_all(runtime: LocalRuntime) -> list[dict[str, Any]]:
-    """Every message on the events queue, received and deleted (the test delivers them itself)."""
+def take_all(runtime: LocalRuntime, queue: str = "events") -> list[dict[str, Any]]:
+    """Every message on the queue, received and deleted (the test delivers them itself)."""
     sqs = clients.sqs()
-    url = runtime.queue_urls["events"]
+    url = runtime.queue_urls[queue]
     taken: list[dict[str, Any]] = []
     while received := sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"],
@@ -232,17 +239,19 @@ def take_all(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return taken
 
 
-def batch_event(runtime: LocalRuntime, messages: list[dict[str, Any]], receive: int) -> dict[str, Any]:
-    arn = f"arn:aws:sqs:{runtime.region}:{ACCOUNT}:events"
+def batch_event(
+    runtime: LocalRuntime, messages: list[dict[str, Any]], receive: int, queue: str = "events"
+) -> dict[str, Any]:
+    arn = f"arn:aws:sqs:{runtime.region}:{ACCOUNT}:{queue}"
     records = [sqs_record(m, arn, runtime.region) for m in messages]
     for r in records:
         r["attributes"]["ApproximateReceiveCount"] = str(receive)
     return {"Records": records}
 
 
-def cut(messages: list[dict[str, Any]], rng: random.Random) -> list[list[dict[str, Any]]]:
+def cut(messages: list[dict[str, Any]], rng: random.Random, size: int = BATCH) -> list[list[dict[str, Any]]]:
     shuffled = rng.sample(messages, len(messages))
-    return [shuffled[i : i + BATCH] for i in range(0, len(shuffled), BATCH)]
+    return [shuffled[i : i + size] for i in range(0, len(shuffled), size)]
 
 
 def schedule(
@@ -267,21 +276,61 @@ def schedule(
 Sent = list[tuple[str, dict[str, Any]]]
 
 
-def run_workers(runtime: LocalRuntime, parts: list[list[dict[str, Any]]]) -> tuple[list[str], Sent, int]:
-    """Each part (a list of SQS batch events) in its own forked process, all started together.
-    Returns the ids of the records that failed (as often as they failed), every SQS send the
-    workers made (to be made again here: a child's queues are its own copy) and the invocations."""
-    from functions.event_processor import handler
+def faults(rate: float, rng: random.Random, injected: list[str]) -> Callable[[Any], None]:
+    """What sets up a DynamoDB client to fail ``rate`` of its calls with a 500 (InternalServerError,
+    which the SDK does not retry when it is raised around the call): reads and writes before the
+    call, writes also after it (the write was made; its answer is lost)."""
+    from botocore.exceptions import ClientError
 
+    def fail(operation: str, when: str) -> None:
+        injected.append(f"{operation} {when}")
+        error = {"Error": {"Code": "InternalServerError", "Message": f"injected {when} the call"}}
+        raise ClientError(error, operation)  # type: ignore[arg-type]
+
+    def before(model: Any, **_: Any) -> None:
+        if model.name in WRITES | READS and rng.random() < rate / 2:
+            fail(model.name, "before")
+
+    def after(model: Any, **_: Any) -> None:
+        if model.name in WRITES and rng.random() < rate / 2:
+            fail(model.name, "after")
+
+    def install(client: Any) -> None:
+        client.meta.events.register("before-call.dynamodb", before)
+        client.meta.events.register("after-call.dynamodb", after)
+
+    return install
+
+
+@dataclass
+class Worked:
+    failed: list[str] = field(default_factory=list)  # record ids, as often as they failed
+    sent: Sent = field(default_factory=list)  # every SQS send
+    delivered: list[dict[str, Any]] = field(default_factory=list)  # outbox records
+    invocations: int = 0
+    faults: int = 0
+
+
+def run_workers(
+    runtime: LocalRuntime, function: LocalFunction, parts: list[list[dict[str, Any]]], fault_rate: float = 0.0
+) -> Worked:
+    """Each part (a list of SQS batch events for ``function``) in its own forked process, all
+    started together, ``fault_rate`` of their DynamoDB calls failing (:func:`faults`). What the
+    workers sent to a queue or delivered to the outbox is returned, to be done here again (a
+    child's queues and outbox are its own copies)."""
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(len(parts))
     results = context.Queue()
 
-    def main(part: list[dict[str, Any]]) -> None:
+    def main(index: int, part: list[dict[str, Any]]) -> None:
         sent: Sent = []
         failed: list[str] = []
+        injected: list[str] = []
         try:
             LocalRuntime._reset_caches()  # a new execution environment: no clients, no cached wiring
+            runtime.outbox.clear()
+            if fault_rate:
+                clients.prepare("dynamodb", faults(fault_rate, random.Random(index), injected))
             call = runtime.queues.call
 
             def recorded(
@@ -295,27 +344,29 @@ def run_workers(runtime: LocalRuntime, parts: list[list[dict[str, Any]]]) -> tup
             barrier.wait(timeout=120)
             for event in part:
                 try:
-                    answer = handler.lambda_handler(event, LocalContext("event_processor", runtime.region))
+                    answer = function.handler(event, LocalContext(function.name, runtime.region))
                     failed += [f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])]
                 except Exception:  # the invocation failed: every record of it comes again
                     failed += [r["messageId"] for r in event["Records"]]
-            results.put((failed, sent, len(part), ""))
+            results.put((Worked(failed, sent, runtime.outbox.records(), len(part), len(injected)), ""))
         except BaseException as exc:  # reported in the test, not lost in the child
-            results.put(([], [], 0, repr(exc)))
+            results.put((Worked(), repr(exc)))
             raise
 
-    processes = [context.Process(target=main, args=(p,), daemon=True) for p in parts]
+    processes = [context.Process(target=main, args=(i, p), daemon=True) for i, p in enumerate(parts)]
     for process in processes:
         process.start()
     collected = [results.get(timeout=600) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    errors = [c[3] for c in collected if c[3]]
+    errors = [error for _, error in collected if error]
     assert not errors, errors
-    return (
-        [m for c in collected for m in c[0]],
-        [s for c in collected for s in c[1]],
-        sum(c[2] for c in collected),
+    return Worked(
+        [m for w, _ in collected for m in w.failed],
+        [s for w, _ in collected for s in w.sent],
+        [d for w, _ in collected for d in w.delivered],
+        sum(w.invocations for w, _ in collected),
+        sum(w.faults for w, _ in collected),
     )
 
 
@@ -324,6 +375,7 @@ class Deliveries:
     invocations: int = 0
     records: int = 0
     failures: int = 0
+    faults: int = 0
     rounds: int = 0
     intents_published: int = 0
     seconds: float = 0.0
@@ -331,39 +383,52 @@ class Deliveries:
 
 def deliver(
     runtime: LocalRuntime,
-    messages: list[dict[str, Any]],
-    late: list[dict[str, Any]],
+    function: LocalFunction,
+    parts: list[list[list[dict[str, Any]]]],
     rng: random.Random,
     tally: Deliveries,
+    fault_rate: float = 0.0,
 ) -> None:
-    """Deliver as :func:`schedule` says, then every failed record again (a round at a time, in new
-    shuffled batches over the 8 workers) until none fails; carry what the workers sent to the
-    local queues."""
+    """Deliver the batches of ``parts`` (one list per worker) to ``function``, ``fault_rate`` of the
+    DynamoDB calls failing, then every failed record again (a round at a time, in new shuffled
+    batches over the 8 workers, no faults injected) until none fails; do here what the workers
+    sent to the queues and the outbox."""
     started = time.perf_counter()
-    by_id = {m["MessageId"]: m for m in messages + late}
-    plan = [
-        [batch_event(runtime, b, receive=2 if n else 1) for n, b in enumerate(part)]
-        for part in schedule(messages, late, rng)
-    ]
+    queue = function.consumes or ""
+    by_id = {m["MessageId"]: m for part in parts for batch in part for m in batch}
+    plan = [[batch_event(runtime, b, 2 if n else 1, queue) for n, b in enumerate(part)] for part in parts]
     for rounds in range(MAX_ROUNDS + 1):
-        failed, sent, invocations = run_workers(runtime, plan)
-        tally.invocations += invocations
+        worked = run_workers(runtime, function, plan, fault_rate if rounds == 0 else 0.0)
+        tally.invocations += worked.invocations
+        tally.faults += worked.faults
         tally.records += sum(len(e["Records"]) for part in plan for e in part)
-        tally.failures += len(failed)
-        for operation, request in sent:
+        tally.failures += len(worked.failed)
+        for operation, request in worked.sent:
             runtime.queues.call(operation, request)
             if request["QueueUrl"] == runtime.queue_urls["intents"]:
                 tally.intents_published += len(request.get("Entries", [request]))
-        if not failed:
+        for record in worked.delivered:
+            runtime.outbox.append(record)
+        if not worked.failed:
             tally.rounds += rounds + 1
             tally.seconds += time.perf_counter() - started
             return
-        again = cut([by_id[i] for i in sorted(set(failed))], rng)
-        plan = [
-            [batch_event(runtime, b, receive=3 + rounds) for b in again[w::WORKERS]] for w in range(WORKERS)
-        ]
-        plan = [p for p in plan if p]
-    pytest.fail(f"records still failing after {MAX_ROUNDS} redeliveries: {sorted(set(failed))[:10]}")
+        again = cut([by_id[i] for i in sorted(set(worked.failed))], rng, function.batch_size)
+        plan = deal([batch_event(runtime, b, 3 + rounds, queue) for b in again])
+    pytest.fail(f"records still failing after {MAX_ROUNDS} redeliveries: {sorted(set(worked.failed))[:10]}")
+
+
+def deal(batches: list[Any]) -> list[list[Any]]:
+    """The batches dealt round-robin to the workers (as many as have one)."""
+    return [batches[w::WORKERS] for w in range(min(WORKERS, len(batches)))]
+
+
+def dispatch(runtime: LocalRuntime, rng: random.Random, tally: Deliveries) -> None:
+    """The intents queue drained by the dispatcher in the mapping's batches, on the 8 workers;
+    then every other consumer (local mode's drain)."""
+    while intents := take_all(runtime, "intents"):
+        deliver(runtime, DISPATCHER, deal(cut(intents, rng, DISPATCHER.batch_size)), rng, tally)
+    runtime.drain()
 
 
 def post(intake: Callable[..., Any], messages: list[dict[str, Any]]) -> None:
@@ -391,7 +456,7 @@ def test_batches_shuffled_and_redelivered_to_eight_workers_lose_no_update_and_se
     runtime = shop
     work = Workload(runtime.clock.now() + timedelta(minutes=1), CUSTOMERS, ORDERS, seed=22)
     rng = random.Random(5)
-    tally = Deliveries()
+    processing, dispatching = Deliveries(), Deliveries()
     before: dict[int, tuple[str, str]] = {}  # the customer's profile and her second browser's, before the tie
     previous: list[dict[str, Any]] = []
     for phase in range(3):
@@ -399,8 +464,8 @@ def test_batches_shuffled_and_redelivered_to_eight_workers_lose_no_update_and_se
         post(intake, work.phase_messages(phase))
         messages = take_all(runtime)
         late = rng.sample(previous, len(previous) // 10)  # SQS's late duplicates of the phase before
-        deliver(runtime, messages, late, rng, tally)
-        runtime.drain()  # the dispatcher (and any other consumer) at once, as in AWS
+        deliver(runtime, EVENT_PROCESSOR, schedule(messages, late, rng), rng, processing, FAULT_RATE)
+        dispatch(runtime, rng, dispatching)  # at once, as in AWS
         previous = messages
         if phase == 0:
             for c in work.customers:
@@ -409,6 +474,7 @@ def test_batches_shuffled_and_redelivered_to_eight_workers_lose_no_update_and_se
                     assert mine is not None and browser is not None, c.n
                     before[c.n] = (mine["profile_id"], browser["profile_id"])
     processed = time.perf_counter() - started
+    assert processing.faults > 0 and processing.failures > 0, "the injected faults failed records"
 
     # one live profile per customer, holding every identifier she used
     live: dict[int, dict[str, Any]] = {}
@@ -497,9 +563,12 @@ def test_batches_shuffled_and_redelivered_to_eight_workers_lose_no_update_and_se
         assert (record.status, list(record.statuses)) == (o.statuses[-1], o.statuses), o.order_id
     print(  # shown with pytest -s
         f"\n{CUSTOMERS} customers, {ORDERS} orders, {len(expected_keys)} order messages, "
-        f"{len(merged)} merges; {tally.records} records in {tally.invocations} invocations, "
-        f"{tally.failures} failed and redelivered ({tally.rounds} rounds), {tally.intents_published} "
-        f"intents published; workers {tally.seconds:.1f} s, all phases {processed:.1f} s, "
+        f"{len(merged)} merges; processor: {processing.records} records in {processing.invocations} "
+        f"invocations, {processing.faults} faults injected, {processing.failures} records failed and "
+        f"delivered again ({processing.rounds} rounds), {processing.intents_published} intents published, "
+        f"{processing.seconds:.1f} s; dispatcher: {dispatching.records} records in "
+        f"{dispatching.invocations} invocations ({dispatching.failures} failed), "
+        f"{dispatching.seconds:.1f} s; all phases {processed:.1f} s, "
         f"test {time.perf_counter() - started:.1f} s"
     )
 
