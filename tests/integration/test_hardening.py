@@ -353,7 +353,7 @@ def test_a_failing_event_is_logged_with_its_ids_and_counted_without_personal_dat
     def broken(self, change):
         raise RuntimeError("commit refused for ann@example.com")
 
-    monkeypatch.setattr(DynamoProfileRepository, "commit", broken)
+    monkeypatch.setattr(DynamoProfileRepository, "commit_group", broken)
     intake(
         "/v1/identify", {"userId": "u-fail", "messageId": "m-fail", "traits": {"email": "ann@example.com"}}
     )

@@ -244,8 +244,16 @@ class DynamoProfileRepository:
 
     @translate_errors
     def suppressed(self, identifiers: list[Identifier]) -> bool:
-        hashes = {h for i in dict.fromkeys(identifiers) for h in self.suppression.matching(i)}
-        return bool(batch_get(self._db, self._table, [suppression_key(h) for h in sorted(hashes)], "pk"))
+        return bool(self.suppressed_among(identifiers))
+
+    @translate_errors
+    def suppressed_among(self, identifiers: Sequence[Identifier]) -> set[Identifier]:
+        by_hash = {h: i for i in dict.fromkeys(identifiers) for h in self.suppression.matching(i)}
+        if not by_hash:
+            return set()
+        keys = [suppression_key(h) for h in sorted(by_hash)]
+        found = batch_get(self._db, self._table, keys, "pk")
+        return {by_hash[from_item(item)["pk"].removeprefix("SUPPRESS#")] for item in found}
 
     @translate_errors
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:
