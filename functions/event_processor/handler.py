@@ -11,6 +11,7 @@ message reaches the DLQ after the queue's max receives."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cache
@@ -77,6 +78,9 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
 @cache
 def threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=GROUP_THREADS, thread_name_prefix="group")
+
+
+os.register_at_fork(after_in_child=threads.cache_clear)  # a forked child has none of its threads
 
 
 def run_groups(tasks: list[Any]) -> None:

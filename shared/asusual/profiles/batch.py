@@ -302,7 +302,12 @@ def process_batch(
         if applied[i].outcome is not None and options.remembered(events[i])
     ]
     if done:
-        repo.mark_all_seen(done, expires_at)
+        try:
+            repo.mark_all_seen(done, expires_at)
+        except Exception as exc:  # they were applied; without their markers they come again
+            for i in fresh:
+                if applied[i].event.message_id in done:
+                    applied[i].error = exc
     return applied
 
 
@@ -336,6 +341,15 @@ class _Run:
 
         return task
 
+    def reread(self, indexes: list[int]) -> _Read:
+        """The group's claims and profiles as the table holds them now (two reads for all)."""
+        identifiers = sorted({x for i in indexes for x in self.extracted[i]}, key=str)
+        claimed = self.repo.owners(identifiers)
+        live = live_profiles(self.repo, set(claimed.values()))
+        claims = {x: live[p].profile_id for x, p in claimed.items() if p in live}
+        profiles = {p.profile_id: p for p in live.values()}
+        return _Read(claims, profiles, frozenset(x for x in identifiers if x not in claims))
+
     def fold_group(self, indexes: list[int], read: _Read) -> list[Outcome]:
         """The group's outcomes, its writes committed; re-read and folded again on a conflict."""
         options = self.options
@@ -348,7 +362,7 @@ class _Run:
             try:
                 self.repo.commit_group(fold.result(options.segments, options.now))
             except Conflict:
-                read = _Read()  # read again from the table
+                read = self.reread(indexes)  # a concurrent invocation wrote: read the group again
                 continue
             except TooManyWrites:
                 return [_alone(event, self.repo, self.policy, options) for event, _ in events]

@@ -224,3 +224,15 @@ def test_an_erased_persons_identifier_drops_its_event_and_no_other_in_the_batch(
     ]
     assert Identifier(kind="user_id", value="u-9") not in repo.claims
     assert repo.reads == 2  # the batch's claims and markers; the unclaimed identifiers' suppressions
+
+
+def test_a_failed_marker_write_returns_only_the_remembered_events_to_the_queue():
+    class Unmarkable(MemoryBatchRepo):
+        def mark_all_seen(self, message_ids, expires_at):
+            raise RuntimeError("the data store is unavailable")
+
+    repo = Unmarkable()
+    identify = event(message_id="i1", user_id="u-1", traits={"firstName": "Анна"})
+    applied = process_batch([identify, *visit("u-1", 10)], repo, IdentityPolicy(), options())
+    assert [a.event.message_id for a in applied if a.error is not None] == ["i1"]
+    assert len(repo.group_commits) == 1  # the profile was written, once, before the markers failed
