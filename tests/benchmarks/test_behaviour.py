@@ -4,9 +4,9 @@ meter of test_capacity.py: units per event, each access pattern apart).
 
 Workload: the 200 customers of test_capacity sign up and have the same history; then, one kind at
 a time on one day, 300 Product Viewed and 300 Product Added of the 24 catalog products, 2 seconds
-apart, the first 40 of each one per request, the rest 100 per request. A customer's third view of a
-product within a week arms the browse timer; an add arms the cart timer unless the cart was busy
-less than 15 minutes before (asusual.triggers.abandonment)."""
+apart, 100 per request and the last 40 of each one per request (the processor gets full batches
+of 100). A customer's third view of a product within a week arms the browse timer; an add arms the
+cart timer unless the cart was busy less than 15 minutes before (asusual.triggers.abandonment)."""
 
 from __future__ import annotations
 
