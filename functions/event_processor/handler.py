@@ -1,25 +1,29 @@
 """event_processor: the events queue → exactly one profile per person, each messageId once, with
 her segment memberships in the same write; then the event triggers (order status intents,
-replenishment reminders) and, for a completed order, its conversions for the holdout groups the
-customer was in.
+replenishment reminders, abandonment timers, interest, baskets) and, for a completed order, its
+conversions for the holdout groups the customer was in.
 
-Partial batch failures: only the messages that failed return to the queue; a poison message
-reaches the DLQ after the queue's max receives."""
+A whole SQS batch (up to 100 messages, infra/) is processed together (asusual.profiles.batch):
+one read of the batch's markers and claims, one of its profiles, one conditional write per
+profile, the independent profiles written in parallel. Partial batch failures: only the messages
+of a profile that failed return to the queue (a message that cannot be decoded, alone); a poison
+message reaches the DLQ after the queue's max receives."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from asusual import clock
-from asusual.consumers import LoggedBatchProcessor
+from asusual.consumers import record_failed
 from asusual.identity.models import IdentityPolicy
+from asusual.intake.models import IntakeEvent
 from asusual.observability import MetricUnit, logger, metrics, tracer
 from asusual.segments.live import LiveMembership
 from asusual.settings import get_settings
@@ -34,10 +38,11 @@ from asusual.store.recommendations import DynamoRecommendationRepository
 from asusual.store.segments import DynamoSegmentRepository, cached_definitions, live_membership
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.abandonment import AbandonmentPolicy
-from asusual.triggers.service import TriggerServices, process
+from asusual.triggers.service import BatchItem, Processed, TriggerServices, process_batch
 
-processor = LoggedBatchProcessor(describe=event_ids)
-
+# the batch's independent profiles are folded, written and triggered on this many threads (the
+# DynamoDB client keeps 32 connections, asusual.store.clients)
+GROUP_THREADS = 16
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ("intents_queue_url", "suppression_secrets_arn|suppression_secrets")
@@ -69,19 +74,54 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
     return repo, IdentityPolicy(), services, segments
 
 
-def record_handler(record: SQSRecord) -> None:
+@cache
+def threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=GROUP_THREADS, thread_name_prefix="group")
+
+
+def run_groups(tasks: list[Any]) -> None:
+    """The batch's groups on the thread pool; each task keeps its own errors (asusual.profiles.batch)."""
+    for future in [threads().submit(task) for task in tasks]:
+        future.result()
+
+
+def process_records(records: list[SQSRecord]) -> list[str]:
+    """The batch's records processed together; the SQS message ids that failed."""
     repo, policy, services, segments = dependencies()
     settings = get_settings()
-    processed = process(
-        decode_event(record.body),
-        repo,
-        policy,
-        services,
-        now=clock.now(),
-        dedupe_window=timedelta(days=settings.dedupe_days),
-        default_country=settings.default_country,
-        segments=segments,
-    )
+    decoded: list[tuple[SQSRecord, IntakeEvent]] = []
+    failed: list[str] = []
+    for record in records:
+        try:
+            decoded.append((record, decode_event(record.body)))
+        except ValueError as exc:  # not an event (pydantic's errors are ValueErrors): alone to the DLQ
+            record_failed(record, exc, event_ids)
+            failed.append(record.message_id)
+    try:
+        items = process_batch(
+            [event for _, event in decoded],
+            repo,
+            policy,
+            services,
+            now=clock.now(),
+            dedupe_window=timedelta(days=settings.dedupe_days),
+            default_country=settings.default_country,
+            segments=segments,
+            run=run_groups,
+        )
+    except Exception as exc:  # the batch's reads failed: every message returns to the queue
+        items = [BatchItem(event=event, error=exc) for _, event in decoded]
+    for (record, _), item in zip(decoded, items, strict=True):
+        if item.error is not None or item.processed is None:
+            record_failed(record, item.error, event_ids)
+            failed.append(record.message_id)
+        else:
+            report(item.processed)
+    return failed
+
+
+def report(processed: Processed) -> None:
+    """What one event did, as metrics and (ids only) log lines."""
     outcome = processed.outcome
     kind = (
         "Duplicate"
@@ -136,6 +176,5 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    failed = process_records([SQSRecord(r) for r in event["Records"]])
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -62,19 +62,24 @@ class LoggedBatchProcessor(BatchProcessor):
         self._describe = describe
 
     def failure_handler(self, record: SQSRecord, exception: ExceptionInfo) -> FailureResponse:
-        try:
-            described = self._describe(_body(record))
-        except Exception:  # the description is best effort; the failure itself is logged below
-            described = {}
-        fields: dict[str, Any] = {
-            "sqs_message_id": record.message_id,
-            "receive_count": record.attributes.approximate_receive_count,
-            **described,
-            **failure_fields(exception[1]),
-        }
-        logger.error("record failed; it returns to the queue", extra=fields)
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+        record_failed(record, exception[1], self._describe)
         return super().failure_handler(record, exception)
+
+
+def record_failed(record: SQSRecord, exception: BaseException | None, describe: Describe) -> None:
+    """Log and count a record that returns to the queue (ids only, never the exception's text)."""
+    try:
+        described = describe(_body(record))
+    except Exception:  # the description is best effort; the failure itself is logged below
+        described = {}
+    fields: dict[str, Any] = {
+        "sqs_message_id": record.message_id,
+        "receive_count": record.attributes.approximate_receive_count,
+        **described,
+        **failure_fields(exception),
+    }
+    logger.error("record failed; it returns to the queue", extra=fields)
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
 
 
 P = ParamSpec("P")

@@ -16,6 +16,7 @@ from asusual.delivery.records import (
 )
 from asusual.errors import Conflict
 from asusual.intake.models import EventType, IntakeEvent, SourceContext
+from asusual.local.runtime import LocalContext
 from asusual.offers.models import DayOffer
 from asusual.store import clients
 from asusual.store.messages import DynamoMessageRepository
@@ -72,15 +73,20 @@ def test_event_processor_same_message_twice_at_once_is_applied_once_and_sent_onc
     send("web_local_key", order("u-1", "Order Completed", "o-1", message_id="pos-1", **PLACED), run=False)
     [record] = sqs_records(engine, "events")
     both_unseen = Rendezvous()
-    seen = DynamoProfileRepository.seen
+    prefetch = DynamoProfileRepository.prefetch
 
-    def seen_then_meet(self, message_id):
-        answer = seen(self, message_id)
+    def prefetch_then_meet(self, message_ids, identifiers):
+        answer = prefetch(self, message_ids, identifiers)
         both_unseen.meet()  # both deliveries have found no marker before either applies
         return answer
 
-    monkeypatch.setattr(DynamoProfileRepository, "seen", seen_then_meet)
-    concurrently(lambda: handler.record_handler(record), lambda: handler.record_handler(record))
+    monkeypatch.setattr(DynamoProfileRepository, "prefetch", prefetch_then_meet)
+    batch = {"Records": [record.raw_event]}
+    answers = concurrently(
+        lambda: handler.lambda_handler(batch, LocalContext("event_processor")),
+        lambda: handler.lambda_handler(batch, LocalContext("event_processor")),
+    )
+    assert answers == [{"batchItemFailures": []}] * 2
     assert both_unseen.met
     engine.run()  # the queued copy comes a third time, and the intents go to the dispatcher
     pid = profile("user_id", "u-1")["profile_id"]

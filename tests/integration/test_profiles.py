@@ -162,11 +162,23 @@ def test_redelivered_and_duplicated_messages_change_nothing(send, profile, runti
 
 
 def test_marker_is_written_once_with_a_30_day_ttl(send, runtime, clock):
-    send("web_local_key", msg("page", 1, anonymousId="x"))
+    send("web_local_key", msg("identify", 1, userId="u-1", traits={"firstName": "Анна"}))
     item = clients.dynamodb().get_item(
-        TableName="asusual-local", Key={"pk": {"S": "MSG#page-1"}, "sk": {"S": "MSG"}}
+        TableName="asusual-local", Key={"pk": {"S": "MSG#identify-1"}, "sk": {"S": "MSG"}}
     )
     assert int(item["Item"]["expires_at"]["N"]) == int((clock.now() + WINDOW).timestamp())
+
+
+def test_page_and_product_view_keep_no_marker_and_their_redelivery_changes_nothing(send, runtime, profile):
+    page = msg("page", 1, userId="u-1")
+    view = msg("track", 2, userId="u-1", event="Product Viewed", properties={"product_id": "sku-1"})
+    send("web_local_key", page, view)
+    before = profile("user_id", "u-1")
+    send("web_local_key", page, view)  # delivered again: applied again, nothing changes
+    keys = [{"pk": {"S": f"MSG#{m}"}, "sk": {"S": "MSG"}} for m in ("page-1", "track-2")]
+    found = [clients.dynamodb().get_item(TableName="asusual-local", Key=k).get("Item") for k in keys]
+    assert found == [None, None]
+    assert profile("user_id", "u-1") == before
 
 
 def test_poison_message_reaches_the_dlq_and_others_are_applied(runtime, send, profile):

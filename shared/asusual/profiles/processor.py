@@ -102,7 +102,7 @@ class Outcome:
 OnApplied = Callable[[IntakeEvent, Outcome], None]
 
 
-class _Suppressed(Exception):
+class Suppressed(Exception):
     """The event names an identifier of an erased person."""
 
 
@@ -146,8 +146,10 @@ def process_event(
     default_country: str | None = None,
     on_applied: OnApplied | None = None,
     segments: SegmentHook | None = None,
+    marked: bool = True,
 ) -> Outcome:
-    if repo.seen(event.message_id):
+    """``marked``: the message's marker is read first and written last (False: the caller does)."""
+    if marked and repo.seen(event.message_id):
         return Outcome(profile_id=None, duplicate=True)
     extracted = extract(event, policy)
     if not extracted.linking:
@@ -156,25 +158,28 @@ def process_event(
         outcome = Outcome(profile_id=None, unattributed=True)
         if on_applied is not None:
             on_applied(event, outcome)  # an order status still reaches the order's customer
-        repo.mark_seen(event.message_id, now + dedupe_window)
+        if marked:
+            repo.mark_seen(event.message_id, now + dedupe_window)
         return outcome
     for _attempt in range(MAX_ATTEMPTS):
         try:
-            outcome = _apply(event, extracted.linking, repo, policy, now, default_country, segments)
+            outcome = apply_event(event, extracted.linking, repo, policy, now, default_country, segments)
         except Conflict:
             continue
-        except _Suppressed:
+        except Suppressed:
             # an erased person's identifier: nothing of the event is kept, nothing is triggered
-            repo.mark_seen(event.message_id, now + dedupe_window)
+            if marked:
+                repo.mark_seen(event.message_id, now + dedupe_window)
             return Outcome(profile_id=None, suppressed=True)
         if on_applied is not None:
             on_applied(event, outcome)
-        repo.mark_seen(event.message_id, now + dedupe_window)
+        if marked:
+            repo.mark_seen(event.message_id, now + dedupe_window)
         return outcome
     raise TransientError("profile changed concurrently too often; retry")
 
 
-def _apply(
+def apply_event(
     event: IntakeEvent,
     identifiers: list[Identifier],
     repo: ProfileRepository,
@@ -190,7 +195,7 @@ def _apply(
     # claims after suppressing them): events of known customers cost no extra read
     unclaimed = [i for i in identifiers if i not in owners]
     if unclaimed and repo.suppressed(unclaimed):
-        raise _Suppressed
+        raise Suppressed
     profiles = {p.profile_id: p for p in live.values()}
     resolution = resolve(
         identifiers,

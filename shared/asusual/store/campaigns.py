@@ -44,11 +44,12 @@ from asusual.campaigns.preview import PreviewDeps
 from asusual.campaigns.service import CampaignExists, release_bucket
 from asusual.content.render import default_pack
 from asusual.delivery.programs import DEFERRED, SKIPPED_PREFIX
-from asusual.errors import Conflict, TransientError
+from asusual.errors import Conflict
 from asusual.profiles.view import TenurePolicy
 from asusual.settings import get_settings
 from asusual.store.dynamo import (
     Item,
+    batch_write,
     from_item,
     item_key,
     query_all,
@@ -62,7 +63,6 @@ from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.segments import DynamoSegmentRepository, member_words
 from asusual.store.tables import GSI1
 
-BATCH_WRITE = 25
 CAMPAIGNS_PARTITION = "CAMPAIGNS"
 COUNTERS = ("audience", "holdout", "sent", "deferred", "failed")
 _REASON = re.compile(r"[^a-z0-9_]")
@@ -292,18 +292,8 @@ class DynamoCampaignRepository:
 
     @translate_errors
     def put_exposures(self, exposures: Sequence[Exposure]) -> None:
-        for start in range(0, len(exposures), BATCH_WRITE):
-            chunk = exposures[start : start + BATCH_WRITE]
-            request: dict[str, Any] = {
-                self._table: [{"PutRequest": {"Item": exposure_item(e)}} for e in chunk]
-            }
-            for _attempt in range(8):
-                response = self._db.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
-                if not request:
-                    break
-            if request:
-                raise TransientError("the data store did not write every exposure; retry")
+        requests = [{"PutRequest": {"Item": exposure_item(e)}} for e in exposures]
+        batch_write(self._db, self._table, requests, "exposure")
 
     @translate_errors
     def commit_page(

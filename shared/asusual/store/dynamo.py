@@ -14,6 +14,7 @@ from asusual.errors import Conflict, Throttled, TransientError
 from asusual.store.tables import GSI1
 
 BATCH_GET = 100  # BatchGetItem's limit of keys per call
+BATCH_WRITE = 25  # BatchWriteItem's limit of requests per call
 
 AttributeValue = dict[str, Any]  # {"S": "..."}, {"N": "12"}, {"B": b"..."}, {"L": [...]} ...
 Item = dict[str, AttributeValue]
@@ -190,3 +191,17 @@ def batch_get(
         if request:
             raise TransientError("the data store did not return every item; retry")
     return items
+
+
+def batch_write(client: Any, table_name: str, requests: list[dict[str, Any]], what: str = "item") -> None:
+    """BatchWriteItem of any number of requests ({"PutRequest": ...} or {"DeleteRequest": ...}):
+    chunks of 25, unprocessed requests retried; TransientError if some are still left."""
+    for start in range(0, len(requests), BATCH_WRITE):
+        request: dict[str, Any] = {table_name: requests[start : start + BATCH_WRITE]}
+        for _attempt in range(8):
+            response = client.batch_write_item(RequestItems=request)
+            request = response.get("UnprocessedItems") or {}
+            if not request:
+                break
+        if request:
+            raise TransientError(f"the data store did not write every {what}; retry")

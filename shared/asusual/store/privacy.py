@@ -20,15 +20,16 @@ from typing import Any
 from boto3.dynamodb.types import Binary
 
 from asusual.delivery.records import DEFERRAL_HORIZON, release_bucket
-from asusual.errors import TransientError
 from asusual.identity.models import Identifier
 from asusual.privacy.models import ErasureRecord, Footprint, HeldItem
 from asusual.profiles.derived import shard_of
 from asusual.profiles.model import Profile
 from asusual.profiles.state import ProfileState
 from asusual.store.dynamo import (
+    BATCH_WRITE,
     Item,
     batch_get,
+    batch_write,
     data_of,
     from_item,
     is_conditional_failure,
@@ -57,7 +58,6 @@ from asusual.store.tables import GSI1
 from asusual.store.triggers import observation_key, order_key
 from asusual.triggers.reminders import observation_id
 
-BATCH_WRITE = 25  # BatchWriteItem's limit of requests per call
 INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
 ERASURES_PK = "ERASURES"
 
@@ -270,14 +270,8 @@ class DynamoPrivacyRepository:
             deleted.append(item)
         for start in range(0, len(plain), BATCH_WRITE):
             chunk = plain[start : start + BATCH_WRITE]
-            request = {self._table: [{"DeleteRequest": {"Key": item_key(i.pk, i.sk)}} for i in chunk]}
-            for _attempt in range(8):
-                response = self._db.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
-                if not request:
-                    break
-            if request:
-                raise TransientError("the data store did not delete every item; retry")
+            requests = [{"DeleteRequest": {"Key": item_key(i.pk, i.sk)}} for i in chunk]
+            batch_write(self._db, self._table, requests)
             deleted.extend(chunk)
         return deleted
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +21,14 @@ from boto3.dynamodb.types import Binary
 from asusual.errors import Conflict
 from asusual.identity.models import Identifier
 from asusual.privacy.models import SuppressionKeys
+from asusual.profiles.batch import MAX_TRANSACTION_ITEMS, GroupChange, Prefetched, TooManyWrites
 from asusual.profiles.model import MergeRecord, Profile
 from asusual.profiles.processor import ProfileChange
 from asusual.profiles.state import Stamped
 from asusual.store.dynamo import (
     Item,
     batch_get,
+    batch_write,
     data_of,
     epoch_seconds,
     from_item,
@@ -262,8 +265,33 @@ class DynamoProfileRepository:
     def commit(self, change: ProfileChange) -> None:
         items = [self._put_profile(change.profile, change.expected_version)]
         items += [self._put_profile(profile, expected) for profile, expected in change.replaced]
+        items += self._change_items(change)
+        # memberships, size counters, due entries and directory entries: with the profile, or not at all
+        items += segment_writes(self._table, change.segments, change.listed)
+        self._write(items)
+
+    @translate_errors
+    def commit_group(self, group: GroupChange) -> None:
+        """A batch group's writes (asusual.profiles.batch): each profile once, conditional on the
+        version the table held, with every change's other items, in one write."""
+        items = [self._put_profile(profile, expected) for profile, expected in group.profiles.values()]
+        birthdays: dict[str, Any] = {}
+        listed: list[str] = []
+        for change in group.changes:
+            items += self._change_items(change, birthdays=False)
+            birthdays.update(change.birthdays)
+            listed += [pid for pid in change.listed if pid not in listed]
+        items += [birthday_write(self._table, pid, entry) for pid, entry in birthdays.items()]
+        items += segment_writes(self._table, group.segments, listed)
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise TooManyWrites(f"{len(items)} writes")
+        self._write(items)
+
+    def _change_items(self, change: ProfileChange, *, birthdays: bool = True) -> list[dict[str, Any]]:
+        """A change's items besides its profiles: claims, merge records, birthday entries, consent
+        records."""
         profile_id = change.profile.profile_id
-        items += [
+        items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
@@ -277,13 +305,15 @@ class DynamoProfileRepository:
             {"Put": {"TableName": self._table, "Item": _merge_item(profile_id, record)}}
             for record in change.merges
         ]
-        items += [birthday_write(self._table, pid, entry) for pid, entry in change.birthdays.items()]
+        if birthdays:
+            items += [birthday_write(self._table, pid, entry) for pid, entry in change.birthdays.items()]
         items += [
             {"Put": {"TableName": self._table, "Item": _consent_item(profile_id, consent, stamped)}}
             for consent, stamped in change.consents.items()
         ]
-        # memberships, size counters, due entries and directory entries: with the profile, or not at all
-        items += segment_writes(self._table, change.segments, change.listed)
+        return items
+
+    def _write(self, items: list[dict[str, Any]]) -> None:
         if len(items) == 1:  # the profile alone (page, track): a conditional put costs half a transaction
             try:
                 self._db.put_item(**items[0]["Put"])
@@ -301,6 +331,26 @@ class DynamoProfileRepository:
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise Conflict("profile changed concurrently") from exc
             raise
+
+    @translate_errors
+    def prefetch(self, message_ids: Sequence[str], identifiers: Sequence[Identifier]) -> Prefetched:
+        """The batch's markers and claims in one strongly consistent BatchGetItem per 100 keys."""
+        by_key = {_claim_pk(i): i for i in identifiers}
+        keys = [marker_key(m) for m in dict.fromkeys(message_ids)] + [_claim_key(i) for i in by_key.values()]
+        found = Prefetched()
+        for item in (from_item(i) for i in batch_get(self._db, self._table, keys, "pk, profile_id")):
+            if item["pk"].startswith("MSG#"):
+                found.seen.add(item["pk"].removeprefix("MSG#"))
+            else:
+                found.claims[by_key[item["pk"]]] = item["profile_id"]
+        return found
+
+    @translate_errors
+    def mark_all_seen(self, message_ids: Sequence[str], expires_at: datetime) -> None:
+        """The markers of processed messages (BatchWriteItem, 25 a call; a marker written twice is
+        the same marker)."""
+        markers = [{"PutRequest": {"Item": _marker_item(m, expires_at)}} for m in dict.fromkeys(message_ids)]
+        batch_write(self._db, self._table, markers, "marker")
 
     @translate_errors
     def repoint(self, identifiers: list[Identifier], from_profile: str, to_profile: str) -> None:

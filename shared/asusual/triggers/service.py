@@ -10,6 +10,7 @@ again (the dispatcher sends each send-once key at most once).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,8 @@ from asusual.identity.models import IdentityPolicy
 from asusual.intake.models import MAX_ID_LENGTH, EventType, IntakeEvent
 from asusual.localtime import local_now
 from asusual.observability import logger, tracer
+from asusual.profiles.batch import BatchOptions, BatchProfileRepository
+from asusual.profiles.batch import process_batch as apply_batch
 from asusual.profiles.birthday import has_marketing_consent, plausible_zones
 from asusual.profiles.consent import address_to_ask, awaiting_confirmation
 from asusual.profiles.derived import SegmentHook
@@ -113,6 +116,70 @@ def process(
         segments=segments,
     )
     return result
+
+
+@dataclass
+class BatchItem:
+    """One message of a batch: what it did, or the error that returns it to the queue."""
+
+    event: IntakeEvent
+    processed: Processed | None = None
+    error: BaseException | None = None
+
+
+def process_batch(
+    events: Sequence[IntakeEvent],
+    profiles: BatchProfileRepository,
+    identity: IdentityPolicy,
+    services: TriggerServices,
+    *,
+    now: datetime,
+    dedupe_window: timedelta,
+    default_country: str | None,
+    segments: SegmentHook | None = None,
+    run: Callable[[list[Callable[[], None]]], None] | None = None,
+) -> list[BatchItem]:
+    """``process`` for a whole SQS batch (asusual.profiles.batch): each touched profile written
+    once, then each event's triggers, in its profile's event-time order. ``run`` runs the
+    independent groups (a thread pool in the handler; one after another by default)."""
+    results: dict[int, Processed] = {}  # id(event) → its triggers' result
+
+    def react(event: IntakeEvent, outcome: Outcome) -> None:
+        result = Processed(outcome=outcome)
+        evaluate_triggers(result, event, outcome, services, now, default_country)
+        results[id(event)] = result
+
+    options = BatchOptions(
+        now=now,
+        dedupe_window=dedupe_window,
+        default_country=default_country,
+        segments=segments,
+        remembered=remembered,
+    )
+    if run is not None:
+        options.run = run
+    applied = apply_batch(events, profiles, identity, options, on_applied=react)
+    return [
+        BatchItem(
+            event=a.event,
+            processed=results.get(id(a.event)) or (Processed(outcome=a.outcome) if a.outcome else None),
+            error=a.error,
+        )
+        for a in applied
+    ]
+
+
+def remembered(event: IntakeEvent) -> bool:
+    """An event whose marker is kept, so that its redelivery is skipped: an identify, alias or
+    group, an order or an order status, anything carrying traits. A page, a screen or another
+    track (a product viewed, added...) keeps none: applied again it changes nothing (the profile
+    join is idempotent, its interest and timer writes are conditional), so a marker would cost a
+    read and a write per event for nothing."""
+    if event.type not in (EventType.PAGE, EventType.SCREEN, EventType.TRACK):
+        return True
+    if event.traits or event.context.get("traits"):
+        return True
+    return event.type is EventType.TRACK and (status_change(event) is not None or _is_purchase(event))
 
 
 @tracer.capture_method(capture_response=False, capture_error=False)  # intents carry the facts
