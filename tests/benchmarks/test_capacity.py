@@ -1008,6 +1008,7 @@ def visit_figure(visits: Visits) -> Figure:
         "WCU/event",
         id="wru_page_track",
         limit=1.0,
+        documented_miss="docs/performance.md#page-track-visits",
         note=f"{visits.events} events ({visits.kinds.get('page', 0)} page, {visits.kinds.get('track', 0)} "
         f"Product Viewed), {VISITS_PER_BATCH} visits a batch; {visits.read:.3f} RCU/event",
         detail={
