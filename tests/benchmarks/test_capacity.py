@@ -60,7 +60,6 @@ import random
 import threading
 import time
 import uuid
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,6 +71,7 @@ from asusual.clock import ManualClock
 from asusual.local.gateway import api_gateway_event
 from asusual.local.runtime import LocalContext, LocalRuntime
 from asusual.store import clients
+from asusual.store.profiles import data_json
 from infra.config import EVENTS_BATCH_SIZE
 from tests.benchmarks.harness import (
     PRICE_HTTP_API_REQUEST,
@@ -875,7 +875,7 @@ def what_if(profiles: list[dict[str, Any]], events: int, writes: dict[str, float
     total = sum(writes.values()) / events
     sizes = [item_size(p) for p in profiles]
     plain = [
-        s - len(p["data"]["B"]) + len(zlib.decompress(p["data"]["B"])) if "B" in p["data"] else s
+        s - len(p["data"]["B"]) + len(data_json(p["data"]["B"])) if "B" in p["data"] else s
         for s, p in zip(sizes, profiles, strict=True)
     ]
     return {

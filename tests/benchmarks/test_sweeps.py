@@ -59,7 +59,6 @@ import random
 import threading
 import time
 import uuid
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +74,7 @@ from asusual.local.functions import BIRTHDAY_SWEEP, REPLENISHMENT_SWEEP, LocalFu
 from asusual.local.gateway import api_gateway_event
 from asusual.local.runtime import LocalContext, LocalRuntime
 from asusual.store import clients
+from asusual.store.profiles import compress_json, data_json
 from asusual.store.tables import create_main_table
 from asusual.triggers.reminders import Reminder, ReminderStatus, due_bucket
 from tests.benchmarks.harness import Figure, check, record
@@ -374,7 +374,7 @@ def template_of(customer: TemplateCustomer, items: list[dict[str, Any]]) -> Temp
     assert kinds["PROFILE"] == 1 and kinds["PROFILE/REMIND"] >= 1, kinds
     # the profile's data is compressed JSON: the template holds it as text, the copies compress it
     own = [
-        {**i, "data": {"S": zlib.decompress(i["data"]["B"]).decode()}} if kind_of(i) == "PROFILE" else i
+        {**i, "data": {"S": data_json(i["data"]["B"]).decode()}} if kind_of(i) == "PROFILE" else i
         for i in own
     ]
     profile = json.loads(next(i for i in own if kind_of(i) == "PROFILE")["data"]["S"])
@@ -413,7 +413,7 @@ class Population:
         for item in items:
             sk = item["sk"]["S"]
             if sk == "PROFILE":  # as the repository stores it (wire format: base64)
-                packed = zlib.compress(item["data"]["S"].encode(), 6)
+                packed = compress_json(item["data"]["S"].encode())
                 item["data"] = {"B": base64.b64encode(packed).decode()}
             if sk == "BIRTHDAY":
                 item["gsi1pk"] = {"S": f"BIRTHDAY#{born:%m-%d}"}
