@@ -96,9 +96,6 @@ class GroupChange:
     changes: list[ProfileChange] = field(default_factory=list)
     segments: SegmentWrites = field(default_factory=SegmentWrites)
 
-    def __bool__(self) -> bool:
-        return bool(self.profiles)
-
 
 @dataclass
 class Applied:
@@ -112,7 +109,7 @@ class Applied:
 @dataclass(frozen=True)
 class _Read:
     """What the batch read for a group: claims (to live profile ids), those profiles, and the
-    group's identifiers nobody claimed. Empty: the fold reads what it needs from the table."""
+    group's identifiers nobody claimed then."""
 
     claims: dict[Identifier, str] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
