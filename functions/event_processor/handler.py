@@ -41,10 +41,6 @@ from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.abandonment import AbandonmentPolicy
 from asusual.triggers.service import BatchItem, Processed, TriggerServices, process_batch
 
-# the batch's independent profiles are folded, written and triggered on this many threads (the
-# DynamoDB client keeps 32 connections, asusual.store.clients)
-GROUP_THREADS = 16
-
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ("intents_queue_url", "suppression_secrets_arn|suppression_secrets")
 get_settings().require(*REQUIRED_SETTINGS)
@@ -77,7 +73,9 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
 
 @cache
 def threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=GROUP_THREADS, thread_name_prefix="group")
+    """The batch's independent profiles are folded, written and triggered on these threads
+    (ASUSUAL_PROCESSOR_THREADS; the DynamoDB client keeps 32 connections)."""
+    return ThreadPoolExecutor(max_workers=get_settings().processor_threads, thread_name_prefix="group")
 
 
 os.register_at_fork(after_in_child=threads.cache_clear)  # a forked child has none of its threads
@@ -85,6 +83,10 @@ os.register_at_fork(after_in_child=threads.cache_clear)  # a forked child has no
 
 def run_groups(tasks: list[Any]) -> None:
     """The batch's groups on the thread pool; each task keeps its own errors (asusual.profiles.batch)."""
+    if get_settings().processor_threads == 1:
+        for task in tasks:
+            task()
+        return
     for future in [threads().submit(task) for task in tasks]:
         future.result()
 
