@@ -11,6 +11,7 @@ message reaches the DLQ after the queue's max receives."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cache
@@ -39,10 +40,6 @@ from asusual.store.segments import DynamoSegmentRepository, cached_definitions, 
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.abandonment import AbandonmentPolicy
 from asusual.triggers.service import BatchItem, Processed, TriggerServices, process_batch
-
-# the batch's independent profiles are folded, written and triggered on this many threads (the
-# DynamoDB client keeps 32 connections, asusual.store.clients)
-GROUP_THREADS = 16
 
 # what this function needs beyond the table (asusual.settings): deployed without it, it refuses to start
 REQUIRED_SETTINGS: tuple[str, ...] = ("intents_queue_url", "suppression_secrets_arn|suppression_secrets")
@@ -76,11 +73,20 @@ def dependencies() -> tuple[DynamoProfileRepository, IdentityPolicy, TriggerServ
 
 @cache
 def threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=GROUP_THREADS, thread_name_prefix="group")
+    """The batch's independent profiles are folded, written and triggered on these threads
+    (ASUSUAL_PROCESSOR_THREADS; the DynamoDB client keeps 32 connections)."""
+    return ThreadPoolExecutor(max_workers=get_settings().processor_threads, thread_name_prefix="group")
+
+
+os.register_at_fork(after_in_child=threads.cache_clear)  # a forked child has none of its threads
 
 
 def run_groups(tasks: list[Any]) -> None:
     """The batch's groups on the thread pool; each task keeps its own errors (asusual.profiles.batch)."""
+    if get_settings().processor_threads == 1:
+        for task in tasks:
+            task()
+        return
     for future in [threads().submit(task) for task in tasks]:
         future.result()
 

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     returning_min_orders: int = Field(default=2, ge=1, description="tenure: returning from this many orders")
     loyal_min_orders: int = Field(default=5, ge=2, description="tenure: loyal from this many orders")
     sqs_send_workers: int = Field(default=8, ge=1, le=32, description="parallel SendMessageBatch calls")
+    processor_threads: int = Field(
+        default=16,
+        ge=1,
+        le=32,
+        description="the event processor writes this many of a batch's profiles at once",
+    )
     birthday_window_start: time = Field(default=time(10, 0), description="birthday greetings from (local)")
     birthday_window_end: time = Field(default=time(21, 0), description="birthday greetings until (local)")
     news_max_age_hours: int = Field(

@@ -4,9 +4,9 @@ meter of test_capacity.py: units per event, each access pattern apart).
 
 Workload: the 200 customers of test_capacity sign up and have the same history; then, one kind at
 a time on one day, 300 Product Viewed and 300 Product Added of the 24 catalog products, 2 seconds
-apart, the first 40 of each one per request, the rest 100 per request. A customer's third view of a
-product within a week arms the browse timer; an add arms the cart timer unless the cart was busy
-less than 15 minutes before (asusual.triggers.abandonment)."""
+apart, 100 per request and the last 40 of each one per request (the processor gets full batches
+of 100). A customer's third view of a product within a week arms the browse timer; an add arms the
+cart timer unless the cart was busy less than 15 minutes before (asusual.triggers.abandonment)."""
 
 from __future__ import annotations
 
@@ -67,10 +67,17 @@ def test_units_per_product_viewed_and_added_with_the_behaviour_triggers(dynamodb
                 f"write units per {name} event",
                 round(cost.write, 3),
                 "WCU/event",
+                id=f"wru_product_{kind}",
                 note=f"{cost.events} events; abandonment timer {timer:.3f}",
                 detail={"by_access_pattern_per_event": cost.by_pattern},
             ),
-            Figure("h", f"read units per {name} event", round(cost.read, 3), "RCU/event"),
+            Figure(
+                "h",
+                f"read units per {name} event",
+                round(cost.read, 3),
+                "RCU/event",
+                id=f"rru_product_{kind}",
+            ),
             # the behaviour triggers' own share: a view arms only on a product's qualifying view,
             # an add once per burst of cart activity
             Figure(
@@ -78,6 +85,7 @@ def test_units_per_product_viewed_and_added_with_the_behaviour_triggers(dynamodb
                 f"abandonment timer write units per {name} event",
                 round(timer, 3),
                 "WCU/event",
+                id=f"abandonment_timer_wru_product_{kind}",
                 limit=0.05 if kind == "viewed" else None,
                 note=f"{arms:.2f} timer writes per event",
             ),
@@ -91,6 +99,7 @@ def test_units_per_product_viewed_and_added_with_the_behaviour_triggers(dynamodb
                     "write units per abandonment timer armed",
                     round(timer / arms, 3) if arms else 0.0,
                     "WCU/write",
+                    id="wru_per_abandonment_timer_armed",
                     limit=2.5,
                 )
             )

@@ -202,6 +202,7 @@ def test_dispatcher_calls_per_delivered_message_and_cpu_against_bare_render(engi
                 f"DynamoDB calls per delivered message: {name}",
                 calls / sent,
                 "calls",
+                id="dispatcher_calls_per_message_" + "_".join(w for w in name.split() if w != "+"),
                 note="with the offer-pool refresh",
                 detail={"calls": calls, "messages": sent},
             )
@@ -215,6 +216,7 @@ def test_dispatcher_calls_per_delivered_message_and_cpu_against_bare_render(engi
             total_calls / total_sent,
             "calls",
             3.0,
+            id="dispatcher_calls_per_message",
             note=f"+ {pool_queries} offer-pool Query in {total_sent} messages (60 s cache)",
             detail=dict(counter_all),
         )
@@ -241,12 +243,17 @@ def test_dispatcher_calls_per_delivered_message_and_cpu_against_bare_render(engi
             ratio,
             "x",
             3.0,
+            id="dispatcher_cpu_vs_bare_render",
             detail={"dispatch_ms": per_message * 1e3, "render_ms": bare * 1e3, "messages": len(intents)},
             documented_miss="docs/performance.md#dispatcher-cpu",
         )
     )
-    record(Figure("d", "dispatcher CPU per message (data loaded)", per_message * 1e3, "ms"))
-    record(Figure("d", "bare render of the chosen template", bare * 1e3, "ms"))
+    record(
+        Figure(
+            "d", "dispatcher CPU per message (data loaded)", per_message * 1e3, "ms", id="dispatcher_cpu_ms"
+        )
+    )
+    record(Figure("d", "bare render of the chosen template", bare * 1e3, "ms", id="bare_render_ms"))
     check(calls_figure, cpu)
 
 

@@ -202,6 +202,7 @@ def test_handler_import_time() -> None:
             "import boto3 alone (median CPU time)",
             cpu["boto3"],
             "ms",
+            id="import_boto3_cpu_ms",
             note=f"fresh interpreter, .pyc present, {RUNS} runs interleaved; wall time in detail",
             detail={"cpu_ms": round(cpu["boto3"], 1), "wall_ms": round(wall["boto3"], 1)},
         )
@@ -223,6 +224,7 @@ def test_handler_import_time() -> None:
                     name,
                     ratio,
                     "ratio (CPU time)",
+                    id=f"cold_import_{handler}_vs_boto3",
                     limit=LIMIT,
                     detail=detail,
                     documented_miss="docs/performance.md#cold-imports",

@@ -141,6 +141,7 @@ def test_local_runtime_drains_10000_events_with_redelivery_within_minutes():
                 "local mode: 10,000 events taken in and drained, with redelivery",
                 round(total, 1),
                 "s",
+                id="local_drain_seconds",
                 limit=TARGET_SECONDS,
                 note=f"intake {taken_in - started:.0f} s, drain {drained - taken_in:.0f} s; "
                 f"{redelivered} redelivered",
@@ -153,6 +154,7 @@ def test_local_runtime_drains_10000_events_with_redelivery_within_minutes():
                 "local mode: events applied per second while draining",
                 round(EVENTS / (drained - taken_in), 1),
                 "events/s",
+                id="local_drain_events_per_second",
                 note=f"{EVENTS / total:.1f} events/s from the first request to idle queues",
             )
         ),

@@ -220,6 +220,7 @@ def test_segment_units_per_event(dynamodb_local):
                 f"20 segments: extra write units per event, {name}",
                 round(seg.write - plain.write, 3),
                 "WCU/event",
+                id=f"segments_extra_wru_{kind}",
                 note=f"{seg.write:.2f} with, {plain.write:.2f} without; {changed} of {transactions} "
                 f"profile transactions changed a membership",
                 detail={
@@ -243,6 +244,7 @@ def test_segment_units_per_event(dynamodb_local):
                 f"20 segments: extra read units per event, {name}",
                 round(seg.read - plain.read, 3),
                 "RCU/event",
+                id=f"segments_extra_rru_{kind}",
                 note=f"{seg.read:.2f} with, {plain.read:.2f} without",
                 detail={"with_segments_rcu": round(seg.read, 3), "without_rcu": round(plain.read, 3)},
             )
@@ -258,6 +260,7 @@ def test_segment_units_per_event(dynamodb_local):
             "20 segments: extra write units per event, mix (45/40/10/5)",
             round(extra_write_mix, 3),
             "WCU/event",
+            id="segments_extra_wru_mix",
             note=f"read {extra_read_mix:+.3f} RCU/event; the benchmark took {elapsed:.0f} s",
             detail={"extra_read_units_mix": round(extra_read_mix, 4), "segment_sizes": sizes},
         )
@@ -268,6 +271,7 @@ def test_segment_units_per_event(dynamodb_local):
             "20 segments: measured-day events whose transaction changed a membership",
             changed_all,
             "events",
+            id="segments_membership_changes",
             note=f"of {events_all} page/track/identify/order events",
         )
     )
@@ -583,6 +587,7 @@ def test_campaign_to_many_members(dynamodb_local):
             f"campaign to {MEMBERS:,}: read units per recipient (plan + release)",
             round(read / recipients, 4),
             "RCU/recipient",
+            id="campaign_rru_per_recipient",
             note=f"plan {units.read['plan'] / recipients:.3f}, "
             f"release {units.read['release'] / recipients:.3f}; {timed.ticks} sweep ticks{scale}",
             detail=detail,
@@ -592,6 +597,7 @@ def test_campaign_to_many_members(dynamodb_local):
             f"campaign to {MEMBERS:,}: write units per recipient (plan + release)",
             round(write / recipients, 4),
             "WCU/recipient",
+            id="campaign_wru_per_recipient",
             note=f"plan {units.write['plan'] / recipients:.3f} (exposures of holdout too), "
             f"release {units.write['release'] / recipients:.3f}",
         ),
@@ -600,6 +606,7 @@ def test_campaign_to_many_members(dynamodb_local):
             f"campaign to {MEMBERS:,}: time to plan",
             round(timed.plan, 1),
             "s",
+            id="campaign_plan_seconds",
             note=f"{timed.pages} pages of {get_settings_page()} members, one sweep, this machine{scale}",
         ),
         Figure(
@@ -607,6 +614,7 @@ def test_campaign_to_many_members(dynamodb_local):
             f"campaign to {MEMBERS:,}: time to enqueue (release ticks)",
             round(timed.release, 1),
             "s",
+            id="campaign_enqueue_seconds",
             note=f"{timed.release_ticks} ticks that released; intents recorded, not sent to SQS",
         ),
         Figure(
@@ -614,6 +622,7 @@ def test_campaign_to_many_members(dynamodb_local):
             "campaign release: intents enqueued per second",
             round(timed.released / timed.release, 1),
             "intents/s",
+            id="campaign_intents_per_second",
             note="one sweep: Query of the release index, encode, UpdateItem per recipient",
         ),
     ]
@@ -622,6 +631,7 @@ def test_campaign_to_many_members(dynamodb_local):
         "campaign load, plan and release: Scan calls",
         every_op.get("Scan", 0),
         "calls",
+        id="campaign_scan_calls",
         limit=0,
         note="DynamoDB operations counted by name: "
         + ", ".join(f"{op} {n}" for op, n in sorted(every_op.items())),
@@ -728,6 +738,7 @@ def test_dispatcher_campaign_messages_per_second(dynamodb_local):
         "dispatcher: campaign messages delivered per second, one worker",
         round(DISPATCHED / wall, 1),
         "msgs/s",
+        id="dispatcher_campaign_messages_per_second",
         note=f"{DISPATCHED} campaign intents to the outbox sender; {calls / DISPATCHED:.1f} DynamoDB calls, "
         f"{units.read['dispatch'] / DISPATCHED:.2f} RCU, "
         f"{units.write['dispatch'] / DISPATCHED:.2f} WCU per message",

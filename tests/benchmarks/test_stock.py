@@ -219,6 +219,7 @@ def test_interest_index_write_cost_per_product_viewed_and_product_added(measured
             "interest index: extra write units, first Product Viewed of a product",
             costs["view_first"]["interest_write_per_event"],
             "WCU/event",
+            id="interest_wru_view_first",
             limit=2.0,
             note="PutItem PROFILE/INTEREST: the item and its gsi1 entry, 1 unit each",
             detail=costs,
@@ -230,6 +231,7 @@ def test_interest_index_write_cost_per_product_viewed_and_product_added(measured
             "interest index: extra write units, Product Viewed again within a day",
             costs["view_again_same_day"]["interest_write_per_event"],
             "WCU/event",
+            id="interest_wru_view_again_same_day",
             limit=0.0,
         )
     )
@@ -239,6 +241,7 @@ def test_interest_index_write_cost_per_product_viewed_and_product_added(measured
             "interest index: extra write units, Product Added after a view",
             costs["add_to_cart"]["interest_write_per_event"],
             "WCU/event",
+            id="interest_wru_add_after_view",
             limit=3.0,
             note="the item, and its gsi1 entry moved (its sort key is the time): delete + put",
         )
@@ -258,6 +261,7 @@ def test_back_in_stock_fan_out_to_10000_customers_reads_the_index_never_scans(me
                 "back in stock, 10k interested: read units per 1,000",
                 m.fanout.read / per_k,
                 "RCU/1k customers",
+                id="back_in_stock_rru_per_1k",
                 note="index Query + profiles, eventually consistent (merges, consent) + progress",
                 detail=detail,
             )
@@ -268,6 +272,7 @@ def test_back_in_stock_fan_out_to_10000_customers_reads_the_index_never_scans(me
                 "back in stock, 10k interested: write units per 1,000",
                 m.fanout.write / per_k,
                 "WCU/1k customers",
+                id="back_in_stock_wru_per_1k",
                 limit=5.0,
                 note="the product and the fan-out's progress, a page at a time",
             )
@@ -278,6 +283,7 @@ def test_back_in_stock_fan_out_to_10000_customers_reads_the_index_never_scans(me
                 "back in stock, 10k interested: intents per customer",
                 m.intents / INTERESTED,
                 "messages/customer",
+                id="back_in_stock_intents_per_customer",
                 limit=1.0,
             )
         ),
@@ -287,6 +293,7 @@ def test_back_in_stock_fan_out_to_10000_customers_reads_the_index_never_scans(me
                 "back in stock, 10k interested: SQS messages per 1,000",
                 (m.intents + m.pages) / per_k,
                 "messages/1k customers",
+                id="back_in_stock_sqs_messages_per_1k",
                 note="intents + fan-out pages",
             )
         ),
@@ -296,10 +303,20 @@ def test_back_in_stock_fan_out_to_10000_customers_reads_the_index_never_scans(me
                 "back in stock, 10k interested: worker wall time per 1,000",
                 m.seconds / per_k,
                 "s/1k customers",
+                id="back_in_stock_seconds_per_1k",
                 note="DynamoDB Local and moto's SQS on this machine",
             )
         ),
-        record(Figure(SECTION, "back in stock, 10k interested: Scan calls", m.scans, "calls", limit=0.0)),
+        record(
+            Figure(
+                SECTION,
+                "back in stock, 10k interested: Scan calls",
+                m.scans,
+                "calls",
+                limit=0.0,
+                id="back_in_stock_scan_calls",
+            )
+        ),
     ]
     check(*figures)
     assert m.pages == INTERESTED // 500 + 1  # the last page finds the end

@@ -59,7 +59,6 @@ import random
 import threading
 import time
 import uuid
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +74,7 @@ from asusual.local.functions import BIRTHDAY_SWEEP, REPLENISHMENT_SWEEP, LocalFu
 from asusual.local.gateway import api_gateway_event
 from asusual.local.runtime import LocalContext, LocalRuntime
 from asusual.store import clients
+from asusual.store.profiles import compress_json, data_json
 from asusual.store.tables import create_main_table
 from asusual.triggers.reminders import Reminder, ReminderStatus, due_bucket
 from tests.benchmarks.harness import Figure, check, record
@@ -374,7 +374,7 @@ def template_of(customer: TemplateCustomer, items: list[dict[str, Any]]) -> Temp
     assert kinds["PROFILE"] == 1 and kinds["PROFILE/REMIND"] >= 1, kinds
     # the profile's data is compressed JSON: the template holds it as text, the copies compress it
     own = [
-        {**i, "data": {"S": zlib.decompress(i["data"]["B"]).decode()}} if kind_of(i) == "PROFILE" else i
+        {**i, "data": {"S": data_json(i["data"]["B"]).decode()}} if kind_of(i) == "PROFILE" else i
         for i in own
     ]
     profile = json.loads(next(i for i in own if kind_of(i) == "PROFILE")["data"]["S"])
@@ -413,7 +413,7 @@ class Population:
         for item in items:
             sk = item["sk"]["S"]
             if sk == "PROFILE":  # as the repository stores it (wire format: base64)
-                packed = zlib.compress(item["data"]["S"].encode(), 6)
+                packed = compress_json(item["data"]["S"].encode())
                 item["data"] = {"B": base64.b64encode(packed).decode()}
             if sk == "BIRTHDAY":
                 item["gsi1pk"] = {"S": f"BIRTHDAY#{born:%m-%d}"}
@@ -843,6 +843,7 @@ def test_population_and_full_scan(run: Run) -> None:
                 f"full scan of the table: read units, {label} profiles",
                 m.scan.units,
                 "RCU",
+                id=f"full_scan_rru_{label}",
                 note="eventually consistent Scan of every item: what a naive sweep reads",
                 detail={
                     "items": m.scan.items,
@@ -862,6 +863,7 @@ def test_population_and_full_scan(run: Run) -> None:
                 f"load {label} profiles into DynamoDB Local",
                 m.loaded.seconds,
                 "s",
+                id=f"load_seconds_{label}",
                 note=f"BatchWriteItem, {LOAD_THREADS} threads; item shapes from the real functions",
                 detail={
                     "items": items,
@@ -881,6 +883,7 @@ def test_population_and_full_scan(run: Run) -> None:
 @pytest.mark.parametrize("sweep", [BIRTHDAY_SWEEP.name, REPLENISHMENT_SWEEP.name])
 def test_sweep_reads_against_a_full_scan(run: Run, sweep: str) -> None:
     name = NAMES[sweep]
+    sweep_id = name.replace(" ", "_")
     figures = []
     for m in run.measured:
         label = population_label(m.population)
@@ -892,6 +895,7 @@ def test_sweep_reads_against_a_full_scan(run: Run, sweep: str) -> None:
                 f"{name}: read units per hourly run, {label} profiles",
                 swept.hour.units,
                 "RCU",
+                id=f"{sweep_id}_rru_hourly_{label}",
                 note=f"the run at {iso(NOW)}",
                 detail={**swept.hour.detail(), "report": swept.hour_report, "indexed_in_table": indexed},
             )
@@ -902,6 +906,7 @@ def test_sweep_reads_against_a_full_scan(run: Run, sweep: str) -> None:
                 f"{name}: items read per hourly run, {label} profiles",
                 swept.hour.items,
                 "items",
+                id=f"{sweep_id}_items_hourly_{label}",
                 note="index entries, items and products the run's reads returned",
                 detail={"candidates_in_report": swept.hour_report["read"], "table_items": m.scan.items},
             )
@@ -913,6 +918,7 @@ def test_sweep_reads_against_a_full_scan(run: Run, sweep: str) -> None:
                     f"{name} / full scan, read units, {label} profiles",
                     swept.hour.units / m.scan.units,
                     "ratio",
+                    id=f"{sweep_id}_vs_full_scan_{label}",
                     limit=TARGET if m.population == POPULATIONS[-1] else None,
                     note="one hourly run against one Scan of the same table",
                     detail={"sweep_units": swept.hour.units, "scan_units": m.scan.units},
@@ -926,6 +932,7 @@ def test_sweep_reads_against_a_full_scan(run: Run, sweep: str) -> None:
                     f"{name}: read units per day (24 runs), {label} profiles",
                     swept.day.units,
                     "RCU",
+                    id=f"{sweep_id}_rru_daily_{label}",
                     note=f"hourly from {iso(NOW)}",
                     detail={
                         **swept.day.detail(),

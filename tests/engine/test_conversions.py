@@ -71,17 +71,19 @@ def expected(orders: list[tuple[str, str, int]], subscribers) -> dict[str, Decim
 
 @pytest.fixture
 def crash_before_marker(monkeypatch):
-    """The event's marker write fails once for the first five order events: counted, then redelivered."""
-    mark_seen = DynamoProfileRepository.mark_seen
+    """The markers' write fails once for batches holding the first five order events: counted,
+    then redelivered (with the rest of their batch's orders)."""
+    mark_all_seen = DynamoProfileRepository.mark_all_seen
     failed: set[str] = set()
 
-    def flaky(self, message_id, expires_at):
-        if message_id.startswith("shuffled-") and len(failed) < 5 and message_id not in failed:
-            failed.add(message_id)
+    def flaky(self, message_ids, expires_at):
+        fresh = [m for m in message_ids if m.startswith("shuffled-") and m not in failed]
+        if fresh and len(failed) < 5:
+            failed.update(fresh[: 5 - len(failed)])
             raise TransientError("the data store is unavailable; retry")
-        return mark_seen(self, message_id, expires_at)
+        return mark_all_seen(self, message_ids, expires_at)
 
-    monkeypatch.setattr(DynamoProfileRepository, "mark_seen", flaky)
+    monkeypatch.setattr(DynamoProfileRepository, "mark_all_seen", flaky)
     return failed
 
 

@@ -61,18 +61,20 @@ def story(seed: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def redelivered(monkeypatch):
-    """Every third event's first marker write fails after its profile committed: the event is
-    delivered again and must change nothing."""
+    """The markers' first write fails, after the profiles committed, for every batch holding an
+    event of every third message id: the batch's events are delivered again and must change
+    nothing."""
     failed: set[str] = set()
-    mark_seen = DynamoProfileRepository.mark_seen
+    mark_all_seen = DynamoProfileRepository.mark_all_seen
 
-    def flaky(self, message_id, expires_at):
-        if hash(message_id) % 3 == 0 and message_id not in failed:
-            failed.add(message_id)
+    def flaky(self, message_ids, expires_at):
+        chosen = [m for m in message_ids if hash(m) % 3 == 0 and m not in failed]
+        if chosen:
+            failed.update(chosen)
             raise TransientError("the data store is unavailable; retry")
-        return mark_seen(self, message_id, expires_at)
+        return mark_all_seen(self, message_ids, expires_at)
 
-    monkeypatch.setattr(DynamoProfileRepository, "mark_seen", flaky)
+    monkeypatch.setattr(DynamoProfileRepository, "mark_all_seen", flaky)
     return failed
 
 

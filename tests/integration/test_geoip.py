@@ -12,6 +12,7 @@ import pytest
 from asusual.local.gateway import api_gateway_event
 from asusual.local.runtime import LocalContext, LocalRuntime
 from asusual.store import clients
+from asusual.store.profiles import data_json
 from tests.geoip import BERLIN_IP, LONDON_IP, MOSCOW_IP, NOVOSIBIRSK_IP, build_city_database
 from tests.integration.conftest import Answer, basic
 
@@ -59,7 +60,7 @@ def _readable(value: object) -> str:
     """A binary attribute as text: a profile's zlib-compressed JSON unpacked, anything else in hex."""
     assert isinstance(value, bytes)
     try:
-        return zlib.decompress(value).decode()
+        return data_json(value).decode()
     except zlib.error:
         return value.hex()
 

@@ -18,7 +18,7 @@ from asusual.local.runtime import LocalRuntime
 from asusual.profiles.limits import MAX_CUSTOM_TRAIT_BYTES, MAX_CUSTOM_TRAITS
 from asusual.settings import get_settings
 from asusual.store import clients
-from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.profiles import DynamoProfileRepository, data_json
 from asusual.store.secrets import reset_secrets
 from asusual.triggers.models import BirthdayFacts, Topic, make_intent
 from tests.integration.test_delivery import MOSCOW, anna, catalog, identify, mine, order, publish, token_of
@@ -123,7 +123,7 @@ def test_profile_an_older_version_stored_200_levels_deep_still_reads_decides_exp
 ):
     send("web_local_key", identify("u-old", email="old@example.com", firstName="Ольга"))
     profile_id = profile("email", "old@example.com")["profile_id"]
-    stored = json.loads(zlib.decompress(profile_item(profile_id)["data"]["B"]))
+    stored = json.loads(data_json(profile_item(profile_id)["data"]["B"]))
     [part] = stored["parts"].values()
     part["traits"]["poison"] = {"value": nested(200), "at": "2026-11-23T09:00:00Z", "msg": "old"}
     rewrite_profile_data(profile_id, zlib.compress(json.dumps(stored).encode()))
@@ -144,7 +144,7 @@ def test_erasure_of_a_profile_whose_data_cannot_be_read_at_all_still_deletes_and
 ):
     send("web_local_key", identify("u-lost", email="lost@example.com", phone="+79160001122"))
     profile_id = profile("email", "lost@example.com")["profile_id"]
-    readable = zlib.decompress(profile_item(profile_id)["data"]["B"])
+    readable = data_json(profile_item(profile_id)["data"]["B"])
     # not a profile any more, but its identifiers are still written in it
     rewrite_profile_data(profile_id, zlib.compress(b"{broken " + readable))
     erased = admin_profiles("DELETE", quoted("email", "lost@example.com"))
@@ -353,7 +353,7 @@ def test_a_failing_event_is_logged_with_its_ids_and_counted_without_personal_dat
     def broken(self, change):
         raise RuntimeError("commit refused for ann@example.com")
 
-    monkeypatch.setattr(DynamoProfileRepository, "commit", broken)
+    monkeypatch.setattr(DynamoProfileRepository, "commit_group", broken)
     intake(
         "/v1/identify", {"userId": "u-fail", "messageId": "m-fail", "traits": {"email": "ann@example.com"}}
     )

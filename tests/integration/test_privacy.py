@@ -7,7 +7,6 @@ table, her identifiers stay out, and the other customer is untouched."""
 from __future__ import annotations
 
 import json
-import zlib
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ import pytest
 
 from asusual.settings import get_settings
 from asusual.store import clients
+from asusual.store.profiles import data_json
 from asusual.triggers.models import Topic, make_intent
 from tests.integration.test_delivery import CAT_FOOD_DUE, CATALOG, publish
 
@@ -41,7 +41,7 @@ def table_text() -> list[str]:
             parts = []
             for name, value in item.items():
                 if "B" in value:
-                    parts.append(f"{name}={zlib.decompress(value['B']).decode()}")
+                    parts.append(f"{name}={data_json(value['B']).decode()}")
                 else:
                     parts.append(f"{name}={json.dumps(value, ensure_ascii=False)}")
             texts.append(" ".join(parts))

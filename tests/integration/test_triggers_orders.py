@@ -104,7 +104,7 @@ def test_order_redelivered_after_a_crash_emits_the_same_intent_id_never_a_second
     send, intents, runtime, monkeypatch
 ):
     calls = {"n": 0}
-    original = DynamoProfileRepository.mark_seen
+    original = DynamoProfileRepository.mark_all_seen
 
     def crash_once(self, *args, **kwargs):
         calls["n"] += 1
@@ -112,7 +112,7 @@ def test_order_redelivered_after_a_crash_emits_the_same_intent_id_never_a_second
             raise RuntimeError("the container died after the triggers ran")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(DynamoProfileRepository, "mark_seen", crash_once)
+    monkeypatch.setattr(DynamoProfileRepository, "mark_all_seen", crash_once)
     send("web_local_key", order_event("Order Completed", **PLACED))
     found = [i for i in intents() if i.trigger == "order_status"]
     assert calls["n"] == 2  # redelivered once

@@ -235,8 +235,12 @@ class LocalRuntime:
             )
         if self.dynamodb_endpoint:
             os.environ["ASUSUAL_DYNAMODB_ENDPOINT"] = self.dynamodb_endpoint
+            os.environ.pop("ASUSUAL_PROCESSOR_THREADS", None)
         else:
             os.environ.pop("ASUSUAL_DYNAMODB_ENDPOINT", None)
+            # moto checks a condition and writes without a lock: one profile group at a time, so
+            # that a batch's groups never race on a shared item (a segment's size counter)
+            os.environ["ASUSUAL_PROCESSOR_THREADS"] = "1"
         os.environ.update(
             {
                 "AWS_DEFAULT_REGION": self.region,

@@ -17,8 +17,9 @@ written once (docs/performance.md c).
    in step 1. A conflict (a concurrent invocation wrote one of them) reads that group again and
    folds it again; other groups are not touched. A group whose writes do not fit one transaction
    (100 items) is applied event by event instead (``process_event``).
-5. **Then** each event's triggers run (``on_applied``, in the group's order), and the markers of
-   the events that keep one are written (BatchWriteItem).
+5. **Then** each event's triggers run (``on_applied``, in the order the events arrived in the
+   batch: the order state machine's "late" is about arrival), and the markers of the events that
+   keep one are written (BatchWriteItem).
 
 A group that fails (too many conflicts, an error) fails only its own messages: the caller returns
 them to the queue (partial batch failure); the profile join and the triggers are idempotent, so
@@ -74,6 +75,10 @@ class BatchProfileRepository(ProfileRepository, Protocol):
 
     def mark_all_seen(self, message_ids: Sequence[str], expires_at: datetime) -> None: ...
 
+    def suppressed_among(self, identifiers: Sequence[Identifier]) -> set[Identifier]:
+        """Those of ``identifiers`` that belonged to an erased person (one read for all)."""
+        ...
+
 
 @dataclass
 class Prefetched:
@@ -91,9 +96,6 @@ class GroupChange:
     changes: list[ProfileChange] = field(default_factory=list)
     segments: SegmentWrites = field(default_factory=SegmentWrites)
 
-    def __bool__(self) -> bool:
-        return bool(self.profiles)
-
 
 @dataclass
 class Applied:
@@ -104,15 +106,26 @@ class Applied:
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What the batch read for a group: claims (to live profile ids), those profiles, and the
+    group's identifiers nobody claimed then."""
+
+    claims: dict[Identifier, str] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    unclaimed: frozenset[Identifier] = frozenset()
+
+
 class _Fold:
     """A ProfileRepository over a group's profiles in memory: reads come from what the batch read
     (anything else is read from the table and kept), commits are kept, not written."""
 
-    def __init__(self, repo: ProfileRepository, claims: dict[Identifier, str], profiles: dict[str, Profile]):
+    def __init__(self, repo: ProfileRepository, read: _Read, suppressed: set[Identifier]):
         self._repo = repo
-        self._claims = dict(claims)
-        self._unclaimed: set[Identifier] = set()
-        self._profiles = dict(profiles)
+        self._claims = dict(read.claims)
+        self._unclaimed = set(read.unclaimed)  # read already: nobody claimed them then
+        self._suppressed = suppressed
+        self._profiles = dict(read.profiles)
         self._absent: set[str] = set()
         self.stored: dict[str, int | None] = {}  # profile id → the version the table holds
         self.originals: dict[str, Profile] = {}  # profile id → as the table holds it (if it does)
@@ -133,7 +146,11 @@ class _Fold:
         return {i: self._claims[i] for i in identifiers if i in self._claims}
 
     def suppressed(self, identifiers: list[Identifier]) -> bool:
-        return self._repo.suppressed(identifiers)
+        if any(i in self._suppressed for i in identifiers):
+            return True
+        # the batch's read answered for identifiers unclaimed then; any other is asked now
+        unknown = [i for i in identifiers if i not in self._unclaimed]
+        return bool(unknown) and self._repo.suppressed(unknown)
 
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:
         unknown = {p for p in profile_ids if p not in self._profiles and p not in self._absent}
@@ -253,6 +270,8 @@ def process_batch(
     prefetched = repo.prefetch(marked, identifiers)
     live = live_profiles(repo, set(prefetched.claims.values()))
     owner = {i: live[p].profile_id for i, p in prefetched.claims.items() if p in live}
+    # only an identifier no live profile claims can be an erased person's: the batch's, read at once
+    suppressed = repo.suppressed_among([x for x in identifiers if x not in owner])
     fresh = []
     for i in pending:
         if events[i].message_id in prefetched.seen:
@@ -261,7 +280,7 @@ def process_batch(
             fresh.append(i)
     expires_at = options.now + options.dedupe_window
     keyed = [(events[i], extracted[i]) for i in fresh]
-    batch = _Run(applied, extracted, repo, policy, options, on_applied)
+    batch = _Run(applied, extracted, repo, policy, options, on_applied, suppressed)
     tasks = []
     for members in group_events(keyed, owner.get):
         indexes = sorted(
@@ -271,7 +290,8 @@ def process_batch(
         profiles = {p.profile_id: p for x in claims if (p := live.get(claims[x])) is not None}
         # the claims name a tombstone; the fold follows it to the live profile it was read as
         claims = {x: live[p].profile_id for x, p in claims.items() if p in live}
-        tasks.append(batch.group_task(indexes, claims, profiles))
+        unclaimed = frozenset(x for i in indexes for x in extracted[i] if x not in claims)
+        tasks.append(batch.group_task(indexes, _Read(claims, profiles, unclaimed)))
     options.run(tasks)
     done = [
         applied[i].event.message_id
@@ -279,7 +299,12 @@ def process_batch(
         if applied[i].outcome is not None and options.remembered(events[i])
     ]
     if done:
-        repo.mark_all_seen(done, expires_at)
+        try:
+            repo.mark_all_seen(done, expires_at)
+        except Exception as exc:  # they were applied; without their markers they come again
+            for i in fresh:
+                if applied[i].event.message_id in done:
+                    applied[i].error = exc
     return applied
 
 
@@ -293,14 +318,16 @@ class _Run:
     policy: IdentityPolicy
     options: BatchOptions
     on_applied: OnApplied | None
+    suppressed: set[Identifier]  # of the identifiers nobody claimed when the batch was read
 
-    def group_task(
-        self, indexes: list[int], claims: dict[Identifier, str], profiles: dict[str, Profile]
-    ) -> Callable[[], None]:
+    def group_task(self, indexes: list[int], read: _Read) -> Callable[[], None]:
         def task() -> None:
             try:
-                outcomes = self.fold_group(indexes, claims, profiles)
-                for i, outcome in zip(indexes, outcomes, strict=True):
+                outcomes = dict(zip(indexes, self.fold_group(indexes, read), strict=True))
+                # the triggers in the batch's order, as the events arrived: an order status that
+                # arrived after a later one is late (asusual.triggers.orders), whatever its time
+                for i in sorted(indexes):
+                    outcome = outcomes[i]
                     if self.on_applied is not None and not outcome.suppressed:
                         self.on_applied(self.applied[i].event, outcome)
                     self.applied[i].outcome = outcome
@@ -311,13 +338,20 @@ class _Run:
 
         return task
 
-    def fold_group(
-        self, indexes: list[int], claims: dict[Identifier, str], profiles: dict[str, Profile]
-    ) -> list[Outcome]:
+    def reread(self, indexes: list[int]) -> _Read:
+        """The group's claims and profiles as the table holds them now (two reads for all)."""
+        identifiers = sorted({x for i in indexes for x in self.extracted[i]}, key=str)
+        claimed = self.repo.owners(identifiers)
+        live = live_profiles(self.repo, set(claimed.values()))
+        claims = {x: live[p].profile_id for x, p in claimed.items() if p in live}
+        profiles = {p.profile_id: p for p in live.values()}
+        return _Read(claims, profiles, frozenset(x for x in identifiers if x not in claims))
+
+    def fold_group(self, indexes: list[int], read: _Read) -> list[Outcome]:
         """The group's outcomes, its writes committed; re-read and folded again on a conflict."""
         options = self.options
         for _attempt in range(MAX_ATTEMPTS):
-            fold = _Fold(self.repo, claims, profiles)
+            fold = _Fold(self.repo, read, self.suppressed)
             events = [(self.applied[i].event, self.extracted[i]) for i in indexes]
             outcomes = [_fold_one(event, found, fold, self.policy, options) for event, found in events]
             if not fold.changes:
@@ -325,7 +359,7 @@ class _Run:
             try:
                 self.repo.commit_group(fold.result(options.segments, options.now))
             except Conflict:
-                claims, profiles = {}, {}  # read again from the table
+                read = self.reread(indexes)  # a concurrent invocation wrote: read the group again
                 continue
             except TooManyWrites:
                 return [_alone(event, self.repo, self.policy, options) for event, _ in events]

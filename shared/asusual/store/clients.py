@@ -45,7 +45,14 @@ def dynamodb() -> Any:
     client = _session().client(
         "dynamodb",
         endpoint_url=settings.dynamodb_endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=2,
+            read_timeout=5,
+            # the event processor writes a batch's profiles on 16 threads and reads in parallel:
+            # botocore's default of 10 connections would make them queue for one
+            max_pool_connections=32,
+        ),
     )
     # botocore builds a client's exception classes on first use, without a lock: threads that
     # first raise at once can get different classes, and an ``except`` of one misses the other

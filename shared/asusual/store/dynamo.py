@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -170,27 +172,46 @@ def batch_get(
     consistent: bool = True,
 ) -> list[dict[str, Any]]:
     """BatchGetItem of any number of keys, strongly consistent unless ``consistent`` is False
-    (half the read units): chunks of 100, unprocessed keys retried. ``#d`` in ``projection``
-    stands for the reserved word ``data``."""
+    (half the read units): chunks of 100, read in parallel (a batch's 300 keys wait for one round
+    trip, not three), unprocessed keys retried. ``#d`` in ``projection`` stands for the reserved
+    word ``data``."""
+    chunks = [keys[start : start + BATCH_GET] for start in range(0, len(keys), BATCH_GET)]
+
+    def read(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _batch_get_chunk(client, table_name, chunk, projection, consistent)
+
+    if len(chunks) <= 1:
+        return [item for chunk in chunks for item in read(chunk)]
+    return [item for found in _readers().map(read, chunks) for item in found]
+
+
+@functools.cache
+def _readers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="batch-get")
+
+
+os.register_at_fork(after_in_child=_readers.cache_clear)  # a forked child has none of its threads
+
+
+def _batch_get_chunk(
+    client: Any, table_name: str, keys: list[dict[str, Any]], projection: str | None, consistent: bool
+) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for start in range(0, len(keys), BATCH_GET):
-        request: dict[str, Any] = {
-            table_name: {
-                "Keys": keys[start : start + BATCH_GET],
-                "ConsistentRead": consistent,
-                **({"ProjectionExpression": projection} if projection else {}),
-                **({"ExpressionAttributeNames": {"#d": "data"}} if projection and "#d" in projection else {}),
-            }
+    request: dict[str, Any] = {
+        table_name: {
+            "Keys": keys,
+            "ConsistentRead": consistent,
+            **({"ProjectionExpression": projection} if projection else {}),
+            **({"ExpressionAttributeNames": {"#d": "data"}} if projection and "#d" in projection else {}),
         }
-        for _attempt in range(8):
-            response = client.batch_get_item(RequestItems=request)
-            items.extend(response.get("Responses", {}).get(table_name, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        if request:
-            raise TransientError("the data store did not return every item; retry")
-    return items
+    }
+    for _attempt in range(8):
+        response = client.batch_get_item(RequestItems=request)
+        items.extend(response.get("Responses", {}).get(table_name, []))
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return items
+    raise TransientError("the data store did not return every item; retry")
 
 
 def batch_write(client: Any, table_name: str, requests: list[dict[str, Any]], what: str = "item") -> None:

@@ -38,6 +38,7 @@ from asusual.store.dynamo import (
     translate_errors,
     utc_stamp,
 )
+from asusual.store.profile_dictionary import CURRENT, DICTIONARIES
 from asusual.store.secrets import suppression_keys
 from asusual.store.segments import segment_writes
 from asusual.store.triggers import birthday_write
@@ -48,10 +49,30 @@ def _profile_key(profile_id: str) -> Item:
 
 
 def profile_data(profile: Profile) -> bytes:
-    """The profile's ``data`` attribute (Binary): its JSON, zlib-compressed. A profile is rewritten
-    by every event and JSON compresses about 3:1, so a 2.4 KB profile costs one write unit instead
-    of three."""
-    return zlib.compress(profile.model_dump_json().encode(), 6)
+    """The profile's ``data`` attribute (Binary): its JSON, zlib-compressed against the profile
+    dictionary (asusual.store.profile_dictionary). A profile is rewritten by every batch that
+    touches it; a typical 4.8 KB profile compresses to about 0.8 KB: one write unit, not five."""
+    return compress_json(profile.model_dump_json().encode())
+
+
+def compress_json(raw: bytes) -> bytes:
+    """``raw`` (a profile's JSON) as stored: zlib with the current dictionary."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY, CURRENT)
+    return packer.compress(raw) + packer.flush()
+
+
+def _inflate(packed: bytes) -> bytes:
+    """A zlib stream with or without a preset dictionary (its header names it by Adler-32)."""
+    if len(packed) >= 6 and packed[1] & 0x20:  # FDICT: the dictionary's Adler-32 follows
+        dictionary = DICTIONARIES.get(int.from_bytes(packed[2:6], "big"))
+        if dictionary is None:
+            raise zlib.error("compressed with a dictionary this version does not have")
+        unpacker = zlib.decompressobj(zdict=dictionary)
+        raw = unpacker.decompress(packed) + unpacker.flush()
+        if not unpacker.eof:
+            raise zlib.error("incomplete compressed data")
+        return raw
+    return zlib.decompress(packed)
 
 
 def profile_item(profile: Profile) -> Item:
@@ -62,10 +83,11 @@ def profile_item(profile: Profile) -> Item:
 
 
 def data_json(data: Any) -> bytes:
-    """The JSON of a decoded ``data`` attribute: zlib-compressed (Binary, profiles) or plain
-    (String); TypeError for any other type."""
+    """The JSON of a decoded ``data`` attribute: zlib-compressed (Binary, profiles; with the
+    profile dictionary, or without it as written before) or plain (String); TypeError for any
+    other type, zlib.error for bytes that are not a stream this version reads."""
     if isinstance(data, Binary | bytes):
-        return zlib.decompress(bytes(data))
+        return _inflate(bytes(data))
     if isinstance(data, str):
         return data.encode()
     raise TypeError(f"data: {type(data).__name__} is neither Binary nor String")
@@ -244,8 +266,16 @@ class DynamoProfileRepository:
 
     @translate_errors
     def suppressed(self, identifiers: list[Identifier]) -> bool:
-        hashes = {h for i in dict.fromkeys(identifiers) for h in self.suppression.matching(i)}
-        return bool(batch_get(self._db, self._table, [suppression_key(h) for h in sorted(hashes)], "pk"))
+        return bool(self.suppressed_among(identifiers))
+
+    @translate_errors
+    def suppressed_among(self, identifiers: Sequence[Identifier]) -> set[Identifier]:
+        by_hash = {h: i for i in dict.fromkeys(identifiers) for h in self.suppression.matching(i)}
+        if not by_hash:
+            return set()
+        keys = [suppression_key(h) for h in sorted(by_hash)]
+        found = batch_get(self._db, self._table, keys, "pk")
+        return {by_hash[from_item(item)["pk"].removeprefix("SUPPRESS#")] for item in found}
 
     @translate_errors
     def load(self, profile_ids: set[str]) -> dict[str, Profile]:

@@ -1,6 +1,7 @@
-"""The event processor's whole use case: apply the event to its profile, then run the triggers
-that react to events (order status, replenishment scheduling), count a completed order for the
-holdout groups the customer was in (campaigns, trigger kinds), then mark the event processed.
+"""The event processor's whole use case, a batch at a time (asusual.profiles.batch): apply the
+events to their profiles, then run the triggers that react to each event (order status,
+replenishment scheduling, abandonment timers, interest, baskets), count a completed order for the
+holdout groups the customer was in (campaigns, trigger kinds), then mark the events processed.
 
 Each trigger is idempotent, and the event's marker is written only after they ran: an event
 redelivered after a crash runs them again and changes nothing, while its intents may be emitted
@@ -26,7 +27,7 @@ from asusual.profiles.birthday import has_marketing_consent, plausible_zones
 from asusual.profiles.consent import address_to_ask, awaiting_confirmation
 from asusual.profiles.derived import SegmentHook
 from asusual.profiles.facts import ORDER_PLACED, number
-from asusual.profiles.processor import Outcome, ProfileRepository, process_event
+from asusual.profiles.processor import Outcome
 from asusual.profiles.state import ProfileState
 from asusual.triggers.abandonment import AbandonmentPolicy, TimerRepository, arm_timers, arms_timers
 from asusual.triggers.baskets import basket_record
@@ -87,35 +88,6 @@ class Processed:
     conversions: int = 0  # exposures this event's order was counted for now
     interest: bool = False  # a view or add was written to the product's interest index
     basket_logged: bool = False  # the order's basket was added to the recommendations' log now
-
-
-def process(
-    event: IntakeEvent,
-    profiles: ProfileRepository,
-    identity: IdentityPolicy,
-    services: TriggerServices,
-    *,
-    now: datetime,
-    dedupe_window: timedelta,
-    default_country: str | None,
-    segments: SegmentHook | None = None,
-) -> Processed:
-    result = Processed(outcome=Outcome(profile_id=None))
-
-    def react(applied_event: IntakeEvent, outcome: Outcome) -> None:
-        evaluate_triggers(result, applied_event, outcome, services, now, default_country)
-
-    result.outcome = process_event(
-        event,
-        profiles,
-        identity,
-        now=now,
-        dedupe_window=dedupe_window,
-        default_country=default_country,
-        on_applied=react,
-        segments=segments,
-    )
-    return result
 
 
 @dataclass

@@ -63,6 +63,18 @@ class MemoryBatchRepo(MemoryRepo):
             self.merges += change.merges
         self.group_commits.append(group)
 
+    def owners(self, identifiers):
+        self.reads += 1
+        return super().owners(identifiers)
+
+    def load(self, profile_ids):
+        self.reads += 1
+        return super().load(profile_ids)
+
+    def suppressed_among(self, identifiers):
+        self.reads += 1 if identifiers else 0
+        return {i for i in identifiers if i in self.suppressions}
+
     def mark_all_seen(self, message_ids, expires_at):
         for m in message_ids:
             self.markers.setdefault(m, expires_at)
@@ -122,17 +134,18 @@ def test_a_visit_of_five_pages_in_one_batch_writes_its_profile_once_and_keeps_no
     assert profile.state().last_seen == visit("u-1", 10)[-1].timestamp
 
 
-def test_a_batch_of_twenty_customers_reads_once_and_writes_each_profile_once():
+def test_a_batch_of_twenty_customers_reads_once_for_all_and_writes_each_profile_once():
     sign_ups = [
         event(message_id=f"s{n}", user_id=f"u-{n}", traits={"email": f"c{n}@example.com"}) for n in range(20)
     ]
     repo = in_batches(sign_ups, [20])
-    assert repo.reads == 1 and len(repo.group_commits) == 20  # new customers: one group each
+    assert repo.reads == 2 and len(repo.group_commits) == 20  # claims, then suppressions: once each
     repo.group_commits.clear()
     repo.reads = 0
     visits = [e for n in range(20) for e in visit(f"u-{n}", 10)]
     process_batch(visits[::-1], repo, IdentityPolicy(), options())
-    assert repo.reads == 1
+    # claims and markers, the profiles, the new anonymous ids' suppressions: once each, for all
+    assert repo.reads == 3
     assert sorted(len(g.changes) for g in repo.group_commits) == [5] * 20
 
 
@@ -197,3 +210,29 @@ def test_grouping_joins_events_that_share_an_identifier_or_a_profile():
     e = event(message_id="x")
     groups = group_events([(e, [a]), (e, [b]), (e, [c]), (e, [b, d]), (e, [])], owners.get)
     assert sorted(groups) == [[0, 2], [1, 3], [4]]
+
+
+def test_an_erased_persons_identifier_drops_its_event_and_no_other_in_the_batch():
+    repo = MemoryBatchRepo()
+    repo.suppressions = {Identifier(kind="email", value="gone@example.com")}
+    gone = event(message_id="g", user_id="u-9", traits={"email": "gone@example.com"})
+    fine = event(message_id="f", user_id="u-1", traits={"email": "fine@example.com"})
+    applied = process_batch([gone, fine], repo, IdentityPolicy(), options())
+    assert [(a.outcome.suppressed, a.outcome.profile_id is not None) for a in applied] == [
+        (True, False),
+        (False, True),
+    ]
+    assert Identifier(kind="user_id", value="u-9") not in repo.claims
+    assert repo.reads == 2  # the batch's claims and markers; the unclaimed identifiers' suppressions
+
+
+def test_a_failed_marker_write_returns_only_the_remembered_events_to_the_queue():
+    class Unmarkable(MemoryBatchRepo):
+        def mark_all_seen(self, message_ids, expires_at):
+            raise RuntimeError("the data store is unavailable")
+
+    repo = Unmarkable()
+    identify = event(message_id="i1", user_id="u-1", traits={"firstName": "Анна"})
+    applied = process_batch([identify, *visit("u-1", 10)], repo, IdentityPolicy(), options())
+    assert [a.event.message_id for a in applied if a.error is not None] == ["i1"]
+    assert len(repo.group_commits) == 1  # the profile was written, once, before the markers failed

@@ -59,7 +59,13 @@ from asusual.store.catalog import DynamoCatalogRepository
 from asusual.store.conversions import DynamoConversionRepository
 from asusual.store.messages import DynamoMessageRepository
 from asusual.store.privacy import DynamoPrivacyRepository, _held
-from asusual.store.profiles import DynamoProfileRepository
+from asusual.store.profile_dictionary import DICTIONARIES, PROFILE_V1
+from asusual.store.profiles import (
+    DynamoProfileRepository,
+    UndecodableProfile,
+    profile_data,
+    profile_from_item,
+)
 from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.triggers import DynamoTriggerRepository
 from asusual.triggers.models import CampaignContent, OrderStatus, Topic, WelcomeFacts
@@ -105,6 +111,7 @@ def profile(profile_id: str = "p1", version: int = 3) -> Profile:
 
 
 def compressed(p: Profile) -> bytes:
+    """A profile's data as written before the profile dictionary: zlib without one."""
     return zlib.compress(p.model_dump_json().encode(), 6)
 
 
@@ -113,8 +120,14 @@ def profile_item(p: Profile) -> dict[str, Any]:
         **key(f"PROFILE#{p.profile_id}", "PROFILE"),
         "entity": S("profile"),
         "version": N(str(p.version)),
-        "data": {"B": compressed(p)},
+        "data": {"B": with_dictionary(p)},
     }
+
+
+def with_dictionary(p: Profile) -> bytes:
+    """A profile's data as written now: zlib against the first profile dictionary."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY, PROFILE_V1)
+    return packer.compress(p.model_dump_json().encode()) + packer.flush()
 
 
 def priced(product_id: str = "sku1") -> PricedProduct:
@@ -430,22 +443,25 @@ def test_owners_reads_the_claims_and_names_their_profiles(stub: Stubber) -> None
     assert DynamoProfileRepository(stub.client, TABLE).owners([email]) == {email: "p1"}
 
 
-def test_load_reads_compressed_binary_and_older_plain_string_profiles(stub: Stubber) -> None:
-    new, old = profile("p1"), profile("p2")
+def test_load_reads_profiles_compressed_with_or_without_the_dictionary_and_older_plain_strings(
+    stub: Stubber,
+) -> None:
+    now, before, old = profile("p1"), profile("p2"), profile("p3")
     stub.add_response(
         "batch_get_item",
         {
             "Responses": {
                 TABLE: [
-                    {"pk": S("PROFILE#p1"), "data": {"B": compressed(new)}},
-                    {"pk": S("PROFILE#p2"), "data": S(old.model_dump_json())},
+                    {"pk": S("PROFILE#p1"), "data": {"B": profile_data(now)}},
+                    {"pk": S("PROFILE#p2"), "data": {"B": compressed(before)}},
+                    {"pk": S("PROFILE#p3"), "data": S(old.model_dump_json())},
                 ]
             }
         },
         {
             "RequestItems": {
                 TABLE: {
-                    "Keys": [key("PROFILE#p1", "PROFILE"), key("PROFILE#p2", "PROFILE")],
+                    "Keys": [key(f"PROFILE#{p}", "PROFILE") for p in ("p1", "p2", "p3")],
                     "ConsistentRead": True,
                     "ProjectionExpression": "pk, #d",
                     "ExpressionAttributeNames": {"#d": "data"},
@@ -454,7 +470,23 @@ def test_load_reads_compressed_binary_and_older_plain_string_profiles(stub: Stub
         },
     )
 
-    assert DynamoProfileRepository(stub.client, TABLE).load({"p1", "p2"}) == {"p1": new, "p2": old}
+    loaded = DynamoProfileRepository(stub.client, TABLE).load({"p1", "p2", "p3"})
+    assert loaded == {"p1": now, "p2": before, "p3": old}
+
+
+def test_profile_data_names_the_first_profile_dictionary_which_never_changes() -> None:
+    data = profile_data(profile())
+    assert data[1] & 0x20 and int.from_bytes(data[2:6], "big") == 3659049368  # FDICT, its Adler-32
+    assert zlib.adler32(PROFILE_V1) == 3659049368 and len(PROFILE_V1) == 5023
+    assert set(DICTIONARIES) == {3659049368}
+
+
+def test_profile_data_compressed_with_a_dictionary_this_version_lacks_is_undecodable() -> None:
+    packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY, b'{"other":1}')
+    foreign = packer.compress(profile().model_dump_json().encode()) + packer.flush()
+    with pytest.raises(UndecodableProfile):
+        profile_from_item({"data": {"B": foreign}})
+    assert profile_from_item({"data": {"B": profile_data(profile())}}) == profile()
 
 
 def test_suppressed_asks_for_the_hash_of_every_key(stub: Stubber) -> None:
