@@ -29,7 +29,6 @@ DynamoDB operation's calls and round-trip time and the workers' CPU time."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import statistics
@@ -53,6 +52,7 @@ from tests.benchmarks.test_capacity import (
     put_catalog,
 )
 from tests.conftest import T0
+from tests.forked import in_forked_workers
 
 WORKERS = 8  # concurrent invocations, and concurrent raw writers
 EVENTS = 2 * ESM_BATCH * WORKERS  # processor events at W=8: 2 full batches per worker
@@ -100,30 +100,16 @@ def run_workers(work: Work, parts: list[Any]) -> dict[str, Any]:
     None)`` warms it up, then all start at one barrier and run ``work(index, part)``, which
     returns (done, failed, extra counters, seconds per call). The rate is done / (last end -
     first start)."""
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(len(parts))
-    results = context.Queue()
 
-    def main(index: int, part: Any) -> None:
-        try:
-            work(index, None)
-            barrier.wait()
-            start, cpu = time.perf_counter(), time.process_time()
-            done, failed, extra, calls = work(index, part)
-            extra = {**extra, "cpu ms": time.process_time() - cpu}
-            results.put((start, time.perf_counter(), done, failed, extra, "", calls))
-        except BaseException as exc:  # reported, not lost in the child
-            results.put((0.0, 0.0, 0, 0, {}, repr(exc), []))
-            raise
+    def main(index: int, part: Any, barrier: Any) -> tuple[Any, ...]:
+        work(index, None)
+        barrier.wait()
+        start, cpu = time.perf_counter(), time.process_time()
+        done, failed, extra, calls = work(index, part)
+        extra = {**extra, "cpu ms": time.process_time() - cpu}
+        return (start, time.perf_counter(), done, failed, extra, "", calls)
 
-    processes = [context.Process(target=main, args=(i, p), daemon=True) for i, p in enumerate(parts)]
-    for process in processes:
-        process.start()
-    collected = [results.get(timeout=600) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-    errors = [c[5] for c in collected if c[5]]
-    assert not errors, errors
+    collected = in_forked_workers(parts, main)
     first = min(c[0] for c in collected)
     last = max(c[1] for c in collected)
     done = sum(c[2] for c in collected)

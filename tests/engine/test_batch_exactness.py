@@ -24,7 +24,6 @@ exactly the (order, status) pairs sent, whatever duplicates the redeliveries pub
 from __future__ import annotations
 
 import json
-import multiprocessing
 import random
 import time
 from collections import Counter
@@ -41,6 +40,7 @@ from asusual.store import clients
 from asusual.store.profiles import DynamoProfileRepository
 from asusual.store.segments import DynamoSegmentRepository
 from asusual.store.triggers import DynamoTriggerRepository
+from tests.forked import in_forked_workers
 
 pytestmark = pytest.mark.slow
 
@@ -318,55 +318,39 @@ def run_workers(
     started together, ``fault_rate`` of their DynamoDB calls failing (:func:`faults`). What the
     workers sent to a queue or delivered to the outbox is returned, to be done here again (a
     child's queues and outbox are its own copies)."""
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(len(parts))
-    results = context.Queue()
 
-    def main(index: int, part: list[dict[str, Any]]) -> None:
+    def main(index: int, part: list[dict[str, Any]], barrier: Any) -> Worked:
         sent: Sent = []
         failed: list[str] = []
         injected: list[str] = []
-        try:
-            LocalRuntime._reset_caches()  # a new execution environment: no clients, no cached wiring
-            runtime.outbox.clear()
-            if fault_rate:
-                clients.prepare("dynamodb", faults(fault_rate, random.Random(index), injected))
-            call = runtime.queues.call
+        LocalRuntime._reset_caches()  # a new execution environment: no clients, no cached wiring
+        runtime.outbox.clear()
+        if fault_rate:
+            clients.prepare("dynamodb", faults(fault_rate, random.Random(index), injected))
+        call = runtime.queues.call
 
-            def recorded(
-                operation: str, request: dict[str, Any], region: str | None = None
-            ) -> dict[str, Any]:
-                if operation in ("SendMessage", "SendMessageBatch"):
-                    sent.append((operation, json.loads(json.dumps(request))))
-                return call(operation, request, region)
+        def recorded(operation: str, request: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+            if operation in ("SendMessage", "SendMessageBatch"):
+                sent.append((operation, json.loads(json.dumps(request))))
+            return call(operation, request, region)
 
-            runtime.queues.call = recorded  # type: ignore[method-assign]
-            barrier.wait(timeout=120)
-            for event in part:
-                try:
-                    answer = function.handler(event, LocalContext(function.name, runtime.region))
-                    failed += [f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])]
-                except Exception:  # the invocation failed: every record of it comes again
-                    failed += [r["messageId"] for r in event["Records"]]
-            results.put((Worked(failed, sent, runtime.outbox.records(), len(part), len(injected)), ""))
-        except BaseException as exc:  # reported in the test, not lost in the child
-            results.put((Worked(), repr(exc)))
-            raise
+        runtime.queues.call = recorded  # type: ignore[method-assign]
+        barrier.wait(timeout=120)
+        for event in part:
+            try:
+                answer = function.handler(event, LocalContext(function.name, runtime.region))
+                failed += [f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])]
+            except Exception:  # the invocation failed: every record of it comes again
+                failed += [r["messageId"] for r in event["Records"]]
+        return Worked(failed, sent, runtime.outbox.records(), len(part), len(injected))
 
-    processes = [context.Process(target=main, args=(i, p), daemon=True) for i, p in enumerate(parts)]
-    for process in processes:
-        process.start()
-    collected = [results.get(timeout=600) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-    errors = [error for _, error in collected if error]
-    assert not errors, errors
+    collected = in_forked_workers(parts, main)
     return Worked(
-        [m for w, _ in collected for m in w.failed],
-        [s for w, _ in collected for s in w.sent],
-        [d for w, _ in collected for d in w.delivered],
-        sum(w.invocations for w, _ in collected),
-        sum(w.faults for w, _ in collected),
+        [m for w in collected for m in w.failed],
+        [s for w in collected for s in w.sent],
+        [d for w in collected for d in w.delivered],
+        sum(w.invocations for w in collected),
+        sum(w.faults for w in collected),
     )
 
 
