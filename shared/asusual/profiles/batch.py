@@ -1,9 +1,11 @@
 """The event processor's batch: the events of one SQS batch applied together, each profile
 written once (docs/performance.md c).
 
-1. **Read once.** The markers of the events that keep one (``remembered``) and the claims of every
-   identifier the batch names are read in as few BatchGetItem calls as DynamoDB allows (100 keys
-   each), then every profile they name, following merges.
+1. **Read once.** The markers of the events that keep one (``remembered``; strongly consistent)
+   and the claims of every identifier the batch names are read in as few BatchGetItem calls as
+   DynamoDB allows (100 keys each), then every profile they name, following merges. Claims and
+   profiles are read eventually consistent (half the read units): every write made from them is
+   conditional, so a stale read costs a conflict and a consistent re-read of that group only.
 2. **Group.** Events that share an identifier, or whose identifiers belong to the same profile,
    form a group: whatever one of them does (create, merge, attach) can only touch its group's
    profiles. Groups are independent of each other.
@@ -77,6 +79,10 @@ class BatchProfileRepository(ProfileRepository, Protocol):
 
     def suppressed_among(self, identifiers: Sequence[Identifier]) -> set[Identifier]:
         """Those of ``identifiers`` that belonged to an erased person (one read for all)."""
+        ...
+
+    def peek(self, profile_ids: set[str]) -> dict[str, Profile]:
+        """``load``, eventually consistent: every write the batch makes from it is conditional."""
         ...
 
 
@@ -268,7 +274,7 @@ def process_batch(
     marked = [events[i].message_id for i in pending if options.remembered(events[i])]
     identifiers = sorted({x for i in pending for x in extracted[i]}, key=str)
     prefetched = repo.prefetch(marked, identifiers)
-    live = live_profiles(repo, set(prefetched.claims.values()))
+    live = live_profiles(_Peeking(repo), set(prefetched.claims.values()))
     owner = {i: live[p].profile_id for i, p in prefetched.claims.items() if p in live}
     # only an identifier no live profile claims can be an erased person's: the batch's, read at once
     suppressed = repo.suppressed_among([x for x in identifiers if x not in owner])
@@ -306,6 +312,17 @@ def process_batch(
                 if applied[i].event.message_id in done:
                     applied[i].error = exc
     return applied
+
+
+@dataclass(frozen=True)
+class _Peeking:
+    """The batch's first read of its profiles: eventually consistent (a stale profile's write
+    fails its version condition, and the group is read again, consistently)."""
+
+    repo: BatchProfileRepository
+
+    def load(self, profile_ids: set[str]) -> dict[str, Profile]:
+        return self.repo.peek(profile_ids)
 
 
 @dataclass

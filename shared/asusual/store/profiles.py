@@ -364,16 +364,35 @@ class DynamoProfileRepository:
 
     @translate_errors
     def prefetch(self, message_ids: Sequence[str], identifiers: Sequence[Identifier]) -> Prefetched:
-        """The batch's markers and claims in one strongly consistent BatchGetItem per 100 keys."""
-        by_key = {_claim_pk(i): i for i in identifiers}
-        keys = [marker_key(m) for m in dict.fromkeys(message_ids)] + [_claim_key(i) for i in by_key.values()]
+        """The batch's markers (strongly consistent: a redelivery can follow at once) and claims
+        (eventually consistent, half the read units: every write they lead to is conditional, so a
+        stale claim becomes a conflict and a consistent read, never a wrong write), one
+        BatchGetItem per 100 keys of each."""
         found = Prefetched()
-        for item in (from_item(i) for i in batch_get(self._db, self._table, keys, "pk, profile_id")):
-            if item["pk"].startswith("MSG#"):
-                found.seen.add(item["pk"].removeprefix("MSG#"))
-            else:
-                found.claims[by_key[item["pk"]]] = item["profile_id"]
+        markers = [marker_key(m) for m in dict.fromkeys(message_ids)]
+        for item in batch_get(self._db, self._table, markers, "pk"):
+            found.seen.add(from_item(item)["pk"].removeprefix("MSG#"))
+        by_key = {_claim_pk(i): i for i in identifiers}
+        claims = batch_get(
+            self._db,
+            self._table,
+            [_claim_key(i) for i in by_key.values()],
+            "pk, profile_id",
+            consistent=False,
+        )
+        for claim in (from_item(i) for i in claims):
+            found.claims[by_key[claim["pk"]]] = claim["profile_id"]
         return found
+
+    @translate_errors
+    def peek(self, profile_ids: set[str]) -> dict[str, Profile]:
+        """``load``, eventually consistent (half the read units): for the batch's first read,
+        whose writes are all conditional on the versions it saw."""
+        keys = [_profile_key(p) for p in sorted(profile_ids)]
+        return {
+            p.profile_id: p
+            for p in map(self._decode, batch_get(self._db, self._table, keys, "pk, #d", consistent=False))
+        }
 
     @translate_errors
     def mark_all_seen(self, message_ids: Sequence[str], expires_at: datetime) -> None:

@@ -71,6 +71,9 @@ class MemoryBatchRepo(MemoryRepo):
         self.reads += 1
         return super().load(profile_ids)
 
+    def peek(self, profile_ids):
+        return self.load(profile_ids)
+
     def suppressed_among(self, identifiers):
         self.reads += 1 if identifiers else 0
         return {i for i in identifiers if i in self.suppressions}
@@ -236,3 +239,23 @@ def test_a_failed_marker_write_returns_only_the_remembered_events_to_the_queue()
     applied = process_batch([identify, *visit("u-1", 10)], repo, IdentityPolicy(), options())
     assert [a.event.message_id for a in applied if a.error is not None] == ["i1"]
     assert len(repo.group_commits) == 1  # the profile was written, once, before the markers failed
+
+
+def test_a_stale_first_read_of_a_profile_costs_a_conflict_and_loses_nothing():
+    repo = in_batches([event(message_id="s", user_id="u-1", traits={"firstName": "Анна"})], [1])
+    stale = dict(repo.profiles)  # what an eventually consistent read may still answer
+    process_batch(
+        [event(message_id="i2", minutes=1, user_id="u-1", traits={"lastName": "Иванова"})],
+        repo,
+        IdentityPolicy(),
+        options(),
+    )
+    repo.peek = lambda ids: {p: stale[p] for p in ids if p in stale}
+    process_batch(
+        [event(message_id="i3", minutes=2, user_id="u-1", traits={"phone": "+7 916 123-45-67"})],
+        repo,
+        IdentityPolicy(),
+        options(),
+    )
+    anna = read_profile(repo, Identifier(kind="user_id", value="u-1"), TenurePolicy())
+    assert (anna.first_name, anna.last_name, anna.phone) == ("Анна", "Иванова", "+79161234567")
