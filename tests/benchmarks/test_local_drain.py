@@ -9,8 +9,8 @@ first message an identify with email, phone, birthday and email consent; then 70
 (Product Viewed / Added), 20 % identify re-sending every trait, 10 % Order Completed with 3
 products), timestamped over the hours before ``T0``, go through the intake Lambda handler 100 per
 request (/v1/batch), all before any is consumed: a backlog of 10,000 on the events queue. Then
-``runtime.run()`` (until no queue has work) feeds the event processor SQS batches of 10, and the
-intents the orders emit to the dispatcher (each delivered to the local outbox). The event source
+``runtime.run()`` (until no queue has work) feeds the event processor SQS batches of the stack's
+size (100 since issue 22), and the intents the orders emit to the dispatcher (each delivered to the local outbox). The event source
 mapping's redelivery is exercised: the event processor fails the first delivery of every 10th
 message (a partial batch failure); the runtime makes it visible again and it comes back with
 ApproximateReceiveCount 2.
@@ -121,7 +121,7 @@ def test_local_runtime_drains_10000_events_with_redelivery_within_minutes():
     assert queued == EVENTS
     assert totals["events"] == {"delivered": EVENTS, "failed": redelivered}
     assert len(deliveries) == EVENTS and set(deliveries.values()) <= {1, 2}
-    assert dead == dict.fromkeys(("events", "intents", "segments"), 0)  # every queue's DLQ empty
+    assert dead == dict.fromkeys(("events", "intents", "segments", "stock"), 0)  # every queue's DLQ empty
     total = drained - started
     detail = {
         "events": EVENTS,
