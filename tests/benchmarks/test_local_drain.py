@@ -10,10 +10,10 @@ first message an identify with email, phone, birthday and email consent; then 70
 products), timestamped over the hours before ``T0``, go through the intake Lambda handler 100 per
 request (/v1/batch), all before any is consumed: a backlog of 10,000 on the events queue. Then
 ``runtime.run()`` (until no queue has work) feeds the event processor SQS batches of the stack's
-size (100 since issue 22), and the intents the orders emit to the dispatcher (each delivered to the local outbox). The event source
-mapping's redelivery is exercised: the event processor fails the first delivery of every 10th
-message (a partial batch failure); the runtime makes it visible again and it comes back with
-ApproximateReceiveCount 2.
+size (100 since issue 22), and the intents the orders emit to the dispatcher (each delivered to
+the local outbox). The event source mapping's redelivery is exercised: the event processor fails
+the first delivery of every 10th message (a partial batch failure); the runtime makes it visible
+again and it comes back with ApproximateReceiveCount 2.
 
 Figures: the wall time from the first request to the idle queues (target ≤ 180 s), with the
 intake's and the drain's shares, and the events taken in and applied per second."""
