@@ -10,7 +10,7 @@ written once (docs/performance.md c).
    form a group: whatever one of them does (create, merge, attach) can only touch its group's
    profiles. Groups are independent of each other.
 3. **Fold.** A group's events are applied in event-time order (then messageId) by the same rules
-   as one event alone (``asusual.profiles.processor._apply``), against the group's profiles in
+   as one event alone (``asusual.profiles.processor.apply_event``), against the group's profiles in
    memory; each step's outcome is what that event alone would have produced on the profile as
    the earlier events left it.
 4. **Write once.** The group's profiles are written in one conditional write (a PutItem when one
