@@ -368,3 +368,42 @@ def test_profile_items_are_compressed_and_profiles_written_before_compression_st
     assert DynamoProfileRepository(db, "asusual-local").load({pid})[pid].profile_id == pid
     send("web_local_key", {"type": "track", "userId": "u-z", "event": "Product Viewed"})
     assert profile("user_id", "u-z")["email"] == "z@example.com"
+
+
+def test_a_batch_whose_writes_exceed_one_transaction_applies_every_event_one_by_one(
+    send, profile, monkeypatch
+):
+    # 60 identifies of one customer in one batch, each changing two consents: the group's writes
+    # (the profile and 120 consent records) do not fit one transaction of 100 items
+    from asusual.store.profiles import DynamoProfileRepository
+
+    commits: list[int] = []
+    commit = DynamoProfileRepository.commit
+
+    def counted(self, change):
+        commits.append(len(change.consents))
+        return commit(self, change)
+
+    monkeypatch.setattr(DynamoProfileRepository, "commit", counted)
+    toggles = [
+        msg(
+            "identify",
+            n,
+            userId="u-many",
+            traits={
+                "email": "many@example.com",
+                "subscriptions": {"email": {"marketing": n % 2 == 0}, "sms": {"marketing": n % 2 == 1}},
+            },
+        )
+        for n in range(60)
+    ]
+    send("web_local_key", *toggles)
+    from asusual.store import clients
+
+    assert commits == [2] * 60  # the group's one write refused as too large: each event its own
+    found = profile("user_id", "u-many")
+    history = DynamoProfileRepository(clients.dynamodb(), "asusual-local").consent_history(
+        found["profile_id"]
+    )
+    assert len(history) == 120
+    assert found["subscriptions"] == {"email": {"marketing": False}, "sms": {"marketing": True}}  # n = 59
