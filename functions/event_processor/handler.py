@@ -83,10 +83,6 @@ os.register_at_fork(after_in_child=threads.cache_clear)  # a forked child has no
 
 def run_groups(tasks: list[Any]) -> None:
     """The batch's groups on the thread pool; each task keeps its own errors (asusual.profiles.batch)."""
-    if get_settings().processor_threads == 1:
-        for task in tasks:
-            task()
-        return
     for future in [threads().submit(task) for task in tasks]:
         future.result()
 

@@ -271,7 +271,8 @@ def process_batch(
             first[event.message_id] = index
             pending.append(index)
     extracted = {i: extract(events[i], policy).linking for i in pending}
-    marked = [events[i].message_id for i in pending if options.remembered(events[i])]
+    kept = {i for i in pending if options.remembered(events[i])}  # the events that keep a marker
+    marked = [events[i].message_id for i in pending if i in kept]
     identifiers = sorted({x for i in pending for x in extracted[i]}, key=str)
     prefetched = repo.prefetch(marked, identifiers)
     live = live_profiles(_Peeking(repo), set(prefetched.claims.values()))
@@ -299,11 +300,7 @@ def process_batch(
         unclaimed = frozenset(x for i in indexes for x in extracted[i] if x not in claims)
         tasks.append(batch.group_task(indexes, _Read(claims, profiles, unclaimed)))
     options.run(tasks)
-    done = [
-        applied[i].event.message_id
-        for i in fresh
-        if applied[i].outcome is not None and options.remembered(events[i])
-    ]
+    done = [applied[i].event.message_id for i in fresh if applied[i].outcome is not None and i in kept]
     if done:
         try:
             repo.mark_all_seen(done, expires_at)

@@ -111,9 +111,9 @@ def process_batch(
     segments: SegmentHook | None = None,
     run: Callable[[list[Callable[[], None]]], None] | None = None,
 ) -> list[BatchItem]:
-    """``process`` for a whole SQS batch (asusual.profiles.batch): each touched profile written
-    once, then each event's triggers, in its profile's event-time order. ``run`` runs the
-    independent groups (a thread pool in the handler; one after another by default)."""
+    """The event processor's use case for one SQS batch (asusual.profiles.batch): each touched
+    profile written once, then each event's triggers, in the order the events arrived. ``run``
+    runs the independent groups (a thread pool in the handler; one after another by default)."""
     results: dict[int, Processed] = {}  # id(event) → its triggers' result
 
     def react(event: IntakeEvent, outcome: Outcome) -> None:
@@ -127,9 +127,8 @@ def process_batch(
         default_country=default_country,
         segments=segments,
         remembered=remembered,
+        **({"run": run} if run is not None else {}),
     )
-    if run is not None:
-        options.run = run
     applied = apply_batch(events, profiles, identity, options, on_applied=react)
     return [
         BatchItem(
