@@ -13,18 +13,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from asusual.store import clients
 from tests.benchmarks.harness import Figure, check, record
-from tests.benchmarks.test_capacity import (
-    CUSTOMERS,
-    SINGLE_REQUESTS,
-    Driver,
-    Meter,
-    Workload,
-    kind_costs,
-    local_stack,
-    put_catalog,
-)
+from tests.benchmarks.test_capacity import CUSTOMERS, SINGLE_REQUESTS, Workload, kind_costs, metered_stack
 from tests.conftest import T0
 
 EVENTS = {"viewed": "Product Viewed", "added": "Product Added"}
@@ -33,14 +23,8 @@ TIMER = "UpdateItem PROFILE/ABANDON"
 
 def test_units_per_product_viewed_and_added_with_the_behaviour_triggers(dynamodb_local):
     work = Workload(CUSTOMERS, seed=21)
-    meter = Meter()
-    history_start = T0 - timedelta(days=14)
-    with local_stack(dynamodb_local.endpoint, history_start) as runtime, meter.moto_excluded():
-        put_catalog(work.products, history_start)
-        meter.attach_dynamodb(clients.dynamodb())
-        meter.attach_sqs(clients.sqs())
-        driver = Driver(runtime, meter)
-        clock = runtime.clock
+    with metered_stack(dynamodb_local.endpoint, work) as driver:
+        meter, clock = driver.meter, driver.runtime.clock
         customers = work.customers
         driver.send("identify_new", [work.identify(c, clock.now()) for c in customers])
         clock.set(T0 - timedelta(days=10))

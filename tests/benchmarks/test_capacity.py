@@ -975,16 +975,24 @@ def play_visits(driver: Driver, clock: Any, work: Workload) -> Visits:
     )
 
 
-def test_dynamodb_units_and_cost_per_event(dynamodb_local):
-    started = time.perf_counter()
-    work = Workload(CUSTOMERS)
+@contextlib.contextmanager
+def metered_stack(endpoint: str, work: Workload) -> Iterator[Driver]:
+    """The local stack on DynamoDB Local from 14 days before T0, the workload's catalog in it, and
+    a driver whose meter counts every DynamoDB and SQS call of the functions from then on."""
     meter = Meter()
     history_start = T0 - timedelta(days=14)
-    with local_stack(dynamodb_local.endpoint, history_start) as runtime, meter.moto_excluded():
+    with local_stack(endpoint, history_start) as runtime, meter.moto_excluded():
         put_catalog(work.products, history_start)
         meter.attach_dynamodb(clients.dynamodb())
         meter.attach_sqs(clients.sqs())
-        driver = Driver(runtime, meter)
+        yield Driver(runtime, meter)
+
+
+def test_dynamodb_units_and_cost_per_event(dynamodb_local):
+    started = time.perf_counter()
+    work = Workload(CUSTOMERS)
+    with metered_stack(dynamodb_local.endpoint, work) as driver:
+        runtime, meter = driver.runtime, driver.meter
         play_day(driver, runtime.clock, work)
         visits = play_visits(driver, runtime.clock, work)
 
